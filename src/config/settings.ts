@@ -1,0 +1,263 @@
+import { parseDuration } from '../domain/duration.ts';
+import { parseCidrList } from '../domain/cidr.ts';
+
+/**
+ * Every Hookyard setting, defined once. Each is an environment variable `HOOKYARD_<NAME>` and a
+ * `hookyard serve --<flag>`; the flag wins. `docs/configuration.md` and the README table are this list.
+ * A parser returns the value or throws a message saying what the setting accepts.
+ */
+export interface SettingDef<T> {
+  readonly env: string;
+  readonly flag: string;
+  readonly default: string;
+  readonly accepts: string;
+  readonly description: string;
+  readonly secret?: boolean;
+  readonly parse: (raw: string) => T;
+}
+
+function def<T>(setting: SettingDef<T>): SettingDef<T> {
+  return setting;
+}
+
+function integer(min: number, max: number) {
+  return (raw: string): number => {
+    if (!/^\d+$/.test(raw.trim())) throw new Error(`an integer from ${min} to ${max}`);
+    const value = Number(raw);
+    if (value < min || value > max) throw new Error(`an integer from ${min} to ${max}`);
+    return value;
+  };
+}
+
+function duration(min: number, max: number) {
+  return (raw: string): number => {
+    const ms = parseDuration(raw);
+    if (ms === undefined || ms < min || ms > max) throw new Error('a duration such as 500ms, 15s, 5m, 2h');
+    return ms;
+  };
+}
+
+function oneOf<const T extends readonly string[]>(values: T) {
+  return (raw: string): T[number] => {
+    const value = raw.trim().toLowerCase();
+    if (!values.includes(value)) throw new Error(`one of ${values.join(', ')}`);
+    return value as T[number];
+  };
+}
+
+function boolean(raw: string): boolean {
+  const value = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(value)) return true;
+  if (['0', 'false', 'no', 'off', ''].includes(value)) return false;
+  throw new Error('true or false');
+}
+
+function text(raw: string): string {
+  return raw.trim();
+}
+
+function retrySchedule(raw: string): readonly number[] {
+  const parts = raw
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
+  if (parts.length === 0 || parts.length > 50) throw new Error('a comma-separated list of 1 to 50 durations');
+  return parts.map((part) => {
+    const ms = parseDuration(part);
+    if (ms === undefined || ms > 30 * 86_400_000) throw new Error('a comma-separated list of durations such as 5s,5m,2h');
+    return ms;
+  });
+}
+
+function databaseUrl(raw: string): string {
+  const value = raw.trim();
+  if (value === '' || /^postgres(ql)?:\/\//.test(value)) return value;
+  throw new Error('empty (embedded SQLite) or a postgres:// URL');
+}
+
+export const settings = {
+  port: def({
+    env: 'HOOKYARD_PORT',
+    flag: 'port',
+    default: '8071',
+    accepts: 'an integer from 0 to 65535',
+    description: 'TCP port the API listens on.',
+    parse: integer(0, 65535),
+  }),
+  host: def({
+    env: 'HOOKYARD_HOST',
+    flag: 'host',
+    default: '0.0.0.0',
+    accepts: 'an interface address or host name',
+    description: 'Address the API binds to.',
+    parse: (raw) => {
+      const value = raw.trim();
+      if (!value) throw new Error('an interface address or host name');
+      return value;
+    },
+  }),
+  dataDir: def({
+    env: 'HOOKYARD_DATA_DIR',
+    flag: 'data-dir',
+    default: './data',
+    accepts: 'a directory path',
+    description: 'Directory for the embedded SQLite database (created if missing).',
+    parse: (raw) => {
+      const value = raw.trim();
+      if (!value) throw new Error('a directory path');
+      return value;
+    },
+  }),
+  databaseUrl: def({
+    env: 'HOOKYARD_DATABASE_URL',
+    flag: 'database-url',
+    default: '',
+    accepts: 'empty or a postgres:// URL',
+    description: 'PostgreSQL URL; empty means embedded SQLite in the data directory.',
+    secret: true,
+    parse: databaseUrl,
+  }),
+  adminToken: def({
+    env: 'HOOKYARD_ADMIN_TOKEN',
+    flag: 'admin-token',
+    default: '',
+    accepts: 'a token of at least 16 characters, or empty',
+    description: 'Bearer token for the API. Empty on first start: one is generated, printed once, and only its hash kept.',
+    secret: true,
+    parse: (raw) => {
+      const value = raw.trim();
+      if (value !== '' && (value.length < 16 || /\s/.test(value)))
+        throw new Error('a token of at least 16 characters without spaces, or empty');
+      return value;
+    },
+  }),
+  logLevel: def({
+    env: 'HOOKYARD_LOG_LEVEL',
+    flag: 'log-level',
+    default: 'info',
+    accepts: 'fatal, error, warn, info, debug, trace or silent',
+    description: 'Log level; logs are JSON, pretty-printed when stdout is a terminal.',
+    parse: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+  }),
+  role: def({
+    env: 'HOOKYARD_ROLE',
+    flag: 'role',
+    default: 'all',
+    accepts: 'all, api or worker',
+    description: 'What this process does: serve the API, deliver webhooks, or both.',
+    parse: oneOf(['all', 'api', 'worker'] as const),
+  }),
+  retrySchedule: def({
+    env: 'HOOKYARD_RETRY_SCHEDULE',
+    flag: 'retry-schedule',
+    default: '5s,5m,30m,2h,5h,10h,10h',
+    accepts: 'a comma-separated list of durations',
+    description: 'Delays before each retry after the first (immediate) attempt; ±20 % jitter is applied.',
+    parse: retrySchedule,
+  }),
+  deliveryTimeout: def({
+    env: 'HOOKYARD_DELIVERY_TIMEOUT',
+    flag: 'delivery-timeout',
+    default: '15s',
+    accepts: 'a duration from 100ms to 5m',
+    description: 'How long one delivery attempt may take before it counts as failed.',
+    parse: duration(100, 300_000),
+  }),
+  deliveryConcurrency: def({
+    env: 'HOOKYARD_DELIVERY_CONCURRENCY',
+    flag: 'delivery-concurrency',
+    default: '256',
+    accepts: 'an integer from 1 to 10000',
+    description: 'Deliveries in flight at once per worker process.',
+    parse: integer(1, 10_000),
+  }),
+  connectionsPerOrigin: def({
+    env: 'HOOKYARD_CONNECTIONS_PER_ORIGIN',
+    flag: 'connections-per-origin',
+    default: '64',
+    accepts: 'an integer from 1 to 1000',
+    description: 'Keep-alive connections per receiver origin.',
+    parse: integer(1, 1000),
+  }),
+  maxPayloadBytes: def({
+    env: 'HOOKYARD_MAX_PAYLOAD_BYTES',
+    flag: 'max-payload-bytes',
+    default: '1048576',
+    accepts: 'an integer from 1024 to 67108864',
+    description: 'Largest message payload accepted (bytes of JSON); larger gets 413.',
+    parse: integer(1024, 64 * 1024 * 1024),
+  }),
+  responseBodyLimit: def({
+    env: 'HOOKYARD_RESPONSE_BODY_LIMIT',
+    flag: 'response-body-limit',
+    default: '4096',
+    accepts: 'an integer from 0 to 1048576',
+    description: "Bytes of a receiver's response body recorded with each attempt.",
+    parse: integer(0, 1024 * 1024),
+  }),
+  allowedSubnets: def({
+    env: 'HOOKYARD_ALLOWED_SUBNETS',
+    flag: 'allowed-subnets',
+    default: '',
+    accepts: 'a comma-separated list of CIDRs, e.g. 10.0.0.0/8,fd00::/8',
+    description: 'Private or reserved ranges endpoints may nevertheless reach (the address guard blocks them by default).',
+    parse: (raw) => {
+      const list = parseCidrList(raw);
+      if (list === undefined) throw new Error('a comma-separated list of CIDRs, e.g. 10.0.0.0/8,fd00::/8');
+      return list;
+    },
+  }),
+  httpsOnly: def({
+    env: 'HOOKYARD_HTTPS_ONLY',
+    flag: 'https-only',
+    default: 'false',
+    accepts: 'true or false',
+    description: 'Refuse endpoints whose URL is plain http.',
+    parse: boolean,
+  }),
+  signatureHeaders: def({
+    env: 'HOOKYARD_SIGNATURE_HEADERS',
+    flag: 'signature-headers',
+    default: 'webhook',
+    accepts: 'webhook, svix or both',
+    description: 'Send `webhook-*` (Standard Webhooks) headers, `svix-*` headers, or both.',
+    parse: oneOf(['webhook', 'svix', 'both'] as const),
+  }),
+  ingestBatchWindow: def({
+    env: 'HOOKYARD_INGEST_BATCH_WINDOW',
+    flag: 'ingest-batch-window',
+    default: '0ms',
+    accepts: 'a duration from 0ms to 100ms',
+    description:
+      'Extra time ingest waits to group more messages into one durable commit (0 = group what arrived meanwhile).',
+    parse: duration(0, 100),
+  }),
+  leaseDuration: def({
+    env: 'HOOKYARD_LEASE_DURATION',
+    flag: 'lease-duration',
+    default: '60s',
+    accepts: 'a duration from 5s to 1h',
+    description:
+      'How long a claimed delivery stays reserved for its worker; a task whose worker died is retried after this.',
+    parse: duration(5_000, 3_600_000),
+  }),
+  publicUrl: def({
+    env: 'HOOKYARD_PUBLIC_URL',
+    flag: 'public-url',
+    default: '',
+    accepts: 'empty or an http(s) URL',
+    description: 'Base URL of this server as users reach it, used in app-portal links.',
+    parse: (raw) => {
+      const value = raw.trim();
+      if (value && !/^https?:\/\//.test(value)) throw new Error('empty or an http(s) URL');
+      return value.replace(/\/+$/, '');
+    },
+  }),
+} as const;
+
+export type SettingName = keyof typeof settings;
+export type Config = {
+  readonly [K in SettingName]: ReturnType<(typeof settings)[K]['parse']>;
+};
+
+export { text as parseText };

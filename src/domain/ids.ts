@@ -1,0 +1,77 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * Svix-style ids: a prefix plus 27 base62 characters encoding 20 bytes, 6 bytes of milliseconds
+ * since the Unix epoch then 14 of randomness. Ids sort by creation time (string order = time order),
+ * which keyset pagination relies on. Within one millisecond a process increments the random part,
+ * so its ids stay strictly increasing (ULID's monotonic rule).
+ */
+export const idPrefixes = {
+  application: 'app_',
+  endpoint: 'ep_',
+  message: 'msg_',
+  delivery: 'msgep_',
+  attempt: 'atmpt_',
+  task: 'qtask_',
+  portalToken: 'appsk_',
+} as const;
+
+export type IdKind = keyof typeof idPrefixes;
+
+const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+const ENCODED_LENGTH = 27;
+let lastMs = -1;
+let lastRandom = Buffer.alloc(14);
+
+export function newId(kind: IdKind, now: number = Date.now()): string {
+  const bytes = Buffer.alloc(20);
+  bytes.writeUIntBE(Math.max(0, Math.floor(now)), 0, 6);
+  if (now <= lastMs) {
+    incrementInPlace(lastRandom);
+    bytes.writeUIntBE(lastMs, 0, 6);
+  } else {
+    lastMs = now;
+    lastRandom = randomBytes(14);
+  }
+  lastRandom.copy(bytes, 6);
+  return idPrefixes[kind] + encodeBase62(bytes);
+}
+
+/** Milliseconds encoded in an id made by `newId` (for `before`/`after` filters expressed as ids). */
+export function idTime(id: string): number | undefined {
+  const underscore = id.lastIndexOf('_');
+  const body = id.slice(underscore + 1);
+  if (body.length !== ENCODED_LENGTH || !/^[0-9A-Za-z]+$/.test(body)) return undefined;
+  let value = 0n;
+  for (const char of body) value = value * 62n + BigInt(ALPHABET.indexOf(char));
+  return Number(value >> 112n);
+}
+
+/** The smallest id of `kind` that could have been created at `ms`: a keyset bound for time filters. */
+export function idBoundary(kind: IdKind, ms: number): string {
+  const bytes = Buffer.alloc(20);
+  bytes.writeUIntBE(Math.max(0, Math.floor(ms)), 0, 6);
+  return idPrefixes[kind] + encodeBase62(bytes);
+}
+
+export function hasPrefix(kind: IdKind, value: string): boolean {
+  return value.startsWith(idPrefixes[kind]);
+}
+
+function incrementInPlace(buffer: Buffer): void {
+  for (let i = buffer.length - 1; i >= 0; i--) {
+    const next = (buffer[i] ?? 0) + 1;
+    buffer[i] = next & 0xff;
+    if (next <= 0xff) return;
+  }
+}
+
+function encodeBase62(bytes: Buffer): string {
+  let value = BigInt(`0x${bytes.toString('hex')}`);
+  let out = '';
+  while (value > 0n) {
+    out = ALPHABET[Number(value % 62n)] + out;
+    value /= 62n;
+  }
+  return out.padStart(ENCODED_LENGTH, '0');
+}

@@ -1,0 +1,34 @@
+/**
+ * The registry of API error codes. A code is never reused or renamed: clients branch on it.
+ * `docs/errors.md` is this table. Bodies follow Svix: `{"code": ..., "detail": ...}`; request
+ * validation failures add the Svix `HTTPValidationError` list as `detail`.
+ */
+export const errorCodes = {
+  bad_request: { status: 400, message: 'The request is malformed.' },
+  invalid_json: { status: 400, message: 'The request body is not valid JSON.' },
+  authentication_failed: { status: 401, message: 'Missing or invalid bearer token.' },
+  forbidden: { status: 403, message: 'This token may not access that resource.' },
+  not_found: { status: 404, message: 'No such resource.' },
+  method_not_allowed: { status: 405, message: 'That method is not allowed on this path.' },
+  conflict: { status: 409, message: 'A resource with that uid or name already exists.' },
+  idempotency_conflict: {
+    status: 409,
+    message: 'A request with this idempotency-key is still being processed, or the key was used for another request.',
+  },
+  payload_too_large: { status: 413, message: 'The request body is larger than this server accepts.' },
+  unsupported_media_type: { status: 415, message: 'Send the request body as application/json.' },
+  validation: { status: 422, message: 'The request failed validation.' },
+  url_not_allowed: {
+    status: 422,
+    message: 'The endpoint URL points at an address Hookyard will not deliver to.',
+  },
+  rate_limited: { status: 429, message: 'Too many requests; retry later.' },
+  internal: { status: 500, message: 'Hookyard hit an unexpected error; the request was not applied.' },
+  storage_unavailable: {
+    status: 503,
+    message: 'The database is unavailable; the request was not stored. Retry later.',
+  },
+  shutting_down: { status: 503, message: 'This server is shutting down; retry against another instance.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof errorCodes;

@@ -1,0 +1,385 @@
+/**
+ * The storage contract: everything the API, the dispatcher and the delivery code may ask of a
+ * database. Nothing here names a driver, a connection or a transaction; a backend (SQLite, PostgreSQL)
+ * owns its lifecycle and says what it can do through `capabilities`.
+ *
+ * Conventions: times are milliseconds since the Unix epoch; JSON-ish fields are plain values;
+ * `idOrUid` parameters accept either the Hookyard id or the caller's uid.
+ *
+ * ## A delivery's states (one row per message × endpoint; Svix's "message destination")
+ *
+ *     ingest ──► pending ──claim──► (in flight, leased) ──2xx──────────────► success
+ *                   ▲                      │
+ *                   │                      ├─failure, retries left──► sending (due at next retry)
+ *                   │                      │                               │ claim (same loop)
+ *                   │                      └─failure, none left───► fail
+ *                   └──────────── resend / recover / re-enable ◄──── fail
+ *
+ * `pending` = never attempted, `sending` = failed at least once and will retry (Svix's meanings).
+ * A claim leases the row by pushing its due time `leaseMs` ahead and recording the owner; a worker
+ * that dies simply lets the due time pass, and the row is claimed again. Completion writes the
+ * attempt and the row's next state together.
+ */
+
+export const MessageStatus = { success: 0, pending: 1, fail: 2, sending: 3 } as const;
+export type MessageStatus = (typeof MessageStatus)[keyof typeof MessageStatus];
+export const statusText = ['success', 'pending', 'fail', 'sending'] as const;
+
+export const TriggerType = { scheduled: 0, manual: 1 } as const;
+export type TriggerType = (typeof TriggerType)[keyof typeof TriggerType];
+
+export interface StorageCapabilities {
+  /** Several processes may write at once (claims must use row locks, not process memory). */
+  readonly multipleWriters: boolean;
+  /** `FOR UPDATE SKIP LOCKED` is available for claiming. */
+  readonly skipLocked: boolean;
+  /** Cross-process change notifications (`subscribe` hears other processes' changes). */
+  readonly listenNotify: boolean;
+}
+
+export interface ApplicationRecord {
+  id: string;
+  uid: string | null;
+  name: string;
+  throttleRate: number | null;
+  metadata: Record<string, string>;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface EventTypeRecord {
+  name: string;
+  description: string;
+  archived: boolean;
+  deprecated: boolean;
+  featureFlag: string | null;
+  schemas: Record<string, unknown> | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A signing key. `expiresAt` is set on a rotated-out key that still signs during its grace period. */
+export interface EndpointSecret {
+  /** `whsec_…` (v1, HMAC-SHA256) or `whsk_…` (v1a, ed25519 private key). */
+  key: string;
+  expiresAt: number | null;
+}
+
+export interface EndpointRecord {
+  id: string;
+  appId: string;
+  uid: string | null;
+  url: string;
+  description: string;
+  disabled: boolean;
+  /** null = every event type. */
+  eventTypes: string[] | null;
+  /** null = every channel. */
+  channels: string[] | null;
+  throttleRate: number | null;
+  metadata: Record<string, string>;
+  headers: Record<string, string>;
+  /** Newest first; the first is the current secret. */
+  secrets: EndpointSecret[];
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface MessageRecord {
+  id: string;
+  appId: string;
+  /** Svix `eventId`: the caller's idempotent id for the message. */
+  uid: string | null;
+  eventType: string;
+  channels: string[] | null;
+  /** The JSON text exactly as it will be sent; null once expunged. */
+  payload: string | null;
+  payloadExpiresAt: number;
+  createdAt: number;
+}
+
+export interface DeliveryRecord {
+  id: string;
+  appId: string;
+  msgId: string;
+  endpointId: string;
+  status: MessageStatus;
+  attempts: number;
+  /** When the next attempt is due (or the lease ends); null when final. */
+  nextAttemptAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface AttemptRecord {
+  id: string;
+  appId: string;
+  msgId: string;
+  endpointId: string;
+  deliveryId: string;
+  url: string;
+  /** success (0) or fail (2). */
+  status: MessageStatus;
+  /** 0 when no HTTP response was received (connection error, timeout, blocked address). */
+  responseStatusCode: number;
+  /** The receiver's body cut to the configured limit, or why no response was received. */
+  response: string;
+  responseDurationMs: number;
+  triggerType: TriggerType;
+  createdAt: number;
+}
+
+/** A page request. `iterator` is an id taken from a previous page; `reverse` walks the other way. */
+export interface PageQuery {
+  limit: number;
+  /** Exclusive keyset bound. */
+  iterator?: string | undefined;
+  /** true: walk towards older rows when the default order is newest-first (a `prevIterator`). */
+  reverse?: boolean | undefined;
+}
+
+export interface Page<T> {
+  data: T[];
+  /** True when no row lies beyond this page in the walking direction. */
+  done: boolean;
+}
+
+export interface TimeRange {
+  /** Exclusive upper bound (created before). */
+  before?: number | undefined;
+  /** Exclusive lower bound (created after). */
+  after?: number | undefined;
+}
+
+export interface MessageListFilter extends TimeRange {
+  channel?: string | undefined;
+  eventTypes?: string[] | undefined;
+}
+
+export interface AttemptListFilter extends TimeRange {
+  status?: MessageStatus | undefined;
+  /** 0 (no response), 100, 200, 300, 400 or 500: the hundreds of the status code. */
+  statusCodeClass?: number | undefined;
+  eventTypes?: string[] | undefined;
+  channel?: string | undefined;
+  /** Only for listing by message: attempts at this endpoint. */
+  endpointId?: string | undefined;
+}
+
+export interface DeliveryListFilter extends TimeRange {
+  status?: MessageStatus | undefined;
+  channel?: string | undefined;
+  eventTypes?: string[] | undefined;
+}
+
+/** A message being ingested with the endpoints it fans out to. */
+export interface NewMessage {
+  message: MessageRecord;
+  endpointIds: string[];
+}
+
+export type IngestResult =
+  | { kind: 'created'; message: MessageRecord }
+  /** A message with the same `uid` (eventId) already exists in that application: returned, not redelivered. */
+  | { kind: 'duplicate'; message: MessageRecord };
+
+/** What the dispatcher needs to make one attempt, returned by a claim. */
+export interface ClaimedTask {
+  deliveryId: string;
+  appId: string;
+  msgId: string;
+  endpointId: string;
+  /** Attempts already made before this one. */
+  attempts: number;
+  eventType: string;
+  /** null when the payload was expunged; the attempt then fails with that reason. */
+  payload: string | null;
+  triggerType: TriggerType;
+}
+
+/** The result of one attempt and the delivery's next state, written together. */
+export interface AttemptOutcome {
+  attempt: AttemptRecord;
+  /** success, sending (retry at `nextAttemptAt`) or fail (exhausted). */
+  next: MessageStatus;
+  nextAttemptAt: number | null;
+}
+
+export interface EndpointStatsCounts {
+  success: number;
+  pending: number;
+  sending: number;
+  fail: number;
+  canceled: number;
+}
+
+export interface IdempotencyRecord {
+  /** Hash of method, path and body: the same key with another request is a conflict. */
+  fingerprint: string;
+  /** null while the first request is still running. */
+  statusCode: number | null;
+  body: string | null;
+  createdAt: number;
+}
+
+/** A change another process (or this one) made that caches should hear about. */
+export interface ChangeEvent {
+  kind: 'application' | 'endpoint' | 'event_type';
+  appId: string | null;
+  id: string;
+}
+
+export interface ApplicationStore {
+  /** Throws `UniqueViolation` when the uid is taken. */
+  create(record: ApplicationRecord): Promise<ApplicationRecord>;
+  get(idOrUid: string): Promise<ApplicationRecord | undefined>;
+  /** Newest first by default. */
+  list(page: PageQuery): Promise<Page<ApplicationRecord>>;
+  /** Replaces the mutable fields; returns the stored record or undefined when missing. */
+  update(record: ApplicationRecord): Promise<ApplicationRecord | undefined>;
+  /** Deletes the application and everything under it. */
+  delete(id: string): Promise<boolean>;
+}
+
+export interface EventTypeStore {
+  create(record: EventTypeRecord): Promise<EventTypeRecord>;
+  get(name: string): Promise<EventTypeRecord | undefined>;
+  /** Ordered by name ascending; `iterator` is a name. */
+  list(page: PageQuery, options: { includeArchived: boolean }): Promise<Page<EventTypeRecord>>;
+  update(record: EventTypeRecord): Promise<EventTypeRecord | undefined>;
+  /** Svix archives rather than deletes (`expunge` deletes for good). */
+  delete(name: string, expunge: boolean): Promise<boolean>;
+}
+
+export interface EndpointStore {
+  create(record: EndpointRecord): Promise<EndpointRecord>;
+  get(appId: string, idOrUid: string): Promise<EndpointRecord | undefined>;
+  /** Newest first by default. */
+  list(appId: string, page: PageQuery): Promise<Page<EndpointRecord>>;
+  /** Every endpoint of the application (what fan-out reads; callers cache it). */
+  listAll(appId: string): Promise<EndpointRecord[]>;
+  getMany(ids: readonly string[]): Promise<EndpointRecord[]>;
+  update(record: EndpointRecord): Promise<EndpointRecord | undefined>;
+  delete(appId: string, id: string): Promise<boolean>;
+  stats(endpointId: string, range: TimeRange): Promise<EndpointStatsCounts>;
+}
+
+export interface MessageStore {
+  /**
+   * Stores the message and one pending delivery per endpoint, durably, before resolving.
+   * Concurrent calls are group-committed: many messages share one transaction and one fsync.
+   */
+  ingest(item: NewMessage): Promise<IngestResult>;
+  get(appId: string, idOrUid: string): Promise<MessageRecord | undefined>;
+  /** Newest first by default. */
+  list(appId: string, filter: MessageListFilter, page: PageQuery): Promise<Page<MessageRecord>>;
+  /** Drops the payload (keeps the message row); returns false when the message is missing. */
+  expungePayload(appId: string, msgId: string): Promise<boolean>;
+}
+
+export interface DeliveryStore {
+  /**
+   * Leases up to `limit` due deliveries (due time <= now, status pending or sending) for `owner`,
+   * oldest due first, and returns what each attempt needs.
+   */
+  claim(owner: string, limit: number, now: number, leaseMs: number): Promise<ClaimedTask[]>;
+  /** Records attempts and moves deliveries to their next state; group-committed like ingest. */
+  complete(outcomes: readonly AttemptOutcome[]): Promise<void>;
+  /** Earliest due time among pending/sending deliveries, for the dispatcher's sleep. */
+  nextDueAt(): Promise<number | null>;
+  /** The message's deliveries joined with their endpoints (Svix "attempted destinations"). */
+  listByMessage(
+    appId: string,
+    msgId: string,
+    page: PageQuery,
+  ): Promise<Page<{ delivery: DeliveryRecord; endpoint: EndpointRecord }>>;
+  /** The endpoint's deliveries joined with their messages (Svix "attempted messages"). */
+  listByEndpoint(
+    appId: string,
+    endpointId: string,
+    filter: DeliveryListFilter,
+    page: PageQuery,
+  ): Promise<Page<{ delivery: DeliveryRecord; message: MessageRecord }>>;
+  get(msgId: string, endpointId: string): Promise<DeliveryRecord | undefined>;
+  /**
+   * Makes the message due again for the endpoint now (manual resend). Creates the delivery row when
+   * the message never fanned out to that endpoint. Returns false when message or endpoint is missing.
+   */
+  resend(appId: string, msgId: string, endpointId: string, now: number): Promise<boolean>;
+  /** Makes every failed delivery of the endpoint created in [since, until) due now. Returns how many. */
+  recover(endpointId: string, since: number, until: number, now: number): Promise<number>;
+  /** On start-up of a single-writer backend: every lease belongs to a dead process, make them due now. */
+  releaseLeases(now: number): Promise<number>;
+}
+
+export interface AttemptStore {
+  get(appId: string, msgId: string, attemptId: string): Promise<AttemptRecord | undefined>;
+  /** Newest first by default. */
+  listByMessage(
+    appId: string,
+    msgId: string,
+    filter: AttemptListFilter,
+    page: PageQuery,
+  ): Promise<Page<AttemptRecord>>;
+  listByEndpoint(
+    appId: string,
+    endpointId: string,
+    filter: AttemptListFilter,
+    page: PageQuery,
+  ): Promise<Page<AttemptRecord>>;
+  /** Replaces the recorded response body with an empty string. */
+  expungeResponse(appId: string, msgId: string, attemptId: string): Promise<boolean>;
+}
+
+export interface IdempotencyStore {
+  /**
+   * Claims the key for a new request: returns undefined when the caller now owns it, or the
+   * existing record (finished or still running) otherwise.
+   */
+  begin(scope: string, key: string, fingerprint: string, now: number): Promise<IdempotencyRecord | undefined>;
+  finish(scope: string, key: string, statusCode: number, body: string): Promise<void>;
+  /** Releases a key whose request failed without a response worth replaying. */
+  abandon(scope: string, key: string): Promise<void>;
+  purgeOlderThan(cutoff: number): Promise<number>;
+}
+
+export interface MetaStore {
+  get(key: string): Promise<string | undefined>;
+  set(key: string, value: string): Promise<void>;
+}
+
+export interface Storage {
+  readonly capabilities: StorageCapabilities;
+  /** Human-readable backend name for logs and health, e.g. `sqlite:/path/hookyard.db`. */
+  readonly description: string;
+  readonly applications: ApplicationStore;
+  readonly eventTypes: EventTypeStore;
+  readonly endpoints: EndpointStore;
+  readonly messages: MessageStore;
+  readonly deliveries: DeliveryStore;
+  readonly attempts: AttemptStore;
+  readonly idempotency: IdempotencyStore;
+  readonly meta: MetaStore;
+  /** Listens for changes (ours and, with `listenNotify`, other processes'). Returns an unsubscribe. */
+  subscribe(listener: (event: ChangeEvent) => void): () => void;
+  /** Announces a change so every process's caches drop it. */
+  publish(event: ChangeEvent): Promise<void>;
+  /** Resolves when the database answers a trivial query; rejects otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A uid (or event type name) that is already taken. */
+export class UniqueViolation extends Error {
+  override name = 'UniqueViolation';
+}
+
+/** The database cannot be reached; the API turns this into 503 `storage_unavailable`. */
+export class StorageUnavailable extends Error {
+  override name = 'StorageUnavailable';
+}
+
+/** The database was migrated by a newer Hookyard than this one. */
+export class SchemaTooNew extends Error {
+  override name = 'SchemaTooNew';
+}
