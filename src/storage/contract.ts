@@ -360,10 +360,17 @@ export interface Storage {
   readonly attempts: AttemptStore;
   readonly idempotency: IdempotencyStore;
   readonly meta: MetaStore;
-  /** Listens for changes (ours and, with `listenNotify`, other processes'). Returns an unsubscribe. */
+  /**
+   * Listens for changes to applications, endpoints and event types (ours and, with `listenNotify`,
+   * other processes'). The stores publish these themselves after every committed mutation.
+   * Returns an unsubscribe function.
+   */
   subscribe(listener: (event: ChangeEvent) => void): () => void;
-  /** Announces a change so every process's caches drop it. */
-  publish(event: ChangeEvent): Promise<void>;
+  /**
+   * Listens for new due work: called after ingest, resend or recover commits (in this process or,
+   * with `listenNotify`, another). Dispatchers wake on it instead of polling. Returns an unsubscribe.
+   */
+  subscribeWork(listener: () => void): () => void;
   /** Resolves when the database answers a trivial query; rejects otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;
