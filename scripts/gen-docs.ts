@@ -7,20 +7,20 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { type SettingName, settings } from '../src/config/settings.ts';
 import { errorCodes } from '../src/errors/codes.ts';
 
-const escape = (text: string) => text.replaceAll('|', '\\|');
+const escapeCell = (text: string) => text.replaceAll('|', '\\|');
 
 export function settingsTable(): string {
   const rows = (Object.keys(settings) as SettingName[]).map((name) => {
     const s = settings[name];
     const shown = s.default === '' ? '(empty)' : `\`${s.default}\``;
-    return `| \`${s.env}\` | \`--${s.flag}\` | ${shown} | ${escape(s.description)} Accepts ${escape(s.accepts)}. |`;
+    return `| \`${s.env}\` | \`--${s.flag}\` | ${shown} | ${escapeCell(s.description)} Accepts ${escapeCell(s.accepts)}. |`;
   });
   return ['| Variable | Flag | Default | Meaning |', '| --- | --- | --- | --- |', ...rows].join('\n');
 }
 
 export function errorsTable(): string {
   const rows = Object.entries(errorCodes).map(
-    ([code, { status, message }]) => `| \`${code}\` | ${status} | ${escape(message)} |`,
+    ([code, { status, message }]) => `| \`${code}\` | ${status} | ${escapeCell(message)} |`,
   );
   return ['| Code | HTTP status | Meaning |', '| --- | --- | --- |', ...rows].join('\n');
 }
