@@ -10,7 +10,10 @@ describe('config', () => {
     assert.equal(config.port, 8071);
     assert.equal(config.dataDir, './data');
     assert.equal(config.databaseUrl, '');
-    assert.deepEqual(config.retrySchedule, [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]);
+    assert.deepEqual(
+      config.retrySchedule,
+      [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000],
+    );
     assert.equal(config.deliveryTimeout, 15_000);
     assert.ok(Object.isFrozen(config));
   });
@@ -30,7 +33,10 @@ describe('config', () => {
         error.message === 'invalid HOOKYARD_PORT="abc": expected an integer from 0 to 65535' &&
         !error.message.includes('\n'),
     );
-    assert.throws(() => loadConfig({}, { 'log-level': 'loud' }), /invalid --log-level="loud": expected one of fatal/);
+    assert.throws(
+      () => loadConfig({}, { 'log-level': 'loud' }),
+      /invalid --log-level="loud": expected one of fatal/,
+    );
     assert.throws(() => loadConfig({ HOOKYARD_RETRY_SCHEDULE: '5s,soon' }), /HOOKYARD_RETRY_SCHEDULE/);
     assert.throws(() => loadConfig({ HOOKYARD_ALLOWED_SUBNETS: '10.0.0.0/33' }), /HOOKYARD_ALLOWED_SUBNETS/);
     assert.throws(() => loadConfig({ HOOKYARD_DATABASE_URL: 'mysql://x' }), /HOOKYARD_DATABASE_URL/);
@@ -39,12 +45,17 @@ describe('config', () => {
   it('never echoes a secret setting', () => {
     assert.throws(
       () => loadConfig({ HOOKYARD_ADMIN_TOKEN: 'short' }),
-      (error: unknown) => error instanceof Error && !error.message.includes('short') && error.message.includes('(hidden)'),
+      (error: unknown) =>
+        error instanceof Error && !error.message.includes('short') && error.message.includes('(hidden)'),
     );
   });
 
   it('parses lists and booleans', () => {
-    const config = configWith({ allowedSubnets: '127.0.0.0/8, ::1', httpsOnly: 'yes', retrySchedule: '50ms,1s' });
+    const config = configWith({
+      allowedSubnets: '127.0.0.0/8, ::1',
+      httpsOnly: 'yes',
+      retrySchedule: '50ms,1s',
+    });
     assert.deepEqual(
       config.allowedSubnets.map((c) => `${c.address}/${c.prefix}`),
       ['127.0.0.0/8', '::1/128'],
