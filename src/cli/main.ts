@@ -9,7 +9,7 @@ import { type SettingName, settings } from '../config/settings.ts';
 import { toError } from '../errors/coerce.ts';
 import { createLogger } from '../log/logger.ts';
 import { startServer } from '../main.ts';
-import { createStorage } from '../storage/create-storage.ts';
+import { migrateDatabase } from '../storage/create-storage.ts';
 import { version } from '../version.ts';
 
 const settingFlags = Object.fromEntries(
@@ -73,10 +73,11 @@ async function serve(args: string[]): Promise<void> {
 async function migrate(args: string[]): Promise<void> {
   const config = loadConfig(process.env, parseFlags(args));
   const logger = createLogger(config.logLevel);
-  // Opening storage applies pending migrations under the backend's lock and refuses a newer schema.
-  const storage = await createStorage({ config, logger });
-  await storage.close();
-  process.stdout.write(`migrated ${storage.description}\n`);
+  // Applies pending migrations under the backend's lock and refuses a newer schema. It takes no
+  // data-dir lock, so it can run beside a server.
+  const result = await migrateDatabase({ config, logger });
+  const applied = result.applied.length === 0 ? 'already up to date' : `applied ${result.applied.join(', ')}`;
+  process.stdout.write(`migrated ${result.database} to schema ${result.to} (${applied})\n`);
 }
 
 async function listen(args: string[]): Promise<void> {

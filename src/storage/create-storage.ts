@@ -1,0 +1,98 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Config } from '../config/settings.ts';
+import type { Logger } from '../log/logger.ts';
+import type { Storage } from './contract.ts';
+import { type MigrationResult, migrate, schemaStatus } from './migrate.ts';
+import type { SqlDriver } from './sql/driver.ts';
+import { createSqlStorage } from './sql/sql-storage.ts';
+import { lockDataDir } from './sqlite/data-dir-lock.ts';
+import { openSqliteDriver } from './sqlite/sqlite-driver.ts';
+
+export interface OpenDatabaseOptions {
+  config: Config;
+  logger?: Logger | undefined;
+  /** PostgreSQL only: the schema to work in (created if missing); tests use one per file. */
+  schema?: string | undefined;
+  /** PostgreSQL only: pool size (default 10). */
+  poolSize?: number | undefined;
+}
+
+export interface CreateStorageOptions extends OpenDatabaseOptions {
+  /** Apply pending migrations while opening (default true); false refuses a database that is behind. */
+  migrate?: boolean | undefined;
+  /**
+   * SQLite only: refuse to open when another Hookyard server uses the data directory (default true).
+   * Tools that run beside a server (`hookyard migrate`) pass false.
+   */
+  lockDataDir?: boolean | undefined;
+}
+
+/**
+ * Opens the configured database: embedded SQLite at `<dataDir>/hookyard.db` when `databaseUrl` is
+ * empty, PostgreSQL otherwise (its driver is imported only then). Migrates unless told not to, and
+ * always refuses a schema newer than this build.
+ */
+export async function createStorage(options: CreateStorageOptions): Promise<Storage> {
+  let release: (() => void) | undefined;
+  if (options.config.databaseUrl === '' && options.lockDataDir !== false) {
+    release = lockDataDir(ensureDataDir(options.config));
+  }
+  let driver: SqlDriver | undefined;
+  try {
+    driver = await openDriver(options);
+    if (options.migrate === false) {
+      const { current, latest } = await schemaStatus(driver);
+      if (current < latest)
+        throw new Error(
+          `database schema version ${current} is older than this Hookyard needs (${latest}); run \`hookyard migrate\``,
+        );
+    } else {
+      const result = await migrate(driver);
+      if (result.applied.length > 0)
+        options.logger?.info(
+          { from: result.from, to: result.to, database: driver.description },
+          'database migrated',
+        );
+    }
+    return await createSqlStorage(driver, {
+      ingestBatchWindowMs: options.config.ingestBatchWindow,
+      logger: options.logger,
+      onClose: release,
+    });
+  } catch (error) {
+    await driver?.close().catch(() => {});
+    release?.();
+    throw error;
+  }
+}
+
+/** `hookyard migrate`: applies pending migrations and closes again. */
+export async function migrateDatabase(
+  options: OpenDatabaseOptions,
+): Promise<MigrationResult & { database: string }> {
+  const driver = await openDriver(options);
+  try {
+    return { ...(await migrate(driver)), database: driver.description };
+  } finally {
+    await driver.close();
+  }
+}
+
+async function openDriver(options: OpenDatabaseOptions): Promise<SqlDriver> {
+  const { config } = options;
+  if (config.databaseUrl === '') return openSqliteDriver(join(ensureDataDir(config), 'hookyard.db'));
+  const { openPostgresDriver } = await import('./postgres/postgres-driver.ts');
+  return openPostgresDriver({
+    url: config.databaseUrl,
+    schema: options.schema,
+    poolSize: options.poolSize ?? 10,
+    logger: options.logger,
+  });
+}
+
+function ensureDataDir(config: Config): string {
+  const dir = resolve(config.dataDir);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}

@@ -1,0 +1,291 @@
+import { createHash } from 'node:crypto';
+import type { Client, CustomTypesConfig, Pool, PoolClient, PoolConfig } from 'pg';
+import { errorCodeOf } from '../../errors/coerce.ts';
+import type { Logger } from '../../log/logger.ts';
+import { StorageUnavailable, UniqueViolation } from '../contract.ts';
+import type { SqlDialect, SqlDriver, SqlExecutor, SqlValue } from '../sql/driver.ts';
+
+export interface PostgresDriverOptions {
+  url: string;
+  /** Every connection's search_path; created if missing. */
+  schema?: string | undefined;
+  poolSize: number;
+  logger?: Logger | undefined;
+}
+
+const INT8_OID = 20;
+const UNIQUE_VIOLATION = '23505';
+const LISTEN_RETRY_MAX_MS = 30_000;
+/** Errors that mean "the database is not reachable right now", as opposed to a bad statement. */
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+  '53300', // too_many_connections
+]);
+
+const dialect: SqlDialect = {
+  jsonArrayContains: (column) =>
+    `EXISTS (SELECT 1 FROM jsonb_array_elements_text((${column})::jsonb) AS c WHERE c = ?)`,
+  claimLockClause: 'FOR UPDATE SKIP LOCKED',
+  tableExistsSql:
+    'SELECT 1 AS found FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?',
+  // An arbitrary constant that names "Hookyard migrating" among the database's advisory locks.
+  migrationLockSql: 'SELECT pg_advisory_xact_lock(7206201)',
+};
+
+/**
+ * PostgreSQL through `pg`, imported here and only here so SQLite users never load it. A pool serves
+ * queries and transactions; one extra long-lived connection LISTENs for other processes' notifications
+ * and reconnects by itself when the database restarts.
+ */
+export async function openPostgresDriver(options: PostgresDriverOptions): Promise<SqlDriver> {
+  const pg = (await import('pg')).default;
+  if (options.schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(options.schema))
+    throw new Error(`invalid Postgres schema name ${JSON.stringify(options.schema)}`);
+  const logger = options.logger;
+
+  // Times are BIGINT milliseconds: well inside Number's exact range, so read them as numbers.
+  const types: CustomTypesConfig = {
+    getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+      oid === INT8_OID
+        ? (value: string) => Number(value)
+        : pg.types.getTypeParser(oid, format)) as CustomTypesConfig['getTypeParser'],
+  };
+  const connection: PoolConfig = {
+    connectionString: options.url,
+    types,
+    application_name: 'hookyard',
+    connectionTimeoutMillis: 10_000,
+    ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+  };
+  const pool: Pool = new pg.Pool({ ...connection, max: options.poolSize, idleTimeoutMillis: 30_000 });
+  pool.on('error', (error) => logger?.warn({ err: error }, 'idle Postgres connection failed'));
+
+  const sqlCache = new Map<string, string>();
+  function rewrite(sql: string): string {
+    let out = sqlCache.get(sql);
+    if (out === undefined) {
+      out = toNumberedPlaceholders(sql);
+      if (sqlCache.size < 1000) sqlCache.set(sql, out);
+    }
+    return out;
+  }
+
+  function executor(target: Pool | PoolClient): SqlExecutor {
+    return {
+      async query<T>(sql: string, params: readonly SqlValue[] = []) {
+        const result = await translate(() => target.query(rewrite(sql), params as SqlValue[]));
+        return result.rows as T[];
+      },
+      async run(sql, params = []) {
+        const result = await translate(() => target.query(rewrite(sql), params as SqlValue[]));
+        return result.rowCount ?? 0;
+      },
+      async exec(script) {
+        await translate(() => target.query(script));
+      },
+      async notify(channel, payload) {
+        await translate(() => target.query('SELECT pg_notify($1, $2)', [scoped(channel), payload]));
+      },
+    };
+  }
+
+  // NOTIFY channels are per database, not per schema: deployments (and test files) sharing a database
+  // in different schemas must not hear each other.
+  const scope = options.schema ? `__${options.schema}` : '';
+  const scoped = (channel: string): string =>
+    `${channel}${scope}`.length <= 63
+      ? `${channel}${scope}`
+      : `${channel}__${createHash('sha256').update(scope).digest('hex').slice(0, 16)}`;
+
+  const direct = executor(pool);
+  const listener = createListener(pg.Client, connection, logger);
+  try {
+    await listener.ready;
+    if (options.schema) await direct.exec(`CREATE SCHEMA IF NOT EXISTS ${options.schema}`);
+  } catch (error) {
+    await listener.close();
+    await pool.end().catch(() => {});
+    throw error;
+  }
+
+  const redacted = redactUrl(options.url);
+  return {
+    capabilities: Object.freeze({ multipleWriters: true, skipLocked: true, listenNotify: true }),
+    dialect,
+    description: `postgres:${redacted}${options.schema ? ` (schema ${options.schema})` : ''}`,
+    migrationsDir: new URL('./migrations/', import.meta.url),
+    ...direct,
+    async transaction(fn) {
+      const client = await translate(() => pool.connect());
+      let broken: Error | undefined;
+      try {
+        await translate(() => client.query('BEGIN'));
+        const result = await fn(executor(client));
+        await translate(() => client.query('COMMIT'));
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+          // A connection that cannot even roll back goes back to the pool destroyed, not reused.
+          broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+        });
+        throw error;
+      } finally {
+        client.release(broken);
+      }
+    },
+    listen: (channel, handler) => listener.listen(scoped(channel), handler),
+    async close() {
+      await listener.close();
+      await pool.end();
+    },
+  };
+}
+
+interface Listener {
+  ready: Promise<void>;
+  listen(channel: string, handler: (payload: string) => void): Promise<() => void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The LISTEN connection. After a reconnect every handler is called once with an empty payload: a
+ * notification may have been missed while it was down, and dispatchers should look for work.
+ */
+function createListener(
+  ClientClass: typeof Client,
+  config: PoolConfig,
+  logger: Logger | undefined,
+): Listener {
+  const handlers = new Map<string, Set<(payload: string) => void>>();
+  let client: Client | undefined;
+  let closed = false;
+  let retryMs = 500;
+  let retryTimer: NodeJS.Timeout | undefined;
+
+  async function connect(): Promise<void> {
+    const next = new ClientClass(config);
+    next.on('notification', (message) => {
+      for (const handler of handlers.get(message.channel) ?? []) handler(message.payload ?? '');
+    });
+    next.on('error', (error) => {
+      logger?.warn({ err: error }, 'Postgres LISTEN connection failed; reconnecting');
+      dropped(next);
+    });
+    next.on('end', () => dropped(next));
+    await translate(() => next.connect());
+    for (const channel of handlers.keys()) await next.query(`LISTEN ${channel}`);
+    client = next;
+    retryMs = 500;
+  }
+
+  // Events from a client that is no longer current (a failed attempt, or one we ended) are ignored.
+  function dropped(failed: Client): void {
+    if (client !== failed) return;
+    client = undefined;
+    failed.end().catch(() => {});
+    scheduleReconnect();
+  }
+
+  function scheduleReconnect(): void {
+    if (closed || retryTimer) return;
+    retryTimer = setTimeout(async () => {
+      retryTimer = undefined;
+      try {
+        await connect();
+        for (const set of handlers.values()) for (const handler of set) handler('');
+      } catch (error) {
+        logger?.warn({ err: error, retryMs }, 'Postgres LISTEN reconnect failed');
+        retryMs = Math.min(retryMs * 2, LISTEN_RETRY_MAX_MS);
+        scheduleReconnect();
+      }
+    }, retryMs);
+    retryTimer.unref();
+  }
+
+  return {
+    ready: connect(),
+    async listen(channel, handler) {
+      if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`invalid channel name ${channel}`);
+      let set = handlers.get(channel);
+      if (!set) {
+        set = new Set();
+        handlers.set(channel, set);
+        await client?.query(`LISTEN ${channel}`);
+      }
+      set.add(handler);
+      return () => {
+        set.delete(handler);
+      };
+    },
+    async close() {
+      closed = true;
+      if (retryTimer) clearTimeout(retryTimer);
+      const current = client;
+      client = undefined;
+      await current?.end().catch(() => {});
+    },
+  };
+}
+
+/** `?` → `$1, $2, …`, leaving quoted strings and identifiers alone. */
+export function toNumberedPlaceholders(sql: string): string {
+  let out = '';
+  let index = 0;
+  let quote: string | undefined;
+  for (const char of sql) {
+    if (quote) {
+      if (char === quote) quote = undefined;
+      out += char;
+    } else if (char === "'" || char === '"') {
+      quote = char;
+      out += char;
+    } else if (char === '?') {
+      out += `$${++index}`;
+    } else {
+      out += char;
+    }
+  }
+  return out;
+}
+
+async function translate<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    const code = errorCodeOf(error);
+    if (code === UNIQUE_VIOLATION) throw new UniqueViolation((error as Error).message, { cause: error });
+    if (isUnavailable(error, code))
+      throw new StorageUnavailable(`PostgreSQL is unavailable: ${(error as Error).message}`, {
+        cause: error,
+      });
+    throw error;
+  }
+}
+
+function isUnavailable(error: unknown, code: string | undefined): boolean {
+  if (code !== undefined && (UNAVAILABLE_CODES.has(code) || code.startsWith('08'))) return true;
+  const message = error instanceof Error ? error.message : '';
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(
+    message,
+  );
+}
+
+function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'postgres';
+  }
+}

@@ -1,0 +1,25 @@
+import type { ChangeEvent } from '../contract.ts';
+import type { SqlDriver, SqlExecutor } from './driver.ts';
+
+export const CHANGES_CHANNEL = 'hookyard_changes';
+export const WORK_CHANNEL = 'hookyard_work';
+
+/** What every store shares: the driver and the two notification paths. */
+export interface SqlContext {
+  readonly driver: SqlDriver;
+  /**
+   * Runs `fn` in a transaction. Change events it publishes travel with the commit (NOTIFY is
+   * transactional) and reach this process's listeners only once the commit returned, so a cache never
+   * reloads a row that is not yet visible.
+   */
+  mutate<T>(fn: (tx: SqlExecutor, publish: (event: ChangeEvent) => void) => Promise<T>): Promise<T>;
+  /** Inside a transaction that made work due: tells other processes on commit (coalesced per transaction). */
+  announceWork(tx: SqlExecutor): Promise<void>;
+  /** After such a commit: wakes this process's dispatchers. */
+  wakeLocal(): void;
+  readonly groupCommit: {
+    readonly windowMs: number;
+    readonly maxBatch: number;
+    readonly maxInFlight: number;
+  };
+}

@@ -1,0 +1,120 @@
+import {
+  type EndpointRecord,
+  type EndpointStatsCounts,
+  type EndpointStore,
+  statusText,
+} from '../contract.ts';
+import type { SqlContext } from './context.ts';
+import { first, placeholders } from './driver.ts';
+import { add, addTimeRange, conditions, keysetPage } from './paging.ts';
+import { columns, type EndpointRow, endpointValues, jsonOrNull, toEndpoint } from './rows.ts';
+
+const COLUMNS = columns.endpoints.join(', ');
+
+export function createEndpointStore(ctx: SqlContext): EndpointStore {
+  const { driver } = ctx;
+  const store: EndpointStore = {
+    async create(record) {
+      await ctx.mutate(async (tx, publish) => {
+        await tx.run(
+          `INSERT INTO endpoints (${COLUMNS}) VALUES (${placeholders(columns.endpoints.length)})`,
+          endpointValues(record),
+        );
+        publish({ kind: 'endpoint', appId: record.appId, id: record.id });
+      });
+      return record;
+    },
+
+    async get(appId, idOrUid) {
+      const row = await first<EndpointRow>(
+        driver,
+        `SELECT ${COLUMNS} FROM endpoints WHERE app_id = ? AND (id = ? OR uid = ?) ORDER BY id = ? DESC LIMIT 1`,
+        [appId, idOrUid, idOrUid, idOrUid],
+      );
+      return row && toEndpoint(row);
+    },
+
+    list(appId, page) {
+      const filter = conditions();
+      add(filter, 'app_id = ?', appId);
+      return keysetPage<EndpointRow, EndpointRecord>(driver, {
+        select: `SELECT ${COLUMNS} FROM endpoints`,
+        filter,
+        key: 'id',
+        page,
+        map: toEndpoint,
+      });
+    },
+
+    async listAll(appId) {
+      const rows = await driver.query<EndpointRow>(
+        `SELECT ${COLUMNS} FROM endpoints WHERE app_id = ? ORDER BY id`,
+        [appId],
+      );
+      return rows.map(toEndpoint);
+    },
+
+    async getMany(ids) {
+      if (ids.length === 0) return [];
+      const unique = [...new Set(ids)];
+      const rows = await driver.query<EndpointRow>(
+        `SELECT ${COLUMNS} FROM endpoints WHERE id IN (${placeholders(unique.length)}) ORDER BY id`,
+        unique,
+      );
+      return rows.map(toEndpoint);
+    },
+
+    async update(record) {
+      const changed = await ctx.mutate(async (tx, publish) => {
+        const count = await tx.run(
+          `UPDATE endpoints SET uid = ?, url = ?, description = ?, disabled = ?, event_types = ?, channels = ?,
+             throttle_rate = ?, metadata = ?, headers = ?, secrets = ?, updated_at = ?
+           WHERE id = ? AND app_id = ?`,
+          [
+            record.uid,
+            record.url,
+            record.description,
+            record.disabled ? 1 : 0,
+            jsonOrNull(record.eventTypes),
+            jsonOrNull(record.channels),
+            record.throttleRate,
+            JSON.stringify(record.metadata),
+            JSON.stringify(record.headers),
+            JSON.stringify(record.secrets),
+            record.updatedAt,
+            record.id,
+            record.appId,
+          ],
+        );
+        if (count > 0) publish({ kind: 'endpoint', appId: record.appId, id: record.id });
+        return count > 0;
+      });
+      return changed ? store.get(record.appId, record.id) : undefined;
+    },
+
+    delete(appId, id) {
+      return ctx.mutate(async (tx, publish) => {
+        const count = await tx.run('DELETE FROM endpoints WHERE id = ? AND app_id = ?', [id, appId]);
+        if (count > 0) publish({ kind: 'endpoint', appId, id });
+        return count > 0;
+      });
+    },
+
+    async stats(endpointId, range) {
+      const filter = conditions();
+      add(filter, 'endpoint_id = ?', endpointId);
+      addTimeRange(filter, 'id', 'delivery', range);
+      const rows = await driver.query<{ status: number; n: number }>(
+        `SELECT status, COUNT(*) AS n FROM deliveries WHERE ${filter.where.join(' AND ')} GROUP BY status`,
+        filter.params,
+      );
+      const counts: EndpointStatsCounts = { success: 0, pending: 0, sending: 0, fail: 0, canceled: 0 };
+      for (const row of rows) {
+        const name = statusText[row.status];
+        if (name) counts[name] = Number(row.n);
+      }
+      return counts;
+    },
+  };
+  return store;
+}

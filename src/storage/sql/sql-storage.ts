@@ -1,0 +1,122 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../../log/logger.ts';
+import type { ChangeEvent, Storage } from '../contract.ts';
+import { createApplicationStore } from './applications.ts';
+import { createAttemptStore } from './attempts.ts';
+import { CHANGES_CHANNEL, type SqlContext, WORK_CHANNEL } from './context.ts';
+import { createDeliveryStore } from './deliveries.ts';
+import type { SqlDriver } from './driver.ts';
+import { createEndpointStore } from './endpoints.ts';
+import { createEventTypeStore } from './event-types.ts';
+import { createIdempotencyStore } from './idempotency.ts';
+import { createMessageStore } from './messages.ts';
+import { createMetaStore } from './meta.ts';
+
+export interface SqlStorageOptions {
+  /** Extra wait before a group commit flushes (`HOOKYARD_INGEST_BATCH_WINDOW`). */
+  ingestBatchWindowMs?: number;
+  /** Most ingests (or completions) in one transaction. */
+  maxBatch?: number;
+  logger?: Logger | undefined;
+  /** Runs after the driver closed (e.g. releasing a data-dir lock). */
+  onClose?: () => Promise<void> | void;
+}
+
+/** The one `Storage` implementation; the driver decides which database it talks to. */
+export async function createSqlStorage(driver: SqlDriver, options: SqlStorageOptions = {}): Promise<Storage> {
+  const logger = options.logger;
+  const origin = randomUUID();
+  const changeListeners = new Set<(event: ChangeEvent) => void>();
+  const workListeners = new Set<() => void>();
+
+  function emit<A extends unknown[]>(listeners: Iterable<(...args: A) => void>, ...args: A): void {
+    for (const listener of listeners) {
+      try {
+        listener(...args);
+      } catch (error) {
+        logger?.error({ err: error }, 'storage listener threw');
+      }
+    }
+  }
+
+  const ctx: SqlContext = {
+    driver,
+    async mutate(fn) {
+      let events: ChangeEvent[] = [];
+      const result = await driver.transaction(async (tx) => {
+        events = [];
+        const value = await fn(tx, (event) => events.push(event));
+        for (const event of events) await tx.notify(CHANGES_CHANNEL, JSON.stringify({ ...event, origin }));
+        return value;
+      });
+      for (const event of events) emit(changeListeners, event);
+      return result;
+    },
+    announceWork: (tx) => tx.notify(WORK_CHANNEL, origin),
+    wakeLocal: () => emit(workListeners),
+    groupCommit: {
+      windowMs: options.ingestBatchWindowMs ?? 0,
+      maxBatch: options.maxBatch ?? 1000,
+      // Parallel flushes only help where the database accepts parallel writers.
+      maxInFlight: driver.capabilities.multipleWriters ? 4 : 1,
+    },
+  };
+
+  // Our own NOTIFYs come back through LISTEN; local listeners already heard them at commit.
+  const unlisten = [
+    await driver.listen(CHANGES_CHANNEL, (payload) => {
+      const { origin: from, ...event } = parseChange(payload);
+      if (from !== origin && event.id) emit(changeListeners, event as ChangeEvent);
+    }),
+    await driver.listen(WORK_CHANNEL, (payload) => {
+      if (payload !== origin) emit(workListeners);
+    }),
+  ];
+
+  const messages = createMessageStore(ctx);
+  const deliveries = createDeliveryStore(ctx);
+  let closing: Promise<void> | undefined;
+
+  return {
+    capabilities: driver.capabilities,
+    description: driver.description,
+    applications: createApplicationStore(ctx),
+    eventTypes: createEventTypeStore(ctx),
+    endpoints: createEndpointStore(ctx),
+    messages,
+    deliveries,
+    attempts: createAttemptStore(ctx),
+    idempotency: createIdempotencyStore(ctx),
+    meta: createMetaStore(ctx),
+    subscribe(listener) {
+      changeListeners.add(listener);
+      return () => changeListeners.delete(listener);
+    },
+    subscribeWork(listener) {
+      workListeners.add(listener);
+      return () => workListeners.delete(listener);
+    },
+    async ping() {
+      await driver.query('SELECT 1 AS ok');
+    },
+    close() {
+      closing ??= (async () => {
+        await Promise.all([messages.drain(), deliveries.drain()]);
+        for (const stop of unlisten) stop();
+        changeListeners.clear();
+        workListeners.clear();
+        await driver.close();
+        await options.onClose?.();
+      })();
+      return closing;
+    },
+  };
+}
+
+function parseChange(payload: string): Partial<ChangeEvent> & { origin?: string } {
+  try {
+    return JSON.parse(payload) as Partial<ChangeEvent> & { origin?: string };
+  } catch {
+    return {};
+  }
+}

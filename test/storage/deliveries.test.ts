@@ -1,0 +1,228 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { idTime } from '../../src/domain/ids.ts';
+import { MessageStatus, TriggerType } from '../../src/storage/contract.ts';
+import { forEachBackend } from '../helpers/backends.ts';
+import { appWithEndpoints, message, outcome, sleep } from './fixtures.ts';
+
+forEachBackend((backend) => {
+  test('claim leases due rows oldest first; an expired lease is claimed again', async (t) => {
+    const storage = await backend.create();
+    t.after(() => storage.cleanup());
+    const { app, endpoints } = await appWithEndpoints(storage, 1);
+    const now = Date.now();
+    const msgs = [
+      message(app.id, { createdAt: now - 30 }),
+      message(app.id, { createdAt: now - 20 }),
+      message(app.id, { createdAt: now - 10 }),
+    ];
+    for (const m of msgs) await storage.messages.ingest({ message: m, endpointIds: [endpoints[0]!.id] });
+
+    const first = await storage.deliveries.claim('worker-a', 2, now, 1000);
+    assert.deepEqual(first.map((task) => task.msgId).sort(), [msgs[0]!.id, msgs[1]!.id].sort());
+    assert.deepEqual(
+      { ...first[0], deliveryId: '', msgId: '' },
+      {
+        deliveryId: '',
+        msgId: '',
+        appId: app.id,
+        endpointId: endpoints[0]!.id,
+        attempts: 0,
+        eventType: 'user.created',
+        payload: '{"hello":"world"}',
+        triggerType: TriggerType.scheduled,
+      },
+    );
+    const second = await storage.deliveries.claim('worker-b', 10, now, 1000);
+    assert.deepEqual(
+      second.map((task) => task.msgId),
+      [msgs[2]!.id],
+    );
+    assert.deepEqual(await storage.deliveries.claim('worker-b', 10, now, 1000), []);
+    assert.equal(await storage.deliveries.nextDueAt(), now + 1000);
+    // worker-a died: once its lease ends the rows are due again.
+    const again = await storage.deliveries.claim('worker-c', 10, now + 1000, 1000);
+    assert.equal(again.length, 3);
+    assert.deepEqual(await storage.deliveries.claim('worker-c', 0, now + 5000, 1000), []);
+  });
+
+  test('complete records attempts and moves deliveries; a success is never demoted', async (t) => {
+    const storage = await backend.create();
+    t.after(() => storage.cleanup());
+    const { app, endpoints } = await appWithEndpoints(storage, 2);
+    const msg = message(app.id);
+    await storage.messages.ingest({ message: msg, endpointIds: endpoints.map((e) => e.id) });
+    const now = Date.now();
+    const tasks = await storage.deliveries.claim('w', 10, now, 60_000);
+    assert.equal(tasks.length, 2);
+    const [okTask, retryTask] = tasks as [(typeof tasks)[0], (typeof tasks)[0]];
+    await storage.deliveries.complete([
+      outcome(okTask, MessageStatus.success),
+      outcome(retryTask, MessageStatus.sending, { nextAttemptAt: now + 5000, statusCode: 503 }),
+    ]);
+    const ok = await storage.deliveries.get(msg.id, okTask.endpointId);
+    assert.equal(ok?.status, MessageStatus.success);
+    assert.equal(ok?.attempts, 1);
+    assert.equal(ok?.nextAttemptAt, null);
+    const retry = await storage.deliveries.get(msg.id, retryTask.endpointId);
+    assert.equal(retry?.status, MessageStatus.sending);
+    assert.equal(retry?.nextAttemptAt, now + 5000);
+    assert.equal(await storage.deliveries.nextDueAt(), now + 5000);
+
+    const [next] = await storage.deliveries.claim('w', 10, now + 5000, 60_000);
+    assert.equal(next?.attempts, 1);
+    await storage.deliveries.complete([outcome(next!, MessageStatus.fail, { statusCode: 0 })]);
+    assert.equal((await storage.deliveries.get(msg.id, retryTask.endpointId))?.status, MessageStatus.fail);
+    assert.equal(await storage.deliveries.nextDueAt(), null);
+
+    // A late duplicate failure for the succeeded row: the attempt is kept, the status is not.
+    await storage.deliveries.complete([outcome(okTask, MessageStatus.fail)]);
+    assert.equal((await storage.deliveries.get(msg.id, okTask.endpointId))?.status, MessageStatus.success);
+
+    const attempts = await storage.attempts.listByMessage(app.id, msg.id, {}, { limit: 10 });
+    assert.equal(attempts.data.length, 4);
+    assert.equal(
+      (await storage.attempts.listByMessage(app.id, msg.id, { status: MessageStatus.success }, { limit: 10 }))
+        .data.length,
+      1,
+    );
+    assert.equal(
+      (await storage.attempts.listByMessage(app.id, msg.id, { statusCodeClass: 500 }, { limit: 10 })).data
+        .length,
+      2,
+    );
+    assert.equal(
+      (await storage.attempts.listByMessage(app.id, msg.id, { statusCodeClass: 0 }, { limit: 10 })).data
+        .length,
+      1,
+    );
+    assert.equal(
+      (
+        await storage.attempts.listByMessage(
+          app.id,
+          msg.id,
+          { endpointId: retryTask.endpointId, eventTypes: ['user.created'] },
+          { limit: 10 },
+        )
+      ).data.length,
+      2,
+    );
+    assert.equal(
+      (
+        await storage.attempts.listByEndpoint(
+          app.id,
+          okTask.endpointId,
+          { eventTypes: ['other'] },
+          { limit: 10 },
+        )
+      ).data.length,
+      0,
+    );
+    const byEndpoint = await storage.attempts.listByEndpoint(app.id, okTask.endpointId, {}, { limit: 1 });
+    assert.equal(byEndpoint.done, false);
+    const attempt = byEndpoint.data[0]!;
+    assert.deepEqual(await storage.attempts.get(app.id, msg.id, attempt.id), attempt);
+    assert.equal(await storage.attempts.expungeResponse(app.id, msg.id, attempt.id), true);
+    assert.equal((await storage.attempts.get(app.id, msg.id, attempt.id))?.response, '');
+
+    const stats = await storage.endpoints.stats(okTask.endpointId, {});
+    assert.deepEqual(stats, { success: 1, pending: 0, sending: 0, fail: 0, canceled: 0 });
+  });
+
+  test('concurrent completions share a commit and each resolves', async (t) => {
+    const storage = await backend.create();
+    t.after(() => storage.cleanup());
+    const { app, endpoints } = await appWithEndpoints(storage, 1);
+    await Promise.all(
+      Array.from({ length: 50 }, () =>
+        storage.messages.ingest({ message: message(app.id), endpointIds: [endpoints[0]!.id] }),
+      ),
+    );
+    const tasks = await storage.deliveries.claim('w', 100, Date.now(), 60_000);
+    assert.equal(tasks.length, 50);
+    await Promise.all(
+      tasks.map((task) => storage.deliveries.complete([outcome(task, MessageStatus.success)])),
+    );
+    assert.equal((await storage.endpoints.stats(endpoints[0]!.id, {})).success, 50);
+  });
+
+  test('resend, recover and releaseLeases make work due now and wake dispatchers', async (t) => {
+    const storage = await backend.create();
+    t.after(() => storage.cleanup());
+    const { app, endpoints } = await appWithEndpoints(storage, 2);
+    const [ep1, ep2] = endpoints as [(typeof endpoints)[0], (typeof endpoints)[0]];
+    const msg = message(app.id);
+    await storage.messages.ingest({ message: msg, endpointIds: [ep1.id] });
+    let wakes = 0;
+    storage.subscribeWork(() => wakes++);
+    const now = Date.now();
+
+    const [task] = await storage.deliveries.claim('w', 1, now, 60_000);
+    await storage.deliveries.complete([outcome(task!, MessageStatus.fail)]);
+
+    // Resend to an endpoint the message never went to creates the row.
+    assert.equal(await storage.deliveries.resend(app.id, msg.id, ep2.id, now + 1), true);
+    const created = await storage.deliveries.get(msg.id, ep2.id);
+    assert.equal(created?.status, MessageStatus.pending);
+    assert.equal(created?.nextAttemptAt, now + 1);
+    assert.equal(wakes, 1);
+    assert.equal(await storage.deliveries.resend(app.id, 'msg_missing', ep2.id, now), false);
+    assert.equal(await storage.deliveries.resend(app.id, msg.id, 'ep_missing', now), false);
+    const [manual] = await storage.deliveries.claim('w', 10, now + 1, 60_000);
+    assert.equal(manual?.triggerType, TriggerType.manual);
+
+    // Recover: the failed delivery of ep1 (attempted once) becomes sending and due now.
+    const created1 = idTime((await storage.deliveries.get(msg.id, ep1.id))!.id)!;
+    assert.equal(await storage.deliveries.recover(ep1.id, created1 + 1, created1 + 10_000, now + 2), 0);
+    assert.equal(await storage.deliveries.recover(ep1.id, created1, created1 + 1, now + 2), 1);
+    const recovered = await storage.deliveries.get(msg.id, ep1.id);
+    assert.equal(recovered?.status, MessageStatus.sending);
+    assert.equal(recovered?.nextAttemptAt, now + 2);
+    assert.equal(wakes, 2);
+
+    // ep2's row is leased by 'w'; ep1's is due. releaseLeases frees the leased one only.
+    assert.equal(await storage.deliveries.releaseLeases(now + 3), 1);
+    assert.equal((await storage.deliveries.get(msg.id, ep2.id))?.nextAttemptAt, now + 3);
+    assert.equal(wakes, 3);
+    assert.equal(await storage.deliveries.releaseLeases(now + 3), 0);
+    assert.equal(wakes, 3);
+  });
+
+  test('deliveries list by message and by endpoint with filters; stats by time range', async (t) => {
+    const storage = await backend.create();
+    t.after(() => storage.cleanup());
+    const { app, endpoints } = await appWithEndpoints(storage, 2);
+    const ids = endpoints.map((e) => e.id);
+    const m1 = message(app.id, { eventType: 'a', channels: ['eu'] });
+    await storage.messages.ingest({ message: m1, endpointIds: ids });
+    await sleep(3);
+    const m2 = message(app.id, { eventType: 'b' });
+    await storage.messages.ingest({ message: m2, endpointIds: [ids[0]!] });
+
+    const byMessage = await storage.deliveries.listByMessage(app.id, m1.id, { limit: 10 });
+    assert.deepEqual(byMessage.data.map((row) => row.endpoint.id).sort(), [...ids].sort());
+    assert.equal(byMessage.data[0]?.delivery.msgId, m1.id);
+    assert.deepEqual(byMessage.data.find((row) => row.endpoint.id === ids[0])?.endpoint, endpoints[0]);
+
+    const byEndpoint = await storage.deliveries.listByEndpoint(app.id, ids[0]!, {}, { limit: 10 });
+    assert.deepEqual(
+      byEndpoint.data.map((row) => row.message.id),
+      [m2.id, m1.id],
+    );
+    assert.deepEqual(byEndpoint.data[1]?.message, m1);
+    const filtered = async (filter: Parameters<typeof storage.deliveries.listByEndpoint>[2]) =>
+      (await storage.deliveries.listByEndpoint(app.id, ids[0]!, filter, { limit: 10 })).data.map(
+        (r) => r.message.id,
+      );
+    assert.deepEqual(await filtered({ eventTypes: ['a'] }), [m1.id]);
+    assert.deepEqual(await filtered({ channel: 'eu' }), [m1.id]);
+    assert.deepEqual(await filtered({ status: MessageStatus.success }), []);
+    const secondRow = byEndpoint.data[0]!.delivery;
+    assert.deepEqual(await filtered({ after: idTime(secondRow.id)! - 1 }), [m2.id]);
+    const page = await storage.deliveries.listByEndpoint(app.id, ids[0]!, {}, { limit: 1 });
+    assert.equal(page.done, false);
+
+    assert.equal((await storage.endpoints.stats(ids[0]!, {})).pending, 2);
+    assert.equal((await storage.endpoints.stats(ids[0]!, { before: idTime(secondRow.id)! })).pending, 1);
+  });
+});
