@@ -1,0 +1,143 @@
+import {
+  registerAjvFormats,
+  type TypeBoxTypeProvider,
+  TypeBoxValidatorCompiler,
+} from '@fastify/type-provider-typebox';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
+import type { Config } from '../config/settings.ts';
+import { ApiError } from '../errors/api-error.ts';
+import type { Logger } from '../log/logger.ts';
+import type { EndpointRecord, Storage } from '../storage/contract.ts';
+import { authenticate, authorize, createPortalTokens } from './auth.ts';
+import { createContext, type EndpointSource } from './context.ts';
+import { createErrorHandler, sendError } from './errors.ts';
+import { registerIdempotency } from './idempotency.ts';
+import { collectRoutes } from './openapi.ts';
+import { applicationRoutes } from './routes/applications.ts';
+import { attemptRoutes } from './routes/attempts.ts';
+import { authRoutes } from './routes/auth.ts';
+import { endpointRoutes } from './routes/endpoints.ts';
+import { eventTypeRoutes } from './routes/event-types.ts';
+import { healthRoutes } from './routes/health.ts';
+import { messageRoutes } from './routes/messages.ts';
+
+export interface BuildAppDeps {
+  config: Config;
+  storage: Storage;
+  logger: Logger;
+  /** SHA-256 of the admin token; the token itself never reaches the server's memory. */
+  adminTokenHash: Buffer;
+  /** Fan-out reads endpoints through it; without one every message reads them from storage. */
+  endpointCache?: EndpointSource & { get?(endpointId: string): Promise<EndpointRecord | undefined> };
+  clock?: () => number;
+}
+
+export const API_PREFIX = '/api/v1';
+/** Query parameters that carry lists, sent comma-separated by the SDKs or repeated. */
+const LIST_QUERY_PARAMS = ['event_types'];
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+/** The HTTP API as a Fastify instance, ready for `inject()` or `listen()` (which only main calls). */
+export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
+  const { config, storage, logger } = deps;
+  const clock = deps.clock ?? Date.now;
+  const ctx = createContext({
+    config,
+    storage,
+    logger,
+    clock,
+    endpoints: deps.endpointCache ?? { forApp: (appId) => storage.endpoints.listAll(appId) },
+    portal: createPortalTokens(storage.meta),
+  });
+
+  const app = Fastify({
+    // pino's Logger is a FastifyBaseLogger; the cast only drops pino-specific members from the type.
+    loggerInstance: logger as FastifyBaseLogger,
+    // Per-request lines would dominate the log at webhook volumes; errors are logged by the handler.
+    logController: new LogController({ disableRequestLogging: true }),
+    // The message payload is checked against maxPayloadBytes itself; the margin is for the envelope
+    // (eventType, channels, application) and the whitespace a pretty-printed body carries.
+    bodyLimit: config.maxPayloadBytes + Math.max(64 * 1024, Math.ceil(config.maxPayloadBytes / 4)),
+    // Room for 256-character uids, so an over-long one is a 422 naming the parameter rather than a 404.
+    routerOptions: { maxParamLength: 512 },
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  // TypeBox validates: bodies strictly as Svix (serde) does, with no coercion (Ajv's would turn a
+  // `null` header value into "" and `"5"` into 5); query and path values are converted from text.
+  registerAjvFormats();
+  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+
+  const document = collectRoutes(app);
+  const handleError = createErrorHandler(logger);
+  app.setErrorHandler(handleError);
+  // Only JSON bodies: anything else is 415 rather than a string handed to a schema.
+  app.removeContentTypeParser(['text/plain']);
+
+  const patterns: { method: string; pattern: RegExp }[] = [];
+  app.addHook('onRoute', (route) => {
+    const source = route.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z_]+/g, '[^/]+');
+    for (const method of Array.isArray(route.method) ? route.method : [route.method]) {
+      patterns.push({ method: method.toUpperCase(), pattern: new RegExp(`^${source}/?$`) });
+    }
+  });
+  app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) => {
+    const path = request.url.split('?')[0] ?? '';
+    const allowed = METHODS.filter((method) =>
+      patterns.some((p) => p.method === method && p.pattern.test(path)),
+    );
+    if (allowed.length > 0) {
+      return sendError(
+        reply,
+        new ApiError('method_not_allowed', undefined, { headers: { allow: allowed.join(', ') } }),
+      );
+    }
+    return sendError(reply, new ApiError('not_found', `No route ${request.method} ${path}.`));
+  });
+
+  app.decorateRequest('principal', null);
+  // Some clients label a bodiless POST (resend, logout) as JSON; an empty body is no body, not bad JSON.
+  app.addHook('onRequest', async (request) => {
+    if (request.headers['content-length'] === '0') delete request.headers['content-type'];
+  });
+
+  await app.register(
+    async (v1) => {
+      v1.addHook('onRequest', async (request) => {
+        const access = request.routeOptions.config.access ?? 'admin';
+        if (access === 'public') return;
+        const principal = await authenticate(request, deps.adminTokenHash, ctx.portal, clock());
+        authorize(principal, access);
+        request.principal = principal;
+      });
+      v1.addHook('preValidation', async (request) => {
+        const query = request.query as Record<string, unknown> | undefined;
+        if (!query || typeof query !== 'object') return;
+        for (const name of LIST_QUERY_PARAMS) {
+          const value = query[name];
+          if (value === undefined) continue;
+          const parts = (Array.isArray(value) ? value : [value]).flatMap((item) => String(item).split(','));
+          query[name] = parts.map((part) => part.trim()).filter((part) => part !== '');
+        }
+      });
+      registerIdempotency(v1, storage.idempotency, clock);
+
+      v1.get('/openapi.json', { config: { access: 'public' } }, async () => document());
+      await v1.register(healthRoutes(ctx));
+      await v1.register(applicationRoutes(ctx));
+      await v1.register(eventTypeRoutes(ctx));
+      await v1.register(endpointRoutes(ctx));
+      await v1.register(messageRoutes(ctx));
+      await v1.register(attemptRoutes(ctx));
+      await v1.register(authRoutes(ctx));
+    },
+    { prefix: API_PREFIX },
+  );
+
+  return app;
+}

@@ -1,0 +1,89 @@
+import type { FastifyRequest } from 'fastify';
+import type { Config } from '../config/settings.ts';
+import { type AddressGuard, checkEndpointUrl, createAddressGuard } from '../delivery/address-guard.ts';
+import { ApiError } from '../errors/api-error.ts';
+import type { Logger } from '../log/logger.ts';
+import type { ApplicationRecord, EndpointRecord, MessageRecord, Storage } from '../storage/contract.ts';
+import { assertAppAccess, type PortalTokens } from './auth.ts';
+
+/** The subset of the endpoint cache the API uses (fan-out reads). */
+export interface EndpointSource {
+  forApp(appId: string): Promise<EndpointRecord[]>;
+}
+
+/** Everything a route plugin needs, built once by buildApp. */
+export interface ApiContext {
+  readonly config: Config;
+  readonly storage: Storage;
+  readonly logger: Logger;
+  readonly clock: () => number;
+  readonly endpoints: EndpointSource;
+  readonly portal: PortalTokens;
+  readonly guard: AddressGuard;
+}
+
+export function createContext(deps: Omit<ApiContext, 'guard'>): ApiContext {
+  return { ...deps, guard: createAddressGuard(deps.config.allowedSubnets) };
+}
+
+/**
+ * Loads the application named in the path (id or uid). A portal token of another application gets 403
+ * whether or not the application exists, so tokens cannot probe for other applications.
+ */
+export async function loadApp(
+  ctx: ApiContext,
+  request: FastifyRequest,
+  idOrUid: string,
+): Promise<ApplicationRecord> {
+  const app = await ctx.storage.applications.get(idOrUid);
+  assertAppAccess(request.principal, app?.id);
+  if (!app) throw ApiError.notFound('Application');
+  return app;
+}
+
+export async function loadEndpoint(
+  ctx: ApiContext,
+  app: ApplicationRecord,
+  idOrUid: string,
+): Promise<EndpointRecord> {
+  const endpoint = await ctx.storage.endpoints.get(app.id, idOrUid);
+  if (!endpoint) throw ApiError.notFound('Endpoint');
+  return endpoint;
+}
+
+export async function loadMessage(
+  ctx: ApiContext,
+  app: ApplicationRecord,
+  idOrUid: string,
+): Promise<MessageRecord> {
+  const message = await ctx.storage.messages.get(app.id, idOrUid);
+  if (!message) throw ApiError.notFound('Message');
+  return message;
+}
+
+/**
+ * A malformed URL is a validation error on `loc`; a well-formed one the address guard refuses is
+ * `url_not_allowed` with the guard's reason.
+ */
+export function assertEndpointUrl(ctx: ApiContext, raw: string, loc: string[]): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw ApiError.validation(loc, 'not a valid URL', 'value_error.url');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw ApiError.validation(loc, 'the URL must use http or https', 'value_error.url.scheme');
+  if (url.hostname === '') throw ApiError.validation(loc, 'the URL has no host', 'value_error.url.host');
+  const verdict = checkEndpointUrl(raw, ctx.config, ctx.guard);
+  if (!verdict.ok)
+    throw new ApiError('url_not_allowed', `The endpoint URL is not allowed: ${verdict.reason}.`);
+  return raw;
+}
+
+/** `Date.parse` of a value the schema already checked as `date-time`. */
+export function parseTime(value: string | null | undefined): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  const ms = Date.parse(value);
+  return Number.isFinite(ms) ? ms : undefined;
+}

@@ -1,0 +1,192 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Static } from 'typebox';
+import { newId } from '../../domain/ids.ts';
+import { ApiError } from '../../errors/api-error.ts';
+import { type ApplicationRecord, UniqueViolation } from '../../storage/contract.ts';
+import { type ApiContext, loadApp } from '../context.ts';
+import { finishPage, pageWalk } from '../pagination.ts';
+import {
+  ApplicationIn,
+  ApplicationOut,
+  ApplicationPatch,
+  AppParams,
+  CreateAppQuery,
+  listResponse,
+  OrderedListQuery,
+} from '../schemas.ts';
+import { applicationOut } from '../serialize.ts';
+
+const ListApplicationOut = listResponse('ApplicationOut', ApplicationOut);
+
+/** `rateLimit` is the newer SDKs' name for `throttleRate`; either sets it. */
+function rateOf(body: {
+  throttleRate?: number | null;
+  rateLimit?: number | null;
+}): number | null | undefined {
+  return body.throttleRate !== undefined ? body.throttleRate : body.rateLimit;
+}
+
+export function newApplication(
+  body: Static<typeof ApplicationIn>,
+  now: number,
+  fallbackUid?: string,
+): ApplicationRecord {
+  return {
+    id: newId('application', now),
+    uid: body.uid ?? fallbackUid ?? null,
+    name: body.name,
+    throttleRate: rateOf(body) ?? null,
+    metadata: body.metadata ?? {},
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+/** Creates the application, or returns the one holding that uid when a concurrent request won. */
+export async function createOrGetApplication(
+  ctx: ApiContext,
+  record: ApplicationRecord,
+): Promise<{ app: ApplicationRecord; created: boolean }> {
+  try {
+    return { app: await ctx.storage.applications.create(record), created: true };
+  } catch (error) {
+    if (!(error instanceof UniqueViolation) || record.uid === null) throw error;
+    const existing = await ctx.storage.applications.get(record.uid);
+    if (!existing) throw error;
+    return { app: existing, created: false };
+  }
+}
+
+export function applicationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.get(
+      '/app',
+      {
+        schema: { querystring: OrderedListQuery },
+        config: {
+          access: 'admin',
+          operationId: 'v1.application.list',
+          responses: { 200: ListApplicationOut },
+        },
+      },
+      async (request) => {
+        const walk = pageWalk(request.query, request.query.order === 'ascending');
+        const result = await ctx.storage.applications.list(walk.page);
+        const { data, cursor } = finishPage(walk, result, (item) => item.id);
+        return { data: data.map(applicationOut), ...cursor };
+      },
+    );
+
+    app.post(
+      '/app',
+      {
+        schema: { body: ApplicationIn, querystring: CreateAppQuery },
+        config: {
+          access: 'admin',
+          operationId: 'v1.application.create',
+          responses: { 201: ApplicationOut, 200: ApplicationOut },
+        },
+      },
+      async (request, reply) => {
+        const now = ctx.clock();
+        const body = request.body;
+        if (request.query.get_if_exists && body.uid) {
+          const existing = await ctx.storage.applications.get(body.uid);
+          if (existing) return reply.code(200).send(applicationOut(existing));
+          const { app: result, created } = await createOrGetApplication(ctx, newApplication(body, now));
+          return reply.code(created ? 201 : 200).send(applicationOut(result));
+        }
+        const created = await ctx.storage.applications.create(newApplication(body, now));
+        return reply.code(201).send(applicationOut(created));
+      },
+    );
+
+    app.get(
+      '/app/:app_id',
+      {
+        schema: { params: AppParams },
+        config: { access: 'app-read', operationId: 'v1.application.get', responses: { 200: ApplicationOut } },
+      },
+      async (request) => applicationOut(await loadApp(ctx, request, request.params.app_id)),
+    );
+
+    app.put(
+      '/app/:app_id',
+      {
+        schema: { params: AppParams, body: ApplicationIn },
+        config: {
+          access: 'admin',
+          operationId: 'v1.application.update',
+          responses: { 200: ApplicationOut, 201: ApplicationOut },
+        },
+      },
+      async (request, reply) => {
+        const now = ctx.clock();
+        const body = request.body;
+        const existing = await ctx.storage.applications.get(request.params.app_id);
+        if (!existing) {
+          // Svix upserts: a PUT to a free uid creates the application under that uid.
+          const { app: result, created } = await createOrGetApplication(
+            ctx,
+            newApplication(body, now, request.params.app_id),
+          );
+          if (created) return reply.code(201).send(applicationOut(result));
+          return reply.code(200).send(applicationOut(await update(result.id, replacement(body), now)));
+        }
+        return reply.code(200).send(applicationOut(await update(existing.id, replacement(body), now)));
+      },
+    );
+
+    /** PUT replaces: fields left out go back to their defaults (the uid is kept unless given). */
+    function replacement(body: Static<typeof ApplicationIn>): Static<typeof ApplicationPatch> {
+      return {
+        name: body.name,
+        uid: body.uid,
+        throttleRate: rateOf(body) ?? null,
+        metadata: body.metadata ?? {},
+      };
+    }
+
+    async function update(idOrUid: string, body: Static<typeof ApplicationPatch>, now: number) {
+      const current = await ctx.storage.applications.get(idOrUid);
+      if (!current) throw ApiError.notFound('Application');
+      const rate = rateOf(body);
+      const next: ApplicationRecord = {
+        ...current,
+        name: body.name ?? current.name,
+        uid: body.uid !== undefined ? body.uid : current.uid,
+        throttleRate: rate !== undefined ? rate || null : current.throttleRate,
+        metadata: body.metadata ?? current.metadata,
+        updatedAt: now,
+      };
+      const stored = await ctx.storage.applications.update(next);
+      if (!stored) throw ApiError.notFound('Application');
+      return stored;
+    }
+
+    app.patch(
+      '/app/:app_id',
+      {
+        schema: { params: AppParams, body: ApplicationPatch },
+        config: { access: 'admin', operationId: 'v1.application.patch', responses: { 200: ApplicationOut } },
+      },
+      async (request) => {
+        const current = await loadApp(ctx, request, request.params.app_id);
+        return applicationOut(await update(current.id, request.body, ctx.clock()));
+      },
+    );
+
+    app.delete(
+      '/app/:app_id',
+      {
+        schema: { params: AppParams },
+        config: { access: 'admin', operationId: 'v1.application.delete', responses: { 204: null } },
+      },
+      async (request, reply) => {
+        const current = await loadApp(ctx, request, request.params.app_id);
+        if (!(await ctx.storage.applications.delete(current.id))) throw ApiError.notFound('Application');
+        return reply.code(204).send();
+      },
+    );
+  };
+}

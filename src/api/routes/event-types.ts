@@ -1,0 +1,157 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { ApiError } from '../../errors/api-error.ts';
+import type { EventTypeRecord } from '../../storage/contract.ts';
+import type { ApiContext } from '../context.ts';
+import { finishPage, pageWalk } from '../pagination.ts';
+import {
+  EventTypeDeleteQuery,
+  EventTypeIn,
+  EventTypeListQuery,
+  EventTypeOut,
+  EventTypeParams,
+  EventTypePatch,
+  EventTypeUpdate,
+  listResponse,
+} from '../schemas.ts';
+import { eventTypeOut } from '../serialize.ts';
+
+const ListEventTypeOut = listResponse('EventTypeOut', EventTypeOut);
+
+export function eventTypeRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.get(
+      '/event-type',
+      {
+        schema: { querystring: EventTypeListQuery },
+        config: { access: 'any', operationId: 'v1.event-type.list', responses: { 200: ListEventTypeOut } },
+      },
+      async (request) => {
+        const query = request.query;
+        // Event types are listed by name ascending; `descending` walks the store backwards.
+        const walk = pageWalk(query, query.order === 'descending');
+        const result = await ctx.storage.eventTypes.list(walk.page, {
+          includeArchived: query.include_archived === true,
+        });
+        const { data, cursor } = finishPage(walk, result, (item) => item.name);
+        return { data: data.map((item) => eventTypeOut(item, query.with_content === true)), ...cursor };
+      },
+    );
+
+    app.post(
+      '/event-type',
+      {
+        schema: { body: EventTypeIn },
+        config: { access: 'admin', operationId: 'v1.event-type.create', responses: { 201: EventTypeOut } },
+      },
+      async (request, reply) => {
+        const now = ctx.clock();
+        const body = request.body;
+        const created = await ctx.storage.eventTypes.create({
+          name: body.name,
+          description: body.description,
+          archived: body.archived ?? false,
+          deprecated: body.deprecated ?? false,
+          featureFlag: body.featureFlag ?? null,
+          schemas: body.schemas ?? null,
+          createdAt: now,
+          updatedAt: now,
+        });
+        return reply.code(201).send(eventTypeOut(created));
+      },
+    );
+
+    app.get(
+      '/event-type/:event_type_name',
+      {
+        schema: { params: EventTypeParams },
+        config: { access: 'any', operationId: 'v1.event-type.get', responses: { 200: EventTypeOut } },
+      },
+      async (request) => {
+        const found = await ctx.storage.eventTypes.get(request.params.event_type_name);
+        if (!found) throw ApiError.notFound('Event type');
+        return eventTypeOut(found);
+      },
+    );
+
+    app.put(
+      '/event-type/:event_type_name',
+      {
+        schema: { params: EventTypeParams, body: EventTypeUpdate },
+        config: {
+          access: 'admin',
+          operationId: 'v1.event-type.update',
+          responses: { 200: EventTypeOut, 201: EventTypeOut },
+        },
+      },
+      async (request, reply) => {
+        const now = ctx.clock();
+        const name = request.params.event_type_name;
+        const body = request.body;
+        const fields = {
+          description: body.description,
+          archived: body.archived ?? false,
+          deprecated: body.deprecated ?? false,
+          featureFlag: body.featureFlag ?? null,
+          schemas: body.schemas ?? null,
+        };
+        const current = await ctx.storage.eventTypes.get(name);
+        if (!current) {
+          const created = await ctx.storage.eventTypes.create({
+            name,
+            ...fields,
+            createdAt: now,
+            updatedAt: now,
+          });
+          return reply.code(201).send(eventTypeOut(created));
+        }
+        return reply.code(200).send(eventTypeOut(await save({ ...current, ...fields, updatedAt: now })));
+      },
+    );
+
+    app.patch(
+      '/event-type/:event_type_name',
+      {
+        schema: { params: EventTypeParams, body: EventTypePatch },
+        config: { access: 'admin', operationId: 'v1.event-type.patch', responses: { 200: EventTypeOut } },
+      },
+      async (request) => {
+        const current = await ctx.storage.eventTypes.get(request.params.event_type_name);
+        if (!current) throw ApiError.notFound('Event type');
+        const body = request.body;
+        return eventTypeOut(
+          await save({
+            ...current,
+            description: body.description ?? current.description,
+            archived: body.archived ?? current.archived,
+            deprecated: body.deprecated ?? current.deprecated,
+            featureFlag: body.featureFlag !== undefined ? body.featureFlag : current.featureFlag,
+            schemas: body.schemas !== undefined ? body.schemas : current.schemas,
+            updatedAt: ctx.clock(),
+          }),
+        );
+      },
+    );
+
+    app.delete(
+      '/event-type/:event_type_name',
+      {
+        schema: { params: EventTypeParams, querystring: EventTypeDeleteQuery },
+        config: { access: 'admin', operationId: 'v1.event-type.delete', responses: { 204: null } },
+      },
+      async (request, reply) => {
+        const deleted = await ctx.storage.eventTypes.delete(
+          request.params.event_type_name,
+          request.query.expunge === true,
+        );
+        if (!deleted) throw ApiError.notFound('Event type');
+        return reply.code(204).send();
+      },
+    );
+
+    async function save(record: EventTypeRecord): Promise<EventTypeRecord> {
+      const stored = await ctx.storage.eventTypes.update(record);
+      if (!stored) throw ApiError.notFound('Event type');
+      return stored;
+    }
+  };
+}

@@ -1,0 +1,172 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { fanOut } from '../../domain/filter.ts';
+import { newId } from '../../domain/ids.ts';
+import { ApiError } from '../../errors/api-error.ts';
+import type { ApplicationRecord, MessageRecord } from '../../storage/contract.ts';
+import { assertAppAccess } from '../auth.ts';
+import { type ApiContext, loadApp, loadMessage, parseTime } from '../context.ts';
+import { finishPage, pageWalk } from '../pagination.ts';
+import {
+  AppParams,
+  listResponse,
+  MessageIn,
+  MessageListQuery,
+  MessageOut,
+  MessageParams,
+  WithContentQuery,
+} from '../schemas.ts';
+import { listJson, messageOutJson } from '../serialize.ts';
+import { createOrGetApplication, newApplication } from './applications.ts';
+
+const ListMessageOut = listResponse('MessageOut', MessageOut);
+const DAY_MS = 86_400_000;
+const DEFAULT_RETENTION_MS = 90 * DAY_MS;
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+export interface NewMessageInput {
+  eventType: string;
+  /** The payload as the JSON text that will be delivered. */
+  payload: string;
+  channels: string[] | null;
+  uid: string | null;
+  retentionMs: number | undefined;
+  /** The endpoints it goes to; undefined = fan out by the application's endpoint filters. */
+  endpointIds: string[] | undefined;
+}
+
+/**
+ * Stores a message and its deliveries durably and returns it. A duplicate `eventId` in the application
+ * is a 409 conflict, as Svix answers; retrying one request safely is what `idempotency-key` is for.
+ */
+export async function ingestMessage(
+  ctx: ApiContext,
+  app: ApplicationRecord,
+  input: NewMessageInput,
+): Promise<MessageRecord> {
+  if (Buffer.byteLength(input.payload) > ctx.config.maxPayloadBytes) {
+    throw new ApiError(
+      'payload_too_large',
+      `The payload is ${Buffer.byteLength(input.payload)} bytes of JSON; this server accepts at most ${ctx.config.maxPayloadBytes}.`,
+    );
+  }
+  const now = ctx.clock();
+  const endpointIds =
+    input.endpointIds ?? fanOut(await ctx.endpoints.forApp(app.id), input).map((endpoint) => endpoint.id);
+  const message: MessageRecord = {
+    id: newId('message', now),
+    appId: app.id,
+    uid: input.uid,
+    eventType: input.eventType,
+    channels: input.channels,
+    payload: input.payload,
+    payloadExpiresAt: now + (input.retentionMs ?? DEFAULT_RETENTION_MS),
+    createdAt: now,
+  };
+  const result = await ctx.storage.messages.ingest({ message, endpointIds });
+  if (result.kind === 'duplicate') {
+    throw new ApiError('conflict', `A message with eventId ${input.uid} already exists in this application.`);
+  }
+  return result.message;
+}
+
+export function messageRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.get(
+      '/app/:app_id/msg',
+      {
+        schema: { params: AppParams, querystring: MessageListQuery },
+        config: { access: 'app-read', operationId: 'v1.message.list', responses: { 200: ListMessageOut } },
+      },
+      async (request, reply) => {
+        const query = request.query;
+        const application = await loadApp(ctx, request, request.params.app_id);
+        const walk = pageWalk(query);
+        const result = await ctx.storage.messages.list(
+          application.id,
+          {
+            before: parseTime(query.before),
+            after: parseTime(query.after),
+            channel: query.channel,
+            eventTypes: query.event_types,
+          },
+          walk.page,
+        );
+        const { data, cursor } = finishPage(walk, result, (item) => item.id);
+        const withContent = query.with_content !== false;
+        return reply.type(JSON_TYPE).send(
+          listJson(
+            data.map((item) => messageOutJson(item, withContent)),
+            cursor,
+          ),
+        );
+      },
+    );
+
+    app.post(
+      '/app/:app_id/msg',
+      {
+        schema: { params: AppParams, body: MessageIn, querystring: WithContentQuery },
+        config: { access: 'admin', operationId: 'v1.message.create', responses: { 202: MessageOut } },
+      },
+      async (request, reply) => {
+        const body = request.body;
+        const appId = request.params.app_id;
+        let application = await ctx.storage.applications.get(appId);
+        if (!application && body.application) {
+          // Svix creates the application alongside its first message when the body describes it.
+          application = (
+            await createOrGetApplication(ctx, newApplication(body.application, ctx.clock(), appId))
+          ).app;
+        }
+        assertAppAccess(request.principal, application?.id);
+        if (!application) throw ApiError.notFound('Application');
+        const retentionMs =
+          body.payloadRetentionHours != null
+            ? body.payloadRetentionHours * 3_600_000
+            : body.payloadRetentionPeriod != null
+              ? body.payloadRetentionPeriod * DAY_MS
+              : undefined;
+        const message = await ingestMessage(ctx, application, {
+          eventType: body.eventType,
+          payload: JSON.stringify(body.payload),
+          channels: body.channels ?? null,
+          uid: body.eventId ?? null,
+          retentionMs,
+          endpointIds: undefined,
+        });
+        return reply
+          .code(202)
+          .type(JSON_TYPE)
+          .send(messageOutJson(message, request.query.with_content !== false));
+      },
+    );
+
+    app.get(
+      '/app/:app_id/msg/:msg_id',
+      {
+        schema: { params: MessageParams, querystring: WithContentQuery },
+        config: { access: 'app-read', operationId: 'v1.message.get', responses: { 200: MessageOut } },
+      },
+      async (request, reply) => {
+        const application = await loadApp(ctx, request, request.params.app_id);
+        const message = await loadMessage(ctx, application, request.params.msg_id);
+        return reply.type(JSON_TYPE).send(messageOutJson(message, request.query.with_content !== false));
+      },
+    );
+
+    app.delete(
+      '/app/:app_id/msg/:msg_id/content',
+      {
+        schema: { params: MessageParams },
+        config: { access: 'admin', operationId: 'v1.message.expunge-content', responses: { 204: null } },
+      },
+      async (request, reply) => {
+        const application = await loadApp(ctx, request, request.params.app_id);
+        const message = await loadMessage(ctx, application, request.params.msg_id);
+        if (!(await ctx.storage.messages.expungePayload(application.id, message.id)))
+          throw ApiError.notFound('Message');
+        return reply.code(204).send();
+      },
+    );
+  };
+}

@@ -1,0 +1,442 @@
+import { type TSchema, Type } from 'typebox';
+
+/**
+ * The request and response schemas of the Svix API, as TypeBox: Fastify validates requests with them
+ * and `openapi.ts` publishes them under these names (the names Svix's document uses). Bounds follow the
+ * Svix spec; where it leaves a string or list unbounded we bound it anyway so no request is unbounded.
+ * Fields the official SDKs send under newer names (`filterTypes`, `rateLimit`) are accepted as aliases.
+ */
+const names = new WeakMap<object, string>();
+
+function named<T extends TSchema>(name: string, schema: T): T {
+  names.set(schema, name);
+  return schema;
+}
+
+export function schemaName(schema: object): string | undefined {
+  return names.get(schema);
+}
+
+const ID_PATTERN = '^[a-zA-Z0-9\\-_.]+$';
+const nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const Uid = Type.String({ minLength: 1, maxLength: 256, pattern: ID_PATTERN });
+export const EventTypeName = Type.String({ minLength: 1, maxLength: 256, pattern: ID_PATTERN });
+export const Channel = Type.String({ minLength: 1, maxLength: 128, pattern: ID_PATTERN });
+const FeatureFlag = Type.String({ minLength: 1, maxLength: 256, pattern: ID_PATTERN });
+const DateTime = Type.String({ format: 'date-time' });
+const Metadata = Type.Record(Type.String({ maxLength: 256 }), Type.String({ maxLength: 4096 }), {
+  maxProperties: 100,
+});
+const Name = Type.String({ minLength: 1, maxLength: 1024 });
+const Description = Type.String({ maxLength: 8192 });
+const RateIn = Type.Integer({ minimum: 1, maximum: 65535 });
+const RateOut = Type.Integer({ minimum: 0, maximum: 65535 });
+const EndpointUrl = Type.String({ format: 'uri', minLength: 1, maxLength: 65536 });
+const Secret = Type.String({ pattern: '^(whsec_)?[a-zA-Z0-9+/=]{32,100}$' });
+const EventTypes = Type.Array(EventTypeName, { minItems: 1, maxItems: 1000, uniqueItems: true });
+const EndpointChannels = Type.Array(Channel, { minItems: 1, maxItems: 10, uniqueItems: true });
+const MessageChannels = Type.Array(Channel, { minItems: 1, maxItems: 5, uniqueItems: true });
+const HeaderMap = Type.Record(Type.String({ maxLength: 256 }), Type.String({ maxLength: 4096 }), {
+  maxProperties: 50,
+});
+const JsonObject = Type.Object({}, { additionalProperties: true });
+
+// Path parameters.
+export const AppParams = Type.Object({ app_id: Uid });
+export const EndpointParams = Type.Object({ app_id: Uid, endpoint_id: Uid });
+export const MessageParams = Type.Object({ app_id: Uid, msg_id: Uid });
+export const AttemptParams = Type.Object({
+  app_id: Uid,
+  msg_id: Uid,
+  attempt_id: Type.String({ maxLength: 256 }),
+});
+export const MessageEndpointParams = Type.Object({ app_id: Uid, msg_id: Uid, endpoint_id: Uid });
+export const EventTypeParams = Type.Object({ event_type_name: EventTypeName });
+
+// Query strings. Lists arrive comma-separated (as the SDKs send them) or repeated; a hook splits them.
+export const Ordering = named(
+  'Ordering',
+  Type.Union([Type.Literal('ascending'), Type.Literal('descending')]),
+);
+export const MessageStatus = named('MessageStatus', Type.Integer({ enum: [0, 1, 2, 3] }));
+export const StatusCodeClass = named('StatusCodeClass', Type.Integer({ enum: [0, 100, 200, 300, 400, 500] }));
+export const MessageStatusText = named(
+  'MessageStatusText',
+  Type.Union([
+    Type.Literal('success'),
+    Type.Literal('pending'),
+    Type.Literal('fail'),
+    Type.Literal('sending'),
+  ]),
+);
+export const MessageAttemptTriggerType = named('MessageAttemptTriggerType', Type.Integer({ enum: [0, 1] }));
+
+const page = {
+  limit: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      default: 50,
+      description: 'Limit the number of returned items (at most 250)',
+    }),
+  ),
+  iterator: Type.Optional(
+    Type.String({ maxLength: 300, description: 'The iterator returned from a prior invocation' }),
+  ),
+};
+const timeRange = {
+  before: Type.Optional(DateTime),
+  after: Type.Optional(DateTime),
+};
+const eventTypesQuery = Type.Optional(Type.Array(EventTypeName, { maxItems: 100, uniqueItems: true }));
+
+export const OrderedListQuery = Type.Object({ ...page, order: Type.Optional(Ordering) });
+export const CreateAppQuery = Type.Object({ get_if_exists: Type.Optional(Type.Boolean({ default: false })) });
+export const EventTypeListQuery = Type.Object({
+  ...page,
+  order: Type.Optional(Ordering),
+  include_archived: Type.Optional(Type.Boolean({ default: false })),
+  with_content: Type.Optional(Type.Boolean({ default: false })),
+});
+export const EventTypeDeleteQuery = Type.Object({ expunge: Type.Optional(Type.Boolean({ default: false })) });
+export const WithContentQuery = Type.Object({ with_content: Type.Optional(Type.Boolean({ default: true })) });
+export const MessageListQuery = Type.Object({
+  ...page,
+  ...timeRange,
+  channel: Type.Optional(Channel),
+  with_content: Type.Optional(Type.Boolean({ default: true })),
+  event_types: eventTypesQuery,
+});
+export const AttemptListQuery = Type.Object({
+  ...page,
+  ...timeRange,
+  status: Type.Optional(MessageStatus),
+  status_code_class: Type.Optional(StatusCodeClass),
+  channel: Type.Optional(Channel),
+  with_content: Type.Optional(Type.Boolean({ default: true })),
+  with_msg: Type.Optional(Type.Boolean({ default: false })),
+  event_types: eventTypesQuery,
+});
+export const AttemptByMsgQuery = Type.Object({
+  ...AttemptListQuery.properties,
+  endpoint_id: Type.Optional(Uid),
+});
+export const AttemptedMessagesQuery = Type.Object({
+  ...page,
+  ...timeRange,
+  channel: Type.Optional(Channel),
+  status: Type.Optional(MessageStatus),
+  with_content: Type.Optional(Type.Boolean({ default: true })),
+  event_types: eventTypesQuery,
+});
+export const PageQuery = Type.Object({ ...page });
+export const StatsQuery = Type.Object({ since: Type.Optional(DateTime), until: Type.Optional(DateTime) });
+
+// Bodies.
+export const ApplicationIn = named(
+  'ApplicationIn',
+  Type.Object({
+    name: Name,
+    uid: Type.Optional(nullable(Uid)),
+    throttleRate: Type.Optional(nullable(RateIn)),
+    rateLimit: Type.Optional(nullable(RateIn)),
+    metadata: Type.Optional(Metadata),
+  }),
+);
+export const ApplicationPatch = named(
+  'ApplicationPatch',
+  Type.Object({
+    name: Type.Optional(Name),
+    uid: Type.Optional(nullable(Uid)),
+    throttleRate: Type.Optional(nullable(RateOut)),
+    rateLimit: Type.Optional(nullable(RateOut)),
+    metadata: Type.Optional(Metadata),
+  }),
+);
+export const ApplicationOut = named(
+  'ApplicationOut',
+  Type.Object({
+    id: Type.String(),
+    uid: nullable(Uid),
+    name: Type.String(),
+    throttleRate: nullable(RateOut),
+    rateLimit: nullable(RateOut),
+    metadata: Metadata,
+    createdAt: DateTime,
+    updatedAt: DateTime,
+  }),
+);
+
+const EventTypeSchemas = nullable(
+  Type.Record(Type.String({ maxLength: 64 }), JsonObject, { maxProperties: 20 }),
+);
+export const EventTypeIn = named(
+  'EventTypeIn',
+  Type.Object({
+    name: EventTypeName,
+    description: Description,
+    archived: Type.Optional(Type.Boolean({ default: false })),
+    deprecated: Type.Optional(Type.Boolean({ default: false })),
+    featureFlag: Type.Optional(nullable(FeatureFlag)),
+    schemas: Type.Optional(EventTypeSchemas),
+  }),
+);
+export const EventTypeUpdate = named(
+  'EventTypeUpdate',
+  Type.Object({
+    description: Description,
+    archived: Type.Optional(Type.Boolean({ default: false })),
+    deprecated: Type.Optional(Type.Boolean({ default: false })),
+    featureFlag: Type.Optional(nullable(FeatureFlag)),
+    schemas: Type.Optional(EventTypeSchemas),
+  }),
+);
+export const EventTypePatch = named(
+  'EventTypePatch',
+  Type.Object({
+    description: Type.Optional(Description),
+    archived: Type.Optional(Type.Boolean()),
+    deprecated: Type.Optional(Type.Boolean()),
+    featureFlag: Type.Optional(nullable(FeatureFlag)),
+    schemas: Type.Optional(EventTypeSchemas),
+  }),
+);
+export const EventTypeOut = named(
+  'EventTypeOut',
+  Type.Object({
+    name: EventTypeName,
+    description: Type.String(),
+    archived: Type.Boolean(),
+    deprecated: Type.Boolean(),
+    featureFlag: nullable(FeatureFlag),
+    schemas: Type.Optional(EventTypeSchemas),
+    createdAt: DateTime,
+    updatedAt: DateTime,
+  }),
+);
+
+const endpointFields = {
+  url: EndpointUrl,
+  uid: Type.Optional(nullable(Uid)),
+  description: Type.Optional(Type.String({ maxLength: 8192, default: '' })),
+  disabled: Type.Optional(Type.Boolean({ default: false })),
+  eventTypes: Type.Optional(nullable(EventTypes)),
+  filterTypes: Type.Optional(nullable(EventTypes)),
+  channels: Type.Optional(nullable(EndpointChannels)),
+  throttleRate: Type.Optional(nullable(RateIn)),
+  rateLimit: Type.Optional(nullable(RateIn)),
+  metadata: Type.Optional(Metadata),
+  version: Type.Optional(nullable(Type.Integer({ minimum: 1, maximum: 1 }))),
+};
+export const EndpointIn = named(
+  'EndpointIn',
+  Type.Object({
+    ...endpointFields,
+    secret: Type.Optional(nullable(Secret)),
+    headers: Type.Optional(nullable(HeaderMap)),
+  }),
+);
+export const EndpointUpdate = named('EndpointUpdate', Type.Object(endpointFields));
+export const EndpointPatch = named(
+  'EndpointPatch',
+  Type.Object({
+    url: Type.Optional(EndpointUrl),
+    uid: Type.Optional(nullable(Uid)),
+    description: Type.Optional(Type.String({ maxLength: 8192 })),
+    disabled: Type.Optional(Type.Boolean()),
+    eventTypes: Type.Optional(nullable(Type.Array(EventTypeName, { maxItems: 1000, uniqueItems: true }))),
+    filterTypes: Type.Optional(nullable(Type.Array(EventTypeName, { maxItems: 1000, uniqueItems: true }))),
+    channels: Type.Optional(nullable(Type.Array(Channel, { maxItems: 10, uniqueItems: true }))),
+    throttleRate: Type.Optional(nullable(RateOut)),
+    rateLimit: Type.Optional(nullable(RateOut)),
+    metadata: Type.Optional(Metadata),
+    secret: Type.Optional(nullable(Secret)),
+    version: Type.Optional(nullable(Type.Integer({ minimum: 1, maximum: 1 }))),
+  }),
+);
+const endpointOutFields = {
+  id: Type.String(),
+  uid: nullable(Uid),
+  url: Type.String(),
+  description: Type.String(),
+  disabled: Type.Boolean(),
+  eventTypes: nullable(Type.Array(EventTypeName)),
+  filterTypes: nullable(Type.Array(EventTypeName)),
+  channels: nullable(Type.Array(Channel)),
+  throttleRate: nullable(RateOut),
+  rateLimit: nullable(RateOut),
+  version: Type.Integer(),
+  createdAt: DateTime,
+  updatedAt: DateTime,
+};
+export const EndpointOut = named('EndpointOut', Type.Object({ ...endpointOutFields, metadata: Metadata }));
+export const EndpointSecretOut = named('EndpointSecretOut', Type.Object({ key: Secret }));
+export const EndpointSecretRotateIn = named(
+  'EndpointSecretRotateIn',
+  Type.Object({
+    key: Type.Optional(nullable(Secret)),
+    gracePeriodSeconds: Type.Optional(
+      nullable(Type.Integer({ minimum: 0, maximum: 604800, default: 86400 })),
+    ),
+  }),
+);
+export const EndpointHeadersIn = named('EndpointHeadersIn', Type.Object({ headers: HeaderMap }));
+export const EndpointHeadersPatchIn = named(
+  'EndpointHeadersPatchIn',
+  Type.Object({
+    headers: Type.Record(Type.String({ maxLength: 256 }), nullable(Type.String({ maxLength: 4096 })), {
+      maxProperties: 50,
+    }),
+    deleteHeaders: Type.Optional(Type.Array(Type.String({ maxLength: 256 }), { maxItems: 50 })),
+  }),
+);
+export const EndpointHeadersOut = named(
+  'EndpointHeadersOut',
+  Type.Object({ headers: HeaderMap, sensitive: Type.Array(Type.String(), { uniqueItems: true }) }),
+);
+export const EndpointStats = named(
+  'EndpointStats',
+  Type.Object({
+    success: Type.Integer(),
+    pending: Type.Integer(),
+    sending: Type.Integer(),
+    fail: Type.Integer(),
+    canceled: Type.Integer(),
+  }),
+);
+export const RecoverIn = named(
+  'RecoverIn',
+  Type.Object({ since: DateTime, until: Type.Optional(nullable(DateTime)) }),
+);
+export const RecoverOut = named(
+  'RecoverOut',
+  Type.Object({
+    id: Type.String(),
+    status: named('BackgroundTaskStatus', Type.Literal('running')),
+    task: named('BackgroundTaskType', Type.Literal('endpoint.recover')),
+    updatedAt: DateTime,
+  }),
+);
+export const EventExampleIn = named(
+  'EventExampleIn',
+  Type.Object({
+    eventType: EventTypeName,
+    exampleIndex: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
+  }),
+);
+
+export const MessageIn = named(
+  'MessageIn',
+  Type.Object({
+    eventType: EventTypeName,
+    payload: JsonObject,
+    eventId: Type.Optional(nullable(Uid)),
+    channels: Type.Optional(nullable(MessageChannels)),
+    payloadRetentionPeriod: Type.Optional(nullable(Type.Integer({ minimum: 5, maximum: 90, default: 90 }))),
+    payloadRetentionHours: Type.Optional(nullable(Type.Integer({ minimum: 1, maximum: 2160 }))),
+    application: Type.Optional(nullable(ApplicationIn)),
+  }),
+);
+export const MessageOut = named(
+  'MessageOut',
+  Type.Object({
+    id: Type.String(),
+    eventId: nullable(Uid),
+    eventType: EventTypeName,
+    channels: nullable(Type.Array(Channel)),
+    payload: JsonObject,
+    timestamp: DateTime,
+  }),
+);
+export const EndpointMessageOut = named(
+  'EndpointMessageOut',
+  Type.Object({
+    ...MessageOut.properties,
+    status: MessageStatus,
+    statusText: MessageStatusText,
+    nextAttempt: nullable(DateTime),
+  }),
+);
+export const MessageEndpointOut = named(
+  'MessageEndpointOut',
+  Type.Object({
+    ...endpointOutFields,
+    status: MessageStatus,
+    statusText: MessageStatusText,
+    nextAttempt: nullable(DateTime),
+  }),
+);
+export const MessageAttemptOut = named(
+  'MessageAttemptOut',
+  Type.Object({
+    id: Type.String(),
+    msgId: Type.String(),
+    endpointId: Type.String(),
+    url: Type.String(),
+    status: MessageStatus,
+    statusText: MessageStatusText,
+    response: Type.String(),
+    responseStatusCode: Type.Integer(),
+    responseDurationMs: Type.Integer(),
+    triggerType: MessageAttemptTriggerType,
+    timestamp: DateTime,
+    msg: Type.Optional(MessageOut),
+  }),
+);
+export const EmptyResponse = named('EmptyResponse', Type.Object({}));
+
+export const AppPortalAccessIn = named(
+  'AppPortalAccessIn',
+  Type.Object({
+    application: Type.Optional(nullable(ApplicationIn)),
+    featureFlags: Type.Optional(Type.Array(FeatureFlag, { maxItems: 100, uniqueItems: true })),
+    expiry: Type.Optional(
+      nullable(
+        Type.Integer({
+          minimum: 60,
+          maximum: 604800,
+          description: 'Token lifetime in seconds (default 7 days)',
+        }),
+      ),
+    ),
+    readOnly: Type.Optional(nullable(Type.Boolean())),
+    sessionId: Type.Optional(nullable(Type.String({ maxLength: 256 }))),
+  }),
+);
+export const AppPortalAccessOut = named(
+  'AppPortalAccessOut',
+  Type.Object({ token: Type.String(), url: Type.String({ format: 'uri' }) }),
+);
+
+export const HttpErrorOut = named(
+  'HttpErrorOut',
+  Type.Object({ code: Type.String(), detail: Type.String() }),
+);
+export const HTTPValidationError = named(
+  'HTTPValidationError',
+  Type.Object({
+    code: Type.Optional(Type.Literal('validation')),
+    detail: Type.Array(
+      named(
+        'ValidationErrorItem',
+        Type.Object({
+          loc: Type.Array(Type.Union([Type.String(), Type.Integer()])),
+          msg: Type.String(),
+          type: Type.String(),
+        }),
+      ),
+    ),
+  }),
+);
+
+export function listResponse(itemName: string, item: TSchema): TSchema {
+  return named(
+    `ListResponse_${itemName}_`,
+    Type.Object({
+      data: Type.Array(item),
+      iterator: nullable(Type.String()),
+      prevIterator: nullable(Type.String()),
+      done: Type.Boolean(),
+    }),
+  );
+}
