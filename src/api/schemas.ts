@@ -408,6 +408,16 @@ export const AppPortalAccessOut = named(
   Type.Object({ token: Type.String(), url: Type.String({ format: 'uri' }) }),
 );
 
+const HealthStatus = Type.Object({
+  status: Type.Union([Type.Literal('OK'), Type.Literal('ERROR')]),
+  error: Type.Optional(Type.String()),
+});
+/** What `GET /health` reports, as newer Svix servers do (the 1.1 document says 204 with no body). */
+export const HealthReport = named(
+  'HealthReport',
+  Type.Object({ database: HealthStatus, backend: Type.String() }),
+);
+
 export const HttpErrorOut = named(
   'HttpErrorOut',
   Type.Object({ code: Type.String(), detail: Type.String() }),

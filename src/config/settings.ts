@@ -1,5 +1,5 @@
-import { parseDuration } from '../domain/duration.ts';
 import { parseCidrList } from '../domain/cidr.ts';
+import { parseDuration } from '../domain/duration.ts';
 
 /**
  * Every Hookyard setting, defined once. Each is an environment variable `HOOKYARD_<NAME>` and a
@@ -64,7 +64,8 @@ function retrySchedule(raw: string): readonly number[] {
   if (parts.length === 0 || parts.length > 50) throw new Error('a comma-separated list of 1 to 50 durations');
   return parts.map((part) => {
     const ms = parseDuration(part);
-    if (ms === undefined || ms > 30 * 86_400_000) throw new Error('a comma-separated list of durations such as 5s,5m,2h');
+    if (ms === undefined || ms > 30 * 86_400_000)
+      throw new Error('a comma-separated list of durations such as 5s,5m,2h');
     return ms;
   });
 }
@@ -122,7 +123,8 @@ export const settings = {
     flag: 'admin-token',
     default: '',
     accepts: 'a token of at least 16 characters, or empty',
-    description: 'Bearer token for the API. Empty on first start: one is generated, printed once, and only its hash kept.',
+    description:
+      'Bearer token for the API. Empty on first start: one is generated, printed once, and only its hash kept.',
     secret: true,
     parse: (raw) => {
       const value = raw.trim();
@@ -200,7 +202,8 @@ export const settings = {
     flag: 'allowed-subnets',
     default: '',
     accepts: 'a comma-separated list of CIDRs, e.g. 10.0.0.0/8,fd00::/8',
-    description: 'Private or reserved ranges endpoints may nevertheless reach (the address guard blocks them by default).',
+    description:
+      'Private or reserved ranges endpoints may nevertheless reach (the address guard blocks them by default).',
     parse: (raw) => {
       const list = parseCidrList(raw);
       if (list === undefined) throw new Error('a comma-separated list of CIDRs, e.g. 10.0.0.0/8,fd00::/8');

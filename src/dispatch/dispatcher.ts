@@ -13,9 +13,11 @@
  * loop claims once more instead of losing it.
  *
  * Each attempt's outcome is queued and written with `deliveries.complete` in batches (flushed on
- * setImmediate, one flush at a time, so a busy dispatcher writes large batches). A task stays leased
- * until its completion commits; a process that dies mid-attempt lets the lease lapse and the task is
- * claimed again (at-least-once delivery; receivers de-duplicate on webhook-id).
+ * setImmediate, one flush at a time, so a busy dispatcher writes large batches). An attempt keeps its
+ * concurrency slot until its completion commits, so the attempts made but not yet recorded never
+ * exceed `deliveryConcurrency`: that bounds what a crash can redeliver. A task stays leased until its
+ * completion commits; a process that dies mid-attempt lets the lease lapse and the task is claimed
+ * again (at-least-once delivery; receivers de-duplicate on webhook-id).
  *
  * close(): no more claims → in-flight attempts get up to `drainTimeoutMs` → the rest are aborted and
  * not recorded (their leases lapse, or releaseLeases frees them at the next start) → completions flush.
@@ -100,7 +102,8 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   let unsubscribe: (() => void) | undefined;
   const inFlight = new Set<Promise<void>>();
   const abort = new AbortController();
-  const queued: AttemptOutcome[] = [];
+  /** Outcomes waiting for the next flush, each with the resolver of the attempt that made it. */
+  const queued: Array<{ outcome: AttemptOutcome; recorded: () => void }> = [];
   let flushScheduled = false;
   let flushing: Promise<void> | undefined;
 
@@ -183,7 +186,13 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     const started = clock();
     const endpoint = await endpointCache.get(task.endpointId);
     if (!endpoint || endpoint.appId !== task.appId) {
-      record(task, started, '', { status: 0, response: 'the endpoint was deleted', durationMs: 0 }, final);
+      await record(
+        task,
+        started,
+        '',
+        { status: 0, response: 'the endpoint was deleted', durationMs: 0 },
+        final,
+      );
       return;
     }
     if (endpoint.disabled) {
@@ -195,7 +204,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       return;
     }
     if (task.payload === null) {
-      record(
+      await record(
         task,
         started,
         endpoint.url,
@@ -211,7 +220,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       headers = buildHeaders(endpoint, task.msgId, timestamp, task.payload, started);
     } catch (error) {
       const reason = toError(error).message;
-      record(
+      await record(
         task,
         started,
         endpoint.url,
@@ -229,7 +238,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       signal: abort.signal,
     });
     if (result.kind === 'error' && result.errno === 'ABORTED') return;
-    record(task, started, endpoint.url, observed(result), (attemptsBefore, now) =>
+    await record(task, started, endpoint.url, observed(result), (attemptsBefore, now) =>
       nextState({
         classification:
           result.kind === 'response' ? classifyStatus(result.status) : classifyError(result.errno),
@@ -289,9 +298,16 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       : { status: 0, response: result.reason, durationMs: result.durationMs };
   }
 
-  function record(task: ClaimedTask, started: number, url: string, seen: Observed, decide: Decide): void {
+  /** Queues the outcome; resolves once it is committed (or recording it was given up). */
+  function record(
+    task: ClaimedTask,
+    started: number,
+    url: string,
+    seen: Observed,
+    decide: Decide,
+  ): Promise<void> {
     const { next, nextAttemptAt } = decide(task.attempts, clock());
-    queued.push({
+    const outcome: AttemptOutcome = {
       attempt: {
         id: newId('attempt', started),
         appId: task.appId,
@@ -308,14 +324,17 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       },
       next,
       nextAttemptAt,
-    });
+    };
     if (logger.isLevelEnabled('debug')) {
       logger.debug(
         { deliveryId: task.deliveryId, msgId: task.msgId, url, status: seen.status, next, nextAttemptAt },
         'delivery attempt finished',
       );
     }
-    scheduleFlush();
+    return new Promise((recorded) => {
+      queued.push({ outcome, recorded });
+      scheduleFlush();
+    });
   }
 
   function scheduleFlush(): void {
@@ -331,8 +350,16 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   }
 
   async function flush(): Promise<void> {
-    const batch = queued.splice(0);
-    if (batch.length === 0) return;
+    const entries = queued.splice(0);
+    if (entries.length === 0) return;
+    try {
+      await writeOutcomes(entries.map((entry) => entry.outcome));
+    } finally {
+      for (const entry of entries) entry.recorded();
+    }
+  }
+
+  async function writeOutcomes(batch: AttemptOutcome[]): Promise<void> {
     for (let tries = 1; ; tries++) {
       try {
         await storage.deliveries.complete(batch);

@@ -13,7 +13,8 @@ export const errorCodes = {
   conflict: { status: 409, message: 'A resource with that uid or name already exists.' },
   idempotency_conflict: {
     status: 409,
-    message: 'A request with this idempotency-key is still being processed, or the key was used for another request.',
+    message:
+      'A request with this idempotency-key is still being processed, or the key was used for another request.',
   },
   payload_too_large: { status: 413, message: 'The request body is larger than this server accepts.' },
   unsupported_media_type: { status: 415, message: 'Send the request body as application/json.' },

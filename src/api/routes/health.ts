@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { ApiError } from '../../errors/api-error.ts';
+import { errorCodes } from '../../errors/codes.ts';
 import type { ApiContext } from '../context.ts';
+import { HealthReport } from '../schemas.ts';
 
 export function healthRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
   return async (app) => {
@@ -10,18 +11,27 @@ export function healthRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         config: {
           access: 'public',
           operationId: 'v1.health.get',
-          responses: { 204: null },
+          responses: { 200: HealthReport },
           description:
-            'Verify the API server is up and its database answers (503 `storage_unavailable` otherwise).',
+            'Verify the API server is up and its database answers: 200 with a report, or 503 ' +
+            '`storage_unavailable` with the same report naming the failure.',
         },
       },
-      async (_request, reply) => {
+      async (request, reply) => {
+        const backend = ctx.storage.description.split(':')[0] ?? 'unknown';
         try {
           await ctx.storage.ping();
+          return reply.code(200).send({ database: { status: 'OK' }, backend });
         } catch (error) {
-          throw new ApiError('storage_unavailable', undefined, { cause: error });
+          request.log.warn({ err: error }, 'health check: database unavailable');
+          return reply.code(503).send({
+            code: 'storage_unavailable',
+            detail: errorCodes.storage_unavailable.message,
+            // The cause is logged, not shown: health is public and must not reveal internal hosts.
+            database: { status: 'ERROR', error: 'the database did not answer' },
+            backend,
+          });
         }
-        return reply.code(204).send();
       },
     );
 
