@@ -33,7 +33,13 @@ const Description = Type.String({ maxLength: 8192 });
 const RateIn = Type.Integer({ minimum: 1, maximum: 65535 });
 const RateOut = Type.Integer({ minimum: 0, maximum: 65535 });
 const EndpointUrl = Type.String({ format: 'uri', minLength: 1, maxLength: 65536 });
-const Secret = Type.String({ pattern: '^(whsec_)?[a-zA-Z0-9+/=]{32,100}$' });
+/**
+ * An endpoint secret: Svix's `whsec_` HMAC secret (prefix optional), or, as a Hookyard addition, a
+ * `whsk_` ed25519 signing key, which makes the endpoint sign with Standard Webhooks `v1a`.
+ */
+const Secret = Type.String({ pattern: '^((whsec_)?[a-zA-Z0-9+/=]{32,100}|whsk_[a-zA-Z0-9+/=]{80,100})$' });
+/** What `GET .../secret` shows: the HMAC secret, or for a v1a endpoint only its `whpk_` public key. */
+const SecretOut = Type.String({ pattern: '^((whsec_)?[a-zA-Z0-9+/=]{32,100}|whpk_[a-zA-Z0-9+/=]{40,50})$' });
 const EventTypes = Type.Array(EventTypeName, { minItems: 1, maxItems: 1000, uniqueItems: true });
 const EndpointChannels = Type.Array(Channel, { minItems: 1, maxItems: 10, uniqueItems: true });
 const MessageChannels = Type.Array(Channel, { minItems: 1, maxItems: 5, uniqueItems: true });
@@ -270,7 +276,7 @@ const endpointOutFields = {
   updatedAt: DateTime,
 };
 export const EndpointOut = named('EndpointOut', Type.Object({ ...endpointOutFields, metadata: Metadata }));
-export const EndpointSecretOut = named('EndpointSecretOut', Type.Object({ key: Secret }));
+export const EndpointSecretOut = named('EndpointSecretOut', Type.Object({ key: SecretOut }));
 export const EndpointSecretRotateIn = named(
   'EndpointSecretRotateIn',
   Type.Object({

@@ -8,7 +8,7 @@ import {
 } from '../../domain/endpoint-headers.ts';
 import { newId } from '../../domain/ids.ts';
 import { ApiError } from '../../errors/api-error.ts';
-import { generateSecret, normaliseSecret } from '../../signing/keys.ts';
+import { generateSecret, normaliseSecret, publicKeyOf } from '../../signing/keys.ts';
 import type { ApplicationRecord, EndpointRecord, EndpointSecret } from '../../storage/contract.ts';
 import { type ApiContext, assertEndpointUrl, loadApp, loadEndpoint, parseTime } from '../context.ts';
 import { finishPage, pageWalk } from '../pagination.ts';
@@ -259,7 +259,8 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         const { endpoint } = await target(request, request.params);
         const current = endpoint.secrets[0];
         if (!current) throw ApiError.notFound('Endpoint secret');
-        return { key: current.key };
+        // A v1a endpoint's private key never leaves Hookyard: receivers verify with the public key.
+        return { key: publicKeyOf(current.key) ?? current.key };
       },
     );
 
