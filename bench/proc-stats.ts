@@ -1,0 +1,142 @@
+/**
+ * CPU seconds and peak RSS of the system under test, read from /proc (Linux only).
+ *
+ * A contender is a set of root pids (its Node processes, and Redis for BullMQ) plus their descendants,
+ * and optionally "cpu-only" pids found at sampling time (the PostgreSQL backends serving its database:
+ * their CPU is the contender's work, but their RSS is mostly shared_buffers and would be counted once
+ * per backend, so it is left out). CPU is measured from `begin()` (after start-up and setup) to `end()`.
+ * Peak RSS is the sum of each process's own high-water mark (VmHWM): exact for one process, an upper
+ * bound for several (their peaks need not coincide). A sampler every 100 ms also tracks the highest sum
+ * of VmRSS, which stands in for processes that exit before `end()`.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+
+const ticksPerSecond = 100; // USER_HZ on Linux; not exposed to Node, and 100 on every mainstream kernel.
+
+interface ProcSample {
+  readonly cpuTicks: number;
+  readonly rssKb: number;
+  readonly hwmKb: number;
+}
+
+function readProc(pid: number): ProcSample | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name may contain spaces and parentheses; fields resume after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 14-17 (utime, stime, cutime, cstime) are at offsets 11-14 after the name.
+    const cpuTicks = Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    const hwmKb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    return { cpuTicks, rssKb, hwmKb };
+  } catch {
+    return undefined;
+  }
+}
+
+function childrenOf(): Map<number, number[]> {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const list = children.get(ppid) ?? [];
+      list.push(Number(entry));
+      children.set(ppid, list);
+    } catch {}
+  }
+  return children;
+}
+
+function withDescendants(roots: readonly number[]): number[] {
+  const tree = childrenOf();
+  const out = new Set<number>();
+  const stack = [...roots];
+  while (stack.length > 0) {
+    const pid = stack.pop()!;
+    if (out.has(pid)) continue;
+    out.add(pid);
+    for (const child of tree.get(pid) ?? []) stack.push(child);
+  }
+  return [...out];
+}
+
+export interface StatsTarget {
+  /** Node processes (and Redis): CPU and RSS, with descendants. */
+  roots(): readonly number[];
+  /** Extra processes counted for CPU only (PostgreSQL backends of the contender's database). */
+  cpuOnly?(): Promise<readonly number[]>;
+}
+
+export interface StatsResult {
+  readonly cpuSeconds: number;
+  readonly peakRssMb: number;
+}
+
+export interface StatsMeter {
+  begin(): Promise<void>;
+  end(): Promise<StatsResult>;
+  stop(): void;
+}
+
+export function createStatsMeter(target: StatsTarget): StatsMeter {
+  // Last CPU reading per pid (so a process that exits mid-run keeps what it used) and the reading at begin.
+  const lastCpu = new Map<number, number>();
+  const baseCpu = new Map<number, number>();
+  let peakRssKb = 0;
+  let rootPids: number[] = [];
+  let treeRefreshedAt = 0;
+
+  const sample = () => {
+    // Walking /proc for descendants costs a few ms; the tree rarely changes, so refresh it once a second.
+    const now = Date.now();
+    if (now - treeRefreshedAt > 1_000) {
+      rootPids = withDescendants(target.roots());
+      treeRefreshedAt = now;
+    }
+    let rss = 0;
+    for (const pid of rootPids) {
+      const s = readProc(pid);
+      if (!s) continue;
+      rss += s.rssKb;
+      lastCpu.set(pid, s.cpuTicks);
+    }
+    peakRssKb = Math.max(peakRssKb, rss);
+  };
+  const sampleCpuOnly = async () => {
+    for (const pid of (await target.cpuOnly?.()) ?? []) {
+      const s = readProc(pid);
+      if (s) lastCpu.set(pid, s.cpuTicks);
+    }
+  };
+
+  sample();
+  const timer = setInterval(sample, 100);
+  timer.unref();
+
+  return {
+    async begin() {
+      treeRefreshedAt = 0;
+      sample();
+      await sampleCpuOnly();
+      baseCpu.clear();
+      for (const [pid, ticks] of lastCpu) baseCpu.set(pid, ticks);
+    },
+    async end() {
+      treeRefreshedAt = 0;
+      sample();
+      await sampleCpuOnly();
+      clearInterval(timer);
+      let ticks = 0;
+      for (const [pid, now] of lastCpu) ticks += now - (baseCpu.get(pid) ?? 0);
+      let hwm = 0;
+      for (const pid of rootPids) hwm += readProc(pid)?.hwmKb ?? 0;
+      return { cpuSeconds: ticks / ticksPerSecond, peakRssMb: Math.max(peakRssKb, hwm) / 1024 };
+    },
+    stop() {
+      clearInterval(timer);
+    },
+  };
+}
