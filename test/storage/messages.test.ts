@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { idTime } from '../../src/domain/ids.ts';
-import { MessageStatus } from '../../src/storage/contract.ts';
+import { MessageStatus, UniqueViolation } from '../../src/storage/contract.ts';
 import { forEachBackend } from '../helpers/backends.ts';
 import { appWithEndpoints, message, sleep } from './fixtures.ts';
 
@@ -120,5 +120,70 @@ forEachBackend((backend) => {
     assert.equal(await storage.messages.expungePayload(app.id, m1.id), true);
     assert.equal((await storage.messages.get(app.id, m1.id))?.payload, null);
     assert.equal(await storage.messages.expungePayload(app.id, 'msg_missing'), false);
+  });
+
+  test('one group commit with duplicates: each item gets what it would get alone', async (t) => {
+    const storage = await backend.create();
+    t.after(() => storage.cleanup());
+    const { app, endpoints } = await appWithEndpoints(storage, 2);
+    const ids = endpoints.map((e) => e.id);
+    const stored = message(app.id, { uid: 'evt-stored' });
+    await storage.messages.ingest({ message: stored, endpointIds: ids });
+
+    // Submitted in one event-loop turn, so they share one commit.
+    const first = message(app.id, { uid: 'evt-b' });
+    const batch = [
+      message(app.id, { uid: 'evt-c' }),
+      message(app.id, { uid: 'evt-stored', payload: '{"late":true}' }),
+      first,
+      message(app.id, { uid: 'evt-b', payload: '{"second":true}' }),
+      message(app.id),
+      message(app.id, { uid: 'evt-a' }),
+    ];
+    const results = await Promise.all(
+      batch.map((m) => storage.messages.ingest({ message: m, endpointIds: [...ids, ids[0]!] })),
+    );
+    assert.deepEqual(
+      results.map((r) => r.kind),
+      ['created', 'duplicate', 'created', 'duplicate', 'created', 'created'],
+    );
+    assert.deepEqual(results[1]?.message, stored);
+    assert.deepEqual(results[3]?.message, first);
+    for (const index of [0, 2, 4, 5]) assert.deepEqual(results[index]?.message, batch[index]);
+    assert.equal(await storage.messages.get(app.id, batch[1]!.id), undefined);
+    assert.equal(await storage.messages.get(app.id, batch[3]!.id), undefined);
+    // One delivery per distinct endpoint of each created message, none for the duplicates.
+    assert.equal((await storage.endpoints.stats(ids[0]!, {})).pending, 5);
+    assert.equal((await storage.endpoints.stats(ids[1]!, {})).pending, 5);
+  });
+
+  test('a batch with a duplicate, an unknown application and a clashing id settles each item alone', async (t) => {
+    const storage = await backend.create();
+    t.after(() => storage.cleanup());
+    const { app, endpoints } = await appWithEndpoints(storage, 1);
+    const ids = [endpoints[0]!.id];
+    const stored = message(app.id, { uid: 'evt-stored' });
+    await storage.messages.ingest({ message: stored, endpointIds: ids });
+
+    const batch = [
+      message(app.id, { uid: 'evt-1' }),
+      message(app.id, { uid: 'evt-stored' }),
+      message('app_doesnotexist', { uid: 'evt-2' }),
+      message(app.id, { id: stored.id }),
+      message(app.id, { uid: 'evt-1' }),
+      message(app.id),
+    ];
+    const settled = await Promise.allSettled(
+      batch.map((m) => storage.messages.ingest({ message: m, endpointIds: ids })),
+    );
+    assert.deepEqual(
+      settled.map((s) => (s.status === 'fulfilled' ? s.value.kind : 'rejected')),
+      ['created', 'duplicate', 'rejected', 'rejected', 'duplicate', 'created'],
+    );
+    const clash = settled[3];
+    assert.ok(clash?.status === 'rejected' && clash.reason instanceof UniqueViolation);
+    assert.deepEqual(settled[1]?.status === 'fulfilled' && settled[1].value.message, stored);
+    assert.deepEqual(settled[4]?.status === 'fulfilled' && settled[4].value.message, batch[0]);
+    assert.equal((await storage.endpoints.stats(ids[0]!, {})).pending, 3);
   });
 });

@@ -3,7 +3,7 @@ import type { Client, CustomTypesConfig, Pool, PoolClient, PoolConfig } from 'pg
 import { errorCodeOf } from '../../errors/coerce.ts';
 import type { Logger } from '../../log/logger.ts';
 import { StorageUnavailable, UniqueViolation } from '../contract.ts';
-import type { SqlDialect, SqlDriver, SqlExecutor, SqlValue } from '../sql/driver.ts';
+import type { SqlDialect, SqlDriver, SqlExecutor, SqlParam } from '../sql/driver.ts';
 
 export interface PostgresDriverOptions {
   url: string;
@@ -40,6 +40,10 @@ const dialect: SqlDialect = {
     'SELECT 1 AS found FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?',
   // An arbitrary constant that names "Hookyard migrating" among the database's advisory locks.
   migrationLockSql: 'SELECT pg_advisory_xact_lock(7206201)',
+  lockRowsClause: 'FOR UPDATE',
+  // pg sends a JS array as an array literal; unnest zips the arrays back into rows, in order.
+  arrayRows: (alias, columns) =>
+    `unnest(${columns.map(([, type]) => `?::${type}[]`).join(', ')}) AS ${alias}(${columns.map(([name]) => name).join(', ')})`,
 };
 
 /**
@@ -82,12 +86,12 @@ export async function openPostgresDriver(options: PostgresDriverOptions): Promis
 
   function executor(target: Pool | PoolClient): SqlExecutor {
     return {
-      async query<T>(sql: string, params: readonly SqlValue[] = []) {
-        const result = await translate(() => target.query(rewrite(sql), params as SqlValue[]));
+      async query<T>(sql: string, params: readonly SqlParam[] = []) {
+        const result = await translate(() => target.query(rewrite(sql), params as SqlParam[]));
         return result.rows as T[];
       },
       async run(sql, params = []) {
-        const result = await translate(() => target.query(rewrite(sql), params as SqlValue[]));
+        const result = await translate(() => target.query(rewrite(sql), params as SqlParam[]));
         return result.rowCount ?? 0;
       },
       async exec(script) {
@@ -124,10 +128,19 @@ export async function openPostgresDriver(options: PostgresDriverOptions): Promis
     dialect,
     description: `postgres:${redacted}${options.schema ? ` (schema ${options.schema})` : ''}`,
     migrationsDir: new URL('./migrations/', import.meta.url),
+    connections: options.poolSize,
     ...direct,
     async transaction(fn) {
       const client = await translate(() => pool.connect());
       let broken: Error | undefined;
+      // The pool listens for errors only on idle clients. A checked-out connection that dies between
+      // statements (the server restarted) emits 'error' with no listener, which would crash the
+      // process: note it instead, so the statement in progress fails and the client is discarded.
+      const onError = (error: Error) => {
+        broken = error;
+        logger?.warn({ err: error }, 'Postgres connection failed during a transaction');
+      };
+      client.on('error', onError);
       try {
         await translate(() => client.query('BEGIN'));
         const result = await fn(executor(client));
@@ -140,6 +153,7 @@ export async function openPostgresDriver(options: PostgresDriverOptions): Promis
         });
         throw error;
       } finally {
+        client.removeListener('error', onError);
         client.release(broken);
       }
     },

@@ -1,6 +1,6 @@
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { StorageUnavailable, UniqueViolation } from '../contract.ts';
-import type { SqlDialect, SqlDriver, SqlExecutor, SqlValue } from '../sql/driver.ts';
+import type { SqlDialect, SqlDriver, SqlExecutor, SqlParam } from '../sql/driver.ts';
 
 const SQLITE_BUSY = 5;
 const SQLITE_CONSTRAINT_PRIMARYKEY = 1555;
@@ -13,6 +13,10 @@ const dialect: SqlDialect = {
   tableExistsSql: "SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = ?",
   // BEGIN IMMEDIATE already excludes every other writer, in this process and any other.
   migrationLockSql: '',
+  lockRowsClause: '',
+  // Statements are synchronous in-process calls: row by row through cached prepared statements is
+  // cheaper than assembling a statement per batch.
+  arrayRows: undefined,
 };
 
 /**
@@ -46,7 +50,7 @@ export function openSqliteDriver(path: string): SqlDriver {
   }
 
   const direct: SqlExecutor = {
-    async query<T>(sql: string, params: readonly SqlValue[] = []) {
+    async query<T>(sql: string, params: readonly SqlParam[] = []) {
       return translate(() => prepare(sql).all(...(params as SQLInputValue[]))) as T[];
     },
     async run(sql, params = []) {
@@ -81,6 +85,7 @@ export function openSqliteDriver(path: string): SqlDriver {
     dialect,
     description: `sqlite:${path}`,
     migrationsDir: new URL('./migrations/', import.meta.url),
+    connections: 1,
     query: (sql, params) => outside(() => direct.query(sql, params)),
     run: (sql, params) => outside(() => direct.run(sql, params)),
     exec: (script) => outside(() => direct.exec(script)),
