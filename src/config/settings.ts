@@ -1,5 +1,6 @@
 import { parseCidrList } from '../domain/cidr.ts';
 import { parseDuration } from '../domain/duration.ts';
+import { normaliseSecret, SECRET_PREFIX } from '../signing/keys.ts';
 
 /**
  * Every Hookyard setting, defined once. Each is an environment variable `HOOKYARD_<NAME>` and a
@@ -117,6 +118,15 @@ export const settings = {
     description: 'PostgreSQL URL; empty means embedded SQLite in the data directory.',
     secret: true,
     parse: databaseUrl,
+  }),
+  databasePoolSize: def({
+    env: 'HOOKYARD_DATABASE_POOL_SIZE',
+    flag: 'database-pool-size',
+    default: '10',
+    accepts: 'an integer from 2 to 1000',
+    description:
+      'PostgreSQL connections each process keeps (plus one for LISTEN). A quarter of them (at least one) may commit ingest batches at once, as many completion batches; the rest serve claims and reads. Ignored for SQLite.',
+    parse: integer(2, 1000),
   }),
   adminToken: def({
     env: 'HOOKYARD_ADMIN_TOKEN',
@@ -244,6 +254,57 @@ export const settings = {
       'How long a claimed delivery stays reserved for its worker; a task whose worker died is retried after this.',
     parse: duration(5_000, 3_600_000),
   }),
+  endpointConcurrency: def({
+    env: 'HOOKYARD_ENDPOINT_CONCURRENCY',
+    flag: 'endpoint-concurrency',
+    default: '32',
+    accepts: 'an integer from 1 to 10000',
+    description:
+      'Deliveries in flight at once to one endpoint per worker process, so a slow or hanging endpoint cannot take every delivery slot.',
+    parse: integer(1, 10_000),
+  }),
+  disableAfter: def({
+    env: 'HOOKYARD_DISABLE_AFTER',
+    flag: 'disable-after',
+    default: '5d',
+    accepts: 'a duration from 1m to 365d',
+    description:
+      'An endpoint whose every attempt has failed for this long is disabled (a 410 Gone disables it at once).',
+    parse: duration(60_000, 365 * 86_400_000),
+  }),
+  circuitThreshold: def({
+    env: 'HOOKYARD_CIRCUIT_THRESHOLD',
+    flag: 'circuit-threshold',
+    default: '5',
+    accepts: 'an integer from 1 to 1000',
+    description:
+      "Consecutive attempts that find an endpoint's host down (refused, unresolvable, timed out) before its circuit opens and its deliveries wait for a probe.",
+    parse: integer(1, 1000),
+  }),
+  circuitProbeInterval: def({
+    env: 'HOOKYARD_CIRCUIT_PROBE_INTERVAL',
+    flag: 'circuit-probe-interval',
+    default: '30s',
+    accepts: 'a duration from 100ms to 1h',
+    description: 'While a circuit is open, one delivery probes the endpoint this often.',
+    parse: duration(100, 3_600_000),
+  }),
+  backpressurePause: def({
+    env: 'HOOKYARD_BACKPRESSURE_PAUSE',
+    flag: 'backpressure-pause',
+    default: '60s',
+    accepts: 'a duration from 1s to 1h',
+    description: 'How long a 429, 502, 503 or 504 without a Retry-After pauses deliveries to that endpoint.',
+    parse: duration(1_000, 3_600_000),
+  }),
+  backpressureMaxPause: def({
+    env: 'HOOKYARD_BACKPRESSURE_MAX_PAUSE',
+    flag: 'backpressure-max-pause',
+    default: '1h',
+    accepts: 'a duration from 1s to 24h',
+    description: "The longest pause a receiver's Retry-After can ask for.",
+    parse: duration(1_000, 86_400_000),
+  }),
   publicUrl: def({
     env: 'HOOKYARD_PUBLIC_URL',
     flag: 'public-url',
@@ -255,6 +316,53 @@ export const settings = {
       if (value && !/^https?:\/\//.test(value)) throw new Error('empty or an http(s) URL');
       return value.replace(/\/+$/, '');
     },
+  }),
+  operationalWebhookUrl: def({
+    env: 'HOOKYARD_OPERATIONAL_WEBHOOK_URL',
+    flag: 'operational-webhook-url',
+    default: '',
+    accepts: 'empty (off) or an http(s) URL',
+    description:
+      "Where Hookyard sends its own signed events (endpoint.created, endpoint.disabled, message.attempt.exhausted, …); it must pass the address guard like any endpoint's.",
+    parse: (raw) => {
+      const value = raw.trim();
+      if (value === '') return value;
+      let url: URL;
+      try {
+        url = new URL(value);
+      } catch {
+        throw new Error('empty (off) or an http(s) URL');
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:')
+        throw new Error('empty (off) or an http(s) URL');
+      return value;
+    },
+  }),
+  operationalWebhookSecret: def({
+    env: 'HOOKYARD_OPERATIONAL_WEBHOOK_SECRET',
+    flag: 'operational-webhook-secret',
+    default: '',
+    accepts: 'a whsec_ secret (base64 of at least 24 bytes), or empty when no operational URL is set',
+    description:
+      'The secret operational webhooks are signed with (Standard Webhooks); required with the URL.',
+    secret: true,
+    parse: (raw) => {
+      const value = raw.trim();
+      if (value === '') return value;
+      const result = normaliseSecret(value);
+      if (!result.ok || !result.secret.startsWith(SECRET_PREFIX))
+        throw new Error('a whsec_ secret: whsec_ and base64 of at least 24 bytes');
+      return result.secret;
+    },
+  }),
+  responseRetention: def({
+    env: 'HOOKYARD_RESPONSE_RETENTION',
+    flag: 'response-retention',
+    default: '30d',
+    accepts: 'a duration from 1h to 3650d',
+    description:
+      "How long the receiver's response body is kept with each attempt; older ones are emptied in the background.",
+    parse: duration(3_600_000, 3650 * 86_400_000),
   }),
 } as const;
 

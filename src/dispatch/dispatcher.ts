@@ -19,6 +19,13 @@
  * completion commits; a process that dies mid-attempt lets the lease lapse and the task is claimed
  * again (at-least-once delivery; receivers de-duplicate on webhook-id).
  *
+ * Fairness: at most `endpointConcurrency` attempts per endpoint are in flight here. The claim asks
+ * `admit` about each task it leased; one whose endpoint is at the cap goes back to the database with
+ * a due time spread by that endpoint's recent attempt duration (its "horizon"), so a slow endpoint's
+ * backlog becomes due about as fast as it can be sent instead of holding slots or being re-claimed in
+ * a loop. The other endpoint policies (disable, circuit, pause, throttle) are decided by storage in the
+ * same claim; outcomes carry what each attempt says about its endpoint (`signal`) to the completion.
+ *
  * close(): no more claims → in-flight attempts get up to `drainTimeoutMs` → the rest are aborted and
  * not recorded (their leases lapse, or releaseLeases frees them at the next start) → completions flush.
  */
@@ -27,15 +34,25 @@ import { hostname } from 'node:os';
 import type { Config } from '../config/settings.ts';
 import type { HttpClient, SendResult } from '../delivery/http-client.ts';
 import { headerProblem } from '../domain/endpoint-headers.ts';
+import { pauseUntil } from '../domain/endpoint-policy.ts';
 import { newId } from '../domain/ids.ts';
-import { classifyError, classifyStatus } from '../domain/outcome-classification.ts';
+import { type Classification, classifyError, classifyStatus } from '../domain/outcome-classification.ts';
 import { type NextState, nextState } from '../domain/retry-policy.ts';
 import { toError } from '../errors/coerce.ts';
 import type { Logger } from '../log/logger.ts';
+import {
+  FAILING_AFTER_ATTEMPTS,
+  type MessageAttemptRef,
+  type OperationalEvent,
+  type OperationalSink,
+} from '../operational/events.ts';
 import { signatureHeader } from '../signing/sign.ts';
 import {
   type AttemptOutcome,
+  type AttemptSignal,
+  type ClaimAdmission,
   type ClaimedTask,
+  type CompletionReport,
   type EndpointRecord,
   MessageStatus,
   type Storage,
@@ -49,7 +66,14 @@ export interface EndpointLookup {
 
 export type DispatcherConfig = Pick<
   Config,
-  'retrySchedule' | 'deliveryTimeout' | 'deliveryConcurrency' | 'signatureHeaders' | 'leaseDuration'
+  | 'retrySchedule'
+  | 'deliveryTimeout'
+  | 'deliveryConcurrency'
+  | 'signatureHeaders'
+  | 'leaseDuration'
+  | 'endpointConcurrency'
+  | 'backpressurePause'
+  | 'backpressureMaxPause'
 >;
 
 export interface DispatcherDeps {
@@ -68,6 +92,8 @@ export interface DispatcherDeps {
   readonly pollIntervalMs?: number;
   /** How long close() lets in-flight attempts finish; defaults to deliveryTimeout + 1 s. */
   readonly drainTimeoutMs?: number;
+  /** Receives message.attempt.failing/exhausted/recovered and endpoint.disabled; none when absent. */
+  readonly operational?: OperationalSink | undefined;
 }
 
 export interface Dispatcher {
@@ -81,6 +107,11 @@ const MIN_SLEEP_MS = 10;
 const STORAGE_RETRY_MS = 1_000;
 const COMPLETE_TRIES = 5;
 const USER_AGENT = `Hookyard/${version}`;
+/** Bounds on how far a task refused by the per-endpoint cap is pushed back. */
+const CAP_DEFER_MIN_MS = 50;
+const CAP_DEFER_MAX_MS = 30_000;
+/** Endpoints whose recent attempt duration is remembered (for spreading deferred tasks). */
+const PACE_ENTRIES = 10_000;
 
 export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   const { storage, endpointCache, httpClient, config } = deps;
@@ -91,6 +122,8 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   const pollIntervalMs = deps.pollIntervalMs ?? (storage.capabilities.listenNotify ? 5_000 : 1_000);
   const drainTimeoutMs = deps.drainTimeoutMs ?? config.deliveryTimeout + 1_000;
   const concurrency = config.deliveryConcurrency;
+  const endpointCap = Math.min(config.endpointConcurrency, concurrency);
+  const operational = deps.operational;
 
   let state: 'new' | 'running' | 'closing' | 'closed' = 'new';
   let claiming: Promise<void> | undefined;
@@ -101,9 +134,14 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   let poll: NodeJS.Timeout | undefined;
   let unsubscribe: (() => void) | undefined;
   const inFlight = new Set<Promise<void>>();
+  /** Attempts in flight per endpoint (the fairness cap), and those admitted by the claim running now. */
+  const perEndpoint = new Map<string, number>();
+  const admittedNow = new Map<string, number>();
+  /** Per endpoint: smoothed attempt duration, and the latest time a capped task was pushed back to. */
+  const pace = new Map<string, { durationMs: number; horizon: number }>();
   const abort = new AbortController();
   /** Outcomes waiting for the next flush, each with the resolver of the attempt that made it. */
-  const queued: Array<{ outcome: AttemptOutcome; recorded: () => void }> = [];
+  const queued: Array<{ outcome: AttemptOutcome; task: ClaimedTask; recorded: () => void }> = [];
   let flushScheduled = false;
   let flushing: Promise<void> | undefined;
 
@@ -132,8 +170,10 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       }
       const limit = Math.min(CLAIM_BATCH, free);
       let tasks: ClaimedTask[];
+      const now = clock();
+      admittedNow.clear();
       try {
-        tasks = await storage.deliveries.claim(owner, limit, clock(), config.leaseDuration);
+        tasks = await storage.deliveries.claim(owner, limit, now, config.leaseDuration, admitAt(now));
       } catch (error) {
         logger.error({ err: toError(error) }, 'claiming deliveries failed; retrying');
         armTimer(clock() + STORAGE_RETRY_MS);
@@ -153,6 +193,32 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     }
   }
 
+  /** The per-endpoint cap, asked by the claim for each task it leased. */
+  function admitAt(now: number): ClaimAdmission {
+    return ({ endpointId }) => {
+      const busy = (perEndpoint.get(endpointId) ?? 0) + (admittedNow.get(endpointId) ?? 0);
+      if (busy < endpointCap) {
+        admittedNow.set(endpointId, (admittedNow.get(endpointId) ?? 0) + 1);
+        return undefined;
+      }
+      // One slot of this endpoint frees about every duration / cap: spread the excess at that pace.
+      const known = pace.get(endpointId) ?? { durationMs: config.deliveryTimeout, horizon: now };
+      const step = Math.max(CAP_DEFER_MIN_MS, known.durationMs / endpointCap);
+      const at = Math.round(Math.min(Math.max(known.horizon, now) + step, now + CAP_DEFER_MAX_MS));
+      remember(endpointId, { durationMs: known.durationMs, horizon: at });
+      return at;
+    };
+  }
+
+  function remember(endpointId: string, value: { durationMs: number; horizon: number }): void {
+    pace.delete(endpointId);
+    pace.set(endpointId, value);
+    if (pace.size > PACE_ENTRIES) {
+      const oldest = pace.keys().next().value;
+      if (oldest !== undefined) pace.delete(oldest);
+    }
+  }
+
   function armTimer(at: number): void {
     if (state !== 'running' || at >= timerAt) return;
     // Beyond the poll interval the poll wakes us anyway (and setTimeout cannot wait past ~24.8 days).
@@ -167,12 +233,23 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   }
 
   function startAttempt(task: ClaimedTask): void {
+    const started = clock();
+    perEndpoint.set(task.endpointId, (perEndpoint.get(task.endpointId) ?? 0) + 1);
     const running: Promise<void> = attempt(task)
       .catch((error: unknown) => {
         // Not recorded: the lease lapses and the task is claimed again.
         logger.error({ err: toError(error), deliveryId: task.deliveryId }, 'delivery attempt crashed');
       })
       .finally(() => {
+        const left = (perEndpoint.get(task.endpointId) ?? 1) - 1;
+        if (left > 0) perEndpoint.set(task.endpointId, left);
+        else perEndpoint.delete(task.endpointId);
+        const durationMs = clock() - started;
+        const known = pace.get(task.endpointId);
+        remember(task.endpointId, {
+          durationMs: known ? 0.8 * known.durationMs + 0.2 * durationMs : durationMs,
+          horizon: known?.horizon ?? 0,
+        });
         inFlight.delete(running);
         if (saturated) {
           saturated = false;
@@ -195,14 +272,8 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       );
       return;
     }
-    if (endpoint.disabled) {
-      // Left leased: it is looked at again when the lease lapses, and goes out once re-enabled.
-      logger.debug(
-        { deliveryId: task.deliveryId, endpointId: endpoint.id },
-        'endpoint disabled; delivery held',
-      );
-      return;
-    }
+    // No check of `endpoint.disabled` here: the claim read it from the database in the same
+    // transaction that leased the task (and held the task if it was set), while this cache may lag.
     if (task.payload === null) {
       await record(
         task,
@@ -226,6 +297,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         endpoint.url,
         { status: 0, response: reason, durationMs: 0 },
         retryByPolicy(classifyError('ENOSECRET')),
+        signalOf(classifyError('ENOSECRET'), false, undefined, started),
       );
       return;
     }
@@ -238,17 +310,44 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       signal: abort.signal,
     });
     if (result.kind === 'error' && result.errno === 'ABORTED') return;
-    await record(task, started, endpoint.url, observed(result), (attemptsBefore, now) =>
-      nextState({
-        classification:
-          result.kind === 'response' ? classifyStatus(result.status) : classifyError(result.errno),
-        attemptsBefore,
-        schedule: config.retrySchedule,
-        now,
-        retryAfter: result.kind === 'response' ? result.retryAfter : undefined,
-        random,
-      }),
+    const classification =
+      result.kind === 'response' ? classifyStatus(result.status) : classifyError(result.errno);
+    const retryAfter = result.kind === 'response' ? result.retryAfter : undefined;
+    await record(
+      task,
+      started,
+      endpoint.url,
+      observed(result),
+      (attemptsBefore, now) =>
+        nextState({
+          classification,
+          attemptsBefore,
+          schedule: config.retrySchedule,
+          now,
+          retryAfter,
+          random,
+        }),
+      signalOf(classification, result.kind === 'response', retryAfter, clock()),
     );
+  }
+
+  function signalOf(
+    classification: Classification,
+    responded: boolean,
+    retryAfter: string | undefined,
+    now: number,
+  ): AttemptSignal {
+    return {
+      responded,
+      unreachable: classification.unreachable,
+      gone: classification.gone,
+      pauseUntil: classification.slowDown
+        ? pauseUntil(retryAfter, now, {
+            defaultPauseMs: config.backpressurePause,
+            maxPauseMs: config.backpressureMaxPause,
+          })
+        : null,
+    };
   }
 
   type Decide = (attemptsBefore: number, now: number) => NextState;
@@ -305,9 +404,11 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     url: string,
     seen: Observed,
     decide: Decide,
+    signal?: AttemptSignal,
   ): Promise<void> {
     const { next, nextAttemptAt } = decide(task.attempts, clock());
     const outcome: AttemptOutcome = {
+      signal,
       attempt: {
         id: newId('attempt', started),
         appId: task.appId,
@@ -332,7 +433,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       );
     }
     return new Promise((recorded) => {
-      queued.push({ outcome, recorded });
+      queued.push({ outcome, task, recorded });
       scheduleFlush();
     });
   }
@@ -353,16 +454,57 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     const entries = queued.splice(0);
     if (entries.length === 0) return;
     try {
-      await writeOutcomes(entries.map((entry) => entry.outcome));
+      const report = await writeOutcomes(entries.map((entry) => entry.outcome));
+      if (report && operational) await emitEvents(operational, entries, report);
     } finally {
       for (const entry of entries) entry.recorded();
     }
   }
 
-  async function writeOutcomes(batch: AttemptOutcome[]): Promise<void> {
+  /** Operational events for a committed batch; an event that cannot be stored is logged, never retried. */
+  async function emitEvents(
+    sink: OperationalSink,
+    entries: ReadonlyArray<{ outcome: AttemptOutcome; task: ClaimedTask }>,
+    report: CompletionReport,
+  ): Promise<void> {
+    const events: OperationalEvent[] = [];
+    for (const disabled of report.disabled) {
+      events.push({
+        type: 'endpoint.disabled',
+        data: {
+          appId: disabled.appId,
+          endpointId: disabled.endpointId,
+          failSince: new Date(disabled.failSince).toISOString(),
+        },
+      });
+    }
+    for (const { outcome, task } of entries) {
+      const type = eventFor(outcome, task);
+      if (type === undefined) continue;
+      const data: MessageAttemptRef = {
+        appId: task.appId,
+        endpointId: task.endpointId,
+        msgId: task.msgId,
+        lastAttempt: {
+          id: outcome.attempt.id,
+          responseStatusCode: outcome.attempt.responseStatusCode,
+          timestamp: new Date(outcome.attempt.createdAt).toISOString(),
+        },
+      };
+      events.push({ type, data });
+    }
+    const results = await Promise.allSettled(events.map((event) => sink.emit(event)));
+    results.forEach((result, index) => {
+      if (result.status === 'rejected')
+        logger.error({ err: toError(result.reason), type: events[index]?.type }, 'operational event lost');
+    });
+  }
+
+  async function writeOutcomes(batch: AttemptOutcome[]): Promise<CompletionReport | undefined> {
+    let report: CompletionReport | undefined;
     for (let tries = 1; ; tries++) {
       try {
-        await storage.deliveries.complete(batch);
+        report = await storage.deliveries.complete(batch);
         break;
       } catch (error) {
         if (tries >= COMPLETE_TRIES) {
@@ -371,7 +513,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
             { err: toError(error), count: batch.length },
             'recording delivery attempts failed; giving up',
           );
-          return;
+          return undefined;
         }
         logger.warn(
           { err: toError(error), count: batch.length, tries },
@@ -386,6 +528,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         earliest = outcome.nextAttemptAt;
     }
     if (earliest !== Number.POSITIVE_INFINITY) armTimer(earliest);
+    return report;
   }
 
   async function drainFlushes(): Promise<void> {
@@ -443,4 +586,20 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       state = 'closed';
     },
   };
+}
+
+/**
+ * Which message event an attempt's outcome is: `failing` when it makes FAILING_AFTER_ATTEMPTS failures in
+ * a row (unless it is also the last, which is `exhausted`), `recovered` when a delivery reported failing
+ * succeeds. Attempts without an endpoint (deleted meanwhile) report nothing.
+ */
+export function eventFor(
+  outcome: AttemptOutcome,
+  task: Pick<ClaimedTask, 'failStreak'>,
+): 'message.attempt.failing' | 'message.attempt.exhausted' | 'message.attempt.recovered' | undefined {
+  if (outcome.attempt.url === '') return undefined;
+  if (outcome.next === MessageStatus.success)
+    return task.failStreak >= FAILING_AFTER_ATTEMPTS ? 'message.attempt.recovered' : undefined;
+  if (outcome.next === MessageStatus.fail) return 'message.attempt.exhausted';
+  return task.failStreak + 1 === FAILING_AFTER_ATTEMPTS ? 'message.attempt.failing' : undefined;
 }

@@ -1,7 +1,8 @@
 /**
- * What one attempt's result means, decided by table rather than by scattered ifs. Today every failure
- * is retried until the schedule runs out (Svix does the same); the `gone` and `slowDown` columns are
- * where 410-disables-the-endpoint and throttling plug in.
+ * What one attempt's result means, decided by table rather than by scattered ifs. Every failure is
+ * retried until the schedule runs out (Svix does the same); the other columns feed the endpoint
+ * policies (docs/delivery-policies.md): `gone` disables the endpoint, `slowDown` pauses it
+ * (backpressure), `unreachable` counts towards opening its circuit breaker.
  */
 export interface Classification {
   readonly success: boolean;
@@ -11,11 +12,26 @@ export interface Classification {
   readonly slowDown: boolean;
   /** The receiver says the endpoint is gone for good (Standard Webhooks: 410 should disable it). */
   readonly gone: boolean;
+  /** No response because the host looks down (refused, unresolvable, timed out): counts towards the circuit breaker. */
+  readonly unreachable: boolean;
 }
 
-const SUCCESS: Classification = { success: true, retryable: false, slowDown: false, gone: false };
-const FAILURE: Classification = { success: false, retryable: true, slowDown: false, gone: false };
+const SUCCESS: Classification = {
+  success: true,
+  retryable: false,
+  slowDown: false,
+  gone: false,
+  unreachable: false,
+};
+const FAILURE: Classification = {
+  success: false,
+  retryable: true,
+  slowDown: false,
+  gone: false,
+  unreachable: false,
+};
 const SLOW_DOWN: Classification = { ...FAILURE, slowDown: true };
+const UNREACHABLE: Classification = { ...FAILURE, unreachable: true };
 
 /** Statuses that differ from "2xx succeeds, anything else fails and retries". */
 export const statusTable: Readonly<Record<number, Classification>> = {
@@ -28,20 +44,21 @@ export const statusTable: Readonly<Record<number, Classification>> = {
 
 /**
  * Errors with no response. All retry: a refused connection or a blocked address may be fixed by the
- * endpoint owner (or HOOKYARD_ALLOWED_SUBNETS) before the schedule ends. Listed so a change of policy
- * for one of them is a one-line edit.
+ * endpoint owner (or HOOKYARD_ALLOWED_SUBNETS) before the schedule ends. `UNREACHABLE` marks those
+ * that say the host (not one request) is down; a reset mid-response or a blocked address does not,
+ * since the host answered or was never tried. Listed so a change of policy is a one-line edit.
  */
 export const errnoTable: Readonly<Record<string, Classification>> = {
-  ECONNREFUSED: FAILURE,
+  ECONNREFUSED: UNREACHABLE,
   ECONNRESET: FAILURE,
-  ETIMEDOUT: FAILURE,
-  ENOTFOUND: FAILURE,
-  EAI_AGAIN: FAILURE,
-  EHOSTUNREACH: FAILURE,
-  ENETUNREACH: FAILURE,
+  ETIMEDOUT: UNREACHABLE,
+  ENOTFOUND: UNREACHABLE,
+  EAI_AGAIN: UNREACHABLE,
+  EHOSTUNREACH: UNREACHABLE,
+  ENETUNREACH: UNREACHABLE,
   EADDRBLOCKED: FAILURE,
-  UND_ERR_CONNECT_TIMEOUT: FAILURE,
-  UND_ERR_HEADERS_TIMEOUT: FAILURE,
+  UND_ERR_CONNECT_TIMEOUT: UNREACHABLE,
+  UND_ERR_HEADERS_TIMEOUT: UNREACHABLE,
   UND_ERR_BODY_TIMEOUT: FAILURE,
   UND_ERR_SOCKET: FAILURE,
   /** The endpoint has no unexpired signing secret: retried, since rotating one in fixes it. */

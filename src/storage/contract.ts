@@ -13,12 +13,17 @@
  *                   │                      ├─failure, retries left──► sending (due at next retry)
  *                   │                      │                               │ claim (same loop)
  *                   │                      └─failure, none left───► fail
- *                   └──────────── resend / recover / re-enable ◄──── fail
+ *                   └──────── resend / recover / replay / re-enable ◄── fail (replay: success too)
  *
  * `pending` = never attempted, `sending` = failed at least once and will retry (Svix's meanings).
  * A claim leases the row by pushing its due time `leaseMs` ahead and recording the owner; a worker
  * that dies simply lets the due time pass, and the row is claimed again. Completion writes the
  * attempt and the row's next state together.
+ *
+ * The endpoint policies (docs/delivery-policies.md) move pending/sending rows without attempting
+ * them: a row whose endpoint is disabled or has an open circuit is *held* (`next_attempt_at` NULL, out
+ * of the due range, so claims never scan it again) until re-enabling or a closing circuit releases it;
+ * a row whose endpoint is paused, throttled or at its concurrency cap is *postponed* to a later due time.
  */
 
 export const MessageStatus = { success: 0, pending: 1, fail: 2, sending: 3 } as const;
@@ -105,7 +110,7 @@ export interface DeliveryRecord {
   endpointId: string;
   status: MessageStatus;
   attempts: number;
-  /** When the next attempt is due (or the lease ends); null when final. */
+  /** When the next attempt is due (or the lease ends); null when final, or held (see the state diagram). */
   nextAttemptAt: number | null;
   createdAt: number;
   updatedAt: number;
@@ -195,6 +200,26 @@ export interface ClaimedTask {
   /** null when the payload was expunged; the attempt then fails with that reason. */
   payload: string | null;
   triggerType: TriggerType;
+  /** Consecutive failed attempts of this delivery so far (a success resets it). */
+  failStreak: number;
+}
+
+/**
+ * The dispatcher's say over each task a claim is about to hand it, asked inside the claim: undefined =
+ * attempt it now; a time = give it back, due then (e.g. its endpoint is at the concurrency cap).
+ */
+export type ClaimAdmission = (task: { deliveryId: string; endpointId: string }) => number | undefined;
+
+/** What an attempt says about its endpoint, beyond success or failure (domain/endpoint-policy.ts). */
+export interface AttemptSignal {
+  /** An HTTP response arrived: the host is up. */
+  responded: boolean;
+  /** No response and the error says the host is down: counts towards opening the circuit. */
+  unreachable: boolean;
+  /** 410 Gone: disable the endpoint now. */
+  gone: boolean;
+  /** Backpressure: no attempt at the endpoint before this time. */
+  pauseUntil: number | null;
 }
 
 /** The result of one attempt and the delivery's next state, written together. */
@@ -203,6 +228,25 @@ export interface AttemptOutcome {
   /** success, sending (retry at `nextAttemptAt`) or fail (exhausted). */
   next: MessageStatus;
   nextAttemptAt: number | null;
+  /** Absent: a plain success or failure that says nothing about the host (e.g. the payload was expunged). */
+  signal?: AttemptSignal | undefined;
+}
+
+/** What a completion did to endpoints besides recording attempts. */
+export interface CompletionReport {
+  /** Endpoints this completion disabled (410, or failing for HOOKYARD_DISABLE_AFTER); each reported once. */
+  disabled: Array<{ appId: string; endpointId: string; failSince: number }>;
+}
+
+/** An endpoint's policy state (`endpoint_state`), for operators and tests. */
+export interface EndpointHealthRecord {
+  failSince: number | null;
+  lastSuccessAt: number | null;
+  unreachableCount: number;
+  circuit: 'closed' | 'open';
+  nextProbeAt: number | null;
+  pausedUntil: number | null;
+  throttleTat: number | null;
 }
 
 export interface EndpointStatsCounts {
@@ -229,12 +273,17 @@ export interface ChangeEvent {
   id: string;
 }
 
+export interface ApplicationListFilter {
+  /** Leaves out the application holding this uid (Hookyard's own operational-webhook application). */
+  excludeUid?: string | undefined;
+}
+
 export interface ApplicationStore {
   /** Throws `UniqueViolation` when the uid is taken. */
   create(record: ApplicationRecord): Promise<ApplicationRecord>;
   get(idOrUid: string): Promise<ApplicationRecord | undefined>;
   /** Newest first by default. */
-  list(page: PageQuery): Promise<Page<ApplicationRecord>>;
+  list(page: PageQuery, filter?: ApplicationListFilter): Promise<Page<ApplicationRecord>>;
   /** Replaces the mutable fields; returns the stored record or undefined when missing. */
   update(record: ApplicationRecord): Promise<ApplicationRecord | undefined>;
   /** Deletes the application and everything under it. */
@@ -259,8 +308,14 @@ export interface EndpointStore {
   /** Every endpoint of the application (what fan-out reads; callers cache it). */
   listAll(appId: string): Promise<EndpointRecord[]>;
   getMany(ids: readonly string[]): Promise<EndpointRecord[]>;
+  /**
+   * Changing `disabled` from true to false also releases the deliveries held while it was disabled and
+   * forgets its failure history (circuit, fail-since, pause); true from false holds its due deliveries.
+   */
   update(record: EndpointRecord): Promise<EndpointRecord | undefined>;
   delete(appId: string, id: string): Promise<boolean>;
+  /** The endpoint's delivery-policy state; undefined when it has none yet (never attempted). */
+  health(endpointId: string): Promise<EndpointHealthRecord | undefined>;
   stats(endpointId: string, range: TimeRange): Promise<EndpointStatsCounts>;
 }
 
@@ -280,11 +335,23 @@ export interface MessageStore {
 export interface DeliveryStore {
   /**
    * Leases up to `limit` due deliveries (due time <= now, status pending or sending) for `owner`,
-   * oldest due first, and returns what each attempt needs.
+   * oldest due first, and returns what each attempt needs. In the same transaction the endpoint
+   * policies and then `admit` sort them: held (endpoint disabled, circuit open and not probing),
+   * postponed (paused, throttled, or refused by `admit`), or returned. Fewer than `limit` tasks back does
+   * not mean nothing more is due; `nextDueAt` says.
    */
-  claim(owner: string, limit: number, now: number, leaseMs: number): Promise<ClaimedTask[]>;
-  /** Records attempts and moves deliveries to their next state; group-committed like ingest. */
-  complete(outcomes: readonly AttemptOutcome[]): Promise<void>;
+  claim(
+    owner: string,
+    limit: number,
+    now: number,
+    leaseMs: number,
+    admit?: ClaimAdmission,
+  ): Promise<ClaimedTask[]>;
+  /**
+   * Records attempts, moves deliveries to their next state and folds the attempts into their endpoints'
+   * policy state (auto-disable, circuit, pause), all in one transaction; group-committed like ingest.
+   */
+  complete(outcomes: readonly AttemptOutcome[]): Promise<CompletionReport>;
   /** Earliest due time among pending/sending deliveries, for the dispatcher's sleep. */
   nextDueAt(): Promise<number | null>;
   /** The message's deliveries joined with their endpoints (Svix "attempted destinations"). */
@@ -331,6 +398,52 @@ export interface AttemptStore {
   expungeResponse(appId: string, msgId: string, attemptId: string): Promise<boolean>;
 }
 
+/** What a manual resend did (`ReplayStore.resend`). */
+export type ResendResult =
+  /** The delivery is due now (created, re-queued, or an already queued retry brought forward). */
+  | 'queued'
+  /** An attempt is in flight (the row is leased): that attempt is the resend, nothing was changed. */
+  | 'in_flight'
+  /** The message or the endpoint does not exist in that application. */
+  | 'missing';
+
+/**
+ * Manual re-delivery that is safe to repeat. A delivery that is already queued (pending or sending)
+ * or in flight is never queued a second time, so calling any of these twice before the first call's
+ * deliveries went out sends each message once.
+ */
+export interface ReplayStore {
+  /**
+   * One message to one endpoint, now. Creates the delivery when the message never fanned out to the
+   * endpoint; re-queues a final one (success or fail); brings a queued retry forward to now; leaves a
+   * leased (in-flight) one alone.
+   */
+  resend(appId: string, msgId: string, endpointId: string, now: number): Promise<ResendResult>;
+  /**
+   * Every delivery of the endpoint created in [since, until) whose status is final (success or fail)
+   * becomes due now; queued and in-flight ones are left as they are. Works in short transactions
+   * (`batchSize` rows each) so a large range never holds the database. Returns how many were re-queued.
+   */
+  replayEndpoint(
+    endpointId: string,
+    since: number,
+    until: number,
+    now: number,
+    batchSize?: number,
+  ): Promise<number>;
+}
+
+/**
+ * Retention: bounded batches, each its own short transaction, safe to run from several processes at
+ * once (rows another process is purging are skipped, and purging twice changes nothing).
+ */
+export interface RetentionStore {
+  /** Drops the payload of up to `limit` messages whose `payloadExpiresAt` is <= `now`. Returns how many. */
+  purgeExpiredPayloads(now: number, limit: number): Promise<number>;
+  /** Empties the response body of up to `limit` attempts created before `cutoff`. Returns how many. */
+  purgeResponsesBefore(cutoff: number, limit: number): Promise<number>;
+}
+
 export interface IdempotencyStore {
   /**
    * Claims the key for a new request: returns undefined when the caller now owns it, or the
@@ -360,6 +473,8 @@ export interface Storage {
   readonly attempts: AttemptStore;
   readonly idempotency: IdempotencyStore;
   readonly meta: MetaStore;
+  readonly replay: ReplayStore;
+  readonly retention: RetentionStore;
   /**
    * Listens for changes to applications, endpoints and event types (ours and, with `listenNotify`,
    * other processes'). The stores publish these themselves after every committed mutation.

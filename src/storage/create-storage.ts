@@ -14,7 +14,7 @@ export interface OpenDatabaseOptions {
   logger?: Logger | undefined;
   /** PostgreSQL only: the schema to work in (created if missing); tests use one per file. */
   schema?: string | undefined;
-  /** PostgreSQL only: pool size (default 10). */
+  /** PostgreSQL only: pool size (default `config.databasePoolSize`). */
   poolSize?: number | undefined;
 }
 
@@ -57,6 +57,13 @@ export async function createStorage(options: CreateStorageOptions): Promise<Stor
     }
     return await createSqlStorage(driver, {
       ingestBatchWindowMs: options.config.ingestBatchWindow,
+      policies: {
+        health: {
+          disableAfterMs: options.config.disableAfter,
+          circuitThreshold: options.config.circuitThreshold,
+          probeIntervalMs: options.config.circuitProbeInterval,
+        },
+      },
       logger: options.logger,
       onClose: release,
     });
@@ -86,7 +93,7 @@ async function openDriver(options: OpenDatabaseOptions): Promise<SqlDriver> {
   return openPostgresDriver({
     url: config.databaseUrl,
     schema: options.schema,
-    poolSize: options.poolSize ?? 10,
+    poolSize: options.poolSize ?? config.databasePoolSize,
     logger: options.logger,
   });
 }

@@ -250,7 +250,7 @@ forEachBackend((backend) => {
   test('a retry that succeeds ends the delivery as success', async (t) => {
     const e = await engine(t, backend);
     let calls = 0;
-    const rx = await receiver(t, (_req, res) => res.writeHead(++calls === 1 ? 503 : 204).end());
+    const rx = await receiver(t, (_req, res) => res.writeHead(++calls === 1 ? 500 : 204).end());
     const endpoint = await e.endpoint(rx.url);
     const msgId = await e.send([endpoint]);
     const row = await e.settled(msgId, endpoint.id);
@@ -258,7 +258,7 @@ forEachBackend((backend) => {
     assert.deepEqual(
       (await e.attempts(msgId)).map((a) => [a.status, a.responseStatusCode]),
       [
-        [MessageStatus.fail, 503],
+        [MessageStatus.fail, 500],
         [MessageStatus.success, 204],
       ],
     );

@@ -6,10 +6,14 @@ import { test } from 'node:test';
 import { configWith } from '../../src/config/load.ts';
 import { type ChangeEvent, SchemaTooNew, StorageUnavailable } from '../../src/storage/contract.ts';
 import { createStorage, migrateDatabase } from '../../src/storage/create-storage.ts';
-import { SCHEMA_VERSION_KEY } from '../../src/storage/migrate.ts';
+import { loadMigrations, SCHEMA_VERSION_KEY } from '../../src/storage/migrate.ts';
 import { DataDirLocked } from '../../src/storage/sqlite/data-dir-lock.ts';
 import { forEachBackend } from '../helpers/backends.ts';
 import { application, appWithEndpoints, message, sleep } from './fixtures.ts';
+
+/** The newest schema version (both backends have the same numbered migrations). */
+const LATEST = (await loadMigrations(new URL('../../src/storage/sqlite/migrations/', import.meta.url)))
+  .length;
 
 async function until(condition: () => boolean, timeoutMs = 3000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -56,16 +60,16 @@ forEachBackend((backend) => {
   test('migrations are idempotent and a newer schema is refused', async (t) => {
     const storage = await backend.create();
     t.after(() => storage.cleanup());
-    assert.equal(await storage.meta.get(SCHEMA_VERSION_KEY), '1');
+    assert.equal(await storage.meta.get(SCHEMA_VERSION_KEY), String(LATEST));
     // Opening again migrates again: nothing to do, nothing breaks.
     const again = await storage.openAnother();
-    assert.equal(await again.meta.get(SCHEMA_VERSION_KEY), '1');
+    assert.equal(await again.meta.get(SCHEMA_VERSION_KEY), String(LATEST));
     await storage.meta.set(SCHEMA_VERSION_KEY, '99');
     await assert.rejects(storage.openAnother(), (error: unknown) => {
       assert.ok(error instanceof SchemaTooNew);
       assert.equal(
         error.message,
-        'database schema version 99 is newer than this Hookyard (supports up to 1); upgrade Hookyard',
+        `database schema version 99 is newer than this Hookyard (supports up to ${LATEST}); upgrade Hookyard`,
       );
       return true;
     });
@@ -135,8 +139,8 @@ test('sqlite: a second server on the same data directory is refused; migrate alo
   const first = await createStorage({ config });
   await assert.rejects(createStorage({ config }), DataDirLocked);
   assert.deepEqual(await migrateDatabase({ config }), {
-    from: 1,
-    to: 1,
+    from: LATEST,
+    to: LATEST,
     applied: [],
     database: `sqlite:${join(dir, 'hookyard.db')}`,
   });
@@ -156,7 +160,10 @@ test('sqlite: migrate on an empty directory creates the schema; migrate=false re
   const config = configWith({ dataDir: join(dir, 'nested'), databaseUrl: '' });
   await assert.rejects(createStorage({ config, migrate: false }), /older than this Hookyard needs/);
   const result = await migrateDatabase({ config });
-  assert.deepEqual([result.from, result.to, result.applied], [0, 1, [1]]);
+  assert.deepEqual(
+    [result.from, result.to, result.applied],
+    [0, LATEST, Array.from({ length: LATEST }, (_, i) => i + 1)],
+  );
   const storage = await createStorage({ config, migrate: false });
   await storage.close();
 });

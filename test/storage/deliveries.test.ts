@@ -31,6 +31,7 @@ forEachBackend((backend) => {
         eventType: 'user.created',
         payload: '{"hello":"world"}',
         triggerType: TriggerType.scheduled,
+        failStreak: 0,
       },
     );
     const second = await storage.deliveries.claim('worker-b', 10, now, 1000);
@@ -224,5 +225,37 @@ forEachBackend((backend) => {
 
     assert.equal((await storage.endpoints.stats(ids[0]!, {})).pending, 2);
     assert.equal((await storage.endpoints.stats(ids[0]!, { before: idTime(secondRow.id)! })).pending, 1);
+  });
+
+  test('one completion batch with a delivery twice and a vanished one applies outcomes in order', async (t) => {
+    const storage = await backend.create();
+    t.after(() => storage.cleanup());
+    const { app, endpoints } = await appWithEndpoints(storage, 2);
+    const msg = message(app.id);
+    await storage.messages.ingest({ message: msg, endpointIds: endpoints.map((e) => e.id) });
+    const now = Date.now();
+    const tasks = await storage.deliveries.claim('w', 10, now, 60_000);
+    assert.equal(tasks.length, 2);
+    const retried = tasks[0]!;
+    const succeeded = tasks[1]!;
+    const gone = { ...retried, deliveryId: 'msgep_gone' };
+    await storage.deliveries.complete([
+      outcome(retried, MessageStatus.sending, { nextAttemptAt: now + 5000, statusCode: 503 }),
+      outcome(succeeded, MessageStatus.success),
+      outcome(gone, MessageStatus.success),
+      outcome(retried, MessageStatus.success),
+      outcome(succeeded, MessageStatus.fail, { statusCode: 500 }),
+    ]);
+    const first = await storage.deliveries.get(msg.id, retried.endpointId);
+    assert.equal(first?.status, MessageStatus.success);
+    assert.equal(first?.attempts, 2);
+    assert.equal(first?.nextAttemptAt, null);
+    const second = await storage.deliveries.get(msg.id, succeeded.endpointId);
+    assert.equal(second?.status, MessageStatus.success);
+    assert.equal(second?.attempts, 1);
+    const attempts = await storage.attempts.listByMessage(app.id, msg.id, {}, { limit: 10 });
+    assert.equal(attempts.data.length, 4);
+    assert.ok(attempts.data.every((a) => a.deliveryId !== 'msgep_gone'));
+    assert.equal(await storage.deliveries.nextDueAt(), null);
   });
 });

@@ -24,13 +24,17 @@ describe('outcome classification', () => {
 
   it('retries every error with no response, known or not', () => {
     for (const errno of ['ECONNREFUSED', 'ETIMEDOUT', 'EADDRBLOCKED', 'SOMETHING_NEW']) {
-      assert.deepEqual(classifyError(errno), {
-        success: false,
-        retryable: true,
-        slowDown: false,
-        gone: false,
-      });
+      const { unreachable: _, ...rest } = classifyError(errno);
+      assert.deepEqual(rest, { success: false, retryable: true, slowDown: false, gone: false });
     }
+  });
+
+  it('marks only the errors that say the host is down as unreachable (circuit breaker)', () => {
+    for (const errno of ['ECONNREFUSED', 'ETIMEDOUT', 'ENOTFOUND', 'UND_ERR_CONNECT_TIMEOUT'])
+      assert.equal(classifyError(errno).unreachable, true, errno);
+    for (const errno of ['ECONNRESET', 'EADDRBLOCKED', 'ENOSECRET', 'SOMETHING_NEW'])
+      assert.equal(classifyError(errno).unreachable, false, errno);
+    for (const status of [200, 410, 500, 503]) assert.equal(classifyStatus(status).unreachable, false);
   });
 });
 

@@ -2,6 +2,7 @@ import { idBoundary, newId } from '../../domain/ids.ts';
 import {
   type AttemptOutcome,
   type ClaimedTask,
+  type CompletionReport,
   type DeliveryRecord,
   type DeliveryStore,
   type EndpointRecord,
@@ -10,7 +11,21 @@ import {
   TriggerType,
 } from '../contract.ts';
 import type { SqlContext } from './context.ts';
-import { first, placeholders, type SqlExecutor } from './driver.ts';
+import {
+  type ArrayColumn,
+  arrayParams,
+  first,
+  placeholders,
+  type SqlDialect,
+  type SqlExecutor,
+} from './driver.ts';
+import {
+  type EndpointPolicies,
+  foldOutcomes,
+  gateClaim,
+  type LeasedRow,
+  reportPerItem,
+} from './endpoint-state.ts';
 import { createGroupCommit } from './group-commit.ts';
 import { add, addTimeRange, conditions, keysetPage } from './paging.ts';
 import {
@@ -33,18 +48,23 @@ export interface SqlDeliveryStore extends DeliveryStore {
   drain(): Promise<void>;
 }
 
-export function createDeliveryStore(ctx: SqlContext): SqlDeliveryStore {
+export function createDeliveryStore(ctx: SqlContext, policies: EndpointPolicies): SqlDeliveryStore {
   const { driver } = ctx;
 
-  const completions = createGroupCommit<readonly AttemptOutcome[], undefined>({
+  const completions = createGroupCommit<readonly AttemptOutcome[], CompletionReport>({
     ...ctx.groupCommit,
     async commit(items) {
       // Delivery-id order keeps concurrent batches on a multi-writer database from deadlocking.
       const outcomes = items.flat().sort((a, b) => compare(a.attempt.deliveryId, b.attempt.deliveryId));
-      await driver.transaction(async (tx) => {
-        for (const outcome of outcomes) await completeOne(tx, outcome);
+      const { arrayRows, lockRowsClause } = driver.dialect;
+      // The endpoint policies ride in the same transaction: one commit, and a disable is never lost.
+      const folded = await ctx.mutate(async (tx, publish) => {
+        if (arrayRows) await completeSetBased(tx, outcomes, arrayRows, lockRowsClause);
+        else for (const outcome of outcomes) await completeOne(tx, outcome);
+        return foldOutcomes(ctx, tx, publish, outcomes, policies);
       });
-      return items.map(() => undefined);
+      if (folded.madeDue) ctx.wakeLocal();
+      return reportPerItem(items, folded.disabled);
     },
   });
 
@@ -62,24 +82,22 @@ export function createDeliveryStore(ctx: SqlContext): SqlDeliveryStore {
   return {
     drain: () => completions.drain(),
 
-    async claim(owner, limit, now, leaseMs) {
+    async claim(owner, limit, now, leaseMs, admit) {
       if (limit <= 0) return [];
-      // The sub-select walks the partial index deliveries_due; its WHERE repeats the index predicate
-      // verbatim so both planners use it.
-      const leased = await driver.query<{
-        id: string;
-        app_id: string;
-        msg_id: string;
-        endpoint_id: string;
-        attempts: number;
-        trigger_type: number;
-      }>(
-        `UPDATE deliveries SET next_attempt_at = ?, lease_owner = ?
-         WHERE id IN (SELECT id FROM deliveries WHERE ${DUE} AND next_attempt_at <= ?
-                      ORDER BY next_attempt_at LIMIT ? ${driver.dialect.claimLockClause})
-         RETURNING id, app_id, msg_id, endpoint_id, attempts, trigger_type`,
-        [now + leaseMs, owner, now, limit],
-      );
+      const leased = await driver.transaction(async (tx) => {
+        // The sub-select walks the partial index deliveries_due; its WHERE repeats the index predicate
+        // verbatim so both planners use it.
+        const rows = await tx.query<LeasedRow>(
+          `UPDATE deliveries SET next_attempt_at = ?, lease_owner = ?
+           WHERE id IN (SELECT id FROM deliveries WHERE ${DUE} AND next_attempt_at <= ?
+                        ORDER BY next_attempt_at LIMIT ? ${driver.dialect.claimLockClause})
+           RETURNING id, app_id, msg_id, endpoint_id, attempts, trigger_type, fail_streak`,
+          [now + leaseMs, owner, now, limit],
+        );
+        if (rows.length === 0) return rows;
+        // Policies hold or postpone some of them in this transaction, so they leave the due range at once.
+        return gateClaim(ctx, tx, rows, now, policies, admit);
+      });
       if (leased.length === 0) return [];
       const msgIds = [...new Set(leased.map((row) => row.msg_id))];
       const messages = await driver.query<{ id: string; event_type: string; payload: string | null }>(
@@ -101,14 +119,15 @@ export function createDeliveryStore(ctx: SqlContext): SqlDeliveryStore {
           eventType: message.event_type,
           payload: message.payload,
           triggerType: row.trigger_type as TriggerType,
+          failStreak: Number(row.fail_streak),
         });
       }
       return tasks.sort((a, b) => compare(a.deliveryId, b.deliveryId));
     },
 
     async complete(outcomes) {
-      if (outcomes.length === 0) return;
-      await completions.submit(outcomes);
+      if (outcomes.length === 0) return { disabled: [] };
+      return completions.submit(outcomes);
     },
 
     async nextDueAt() {
@@ -257,7 +276,8 @@ async function completeOne(tx: SqlExecutor, outcome: AttemptOutcome): Promise<vo
   );
   await tx.run(
     `UPDATE deliveries SET status = ?, attempts = attempts + 1, next_attempt_at = ?, lease_owner = NULL,
-       trigger_type = ?, updated_at = ?
+       trigger_type = ?, updated_at = ?,
+       fail_streak = ${outcome.next === MessageStatus.success ? '0' : 'fail_streak + 1'}
      WHERE id = ? AND status <> ?`,
     [
       outcome.next,
@@ -268,6 +288,78 @@ async function completeOne(tx: SqlExecutor, outcome: AttemptOutcome): Promise<vo
       MessageStatus.success,
     ],
   );
+}
+
+const ATTEMPT_ARRAYS: readonly ArrayColumn[] = [
+  ['id', 'text'],
+  ['app_id', 'text'],
+  ['msg_id', 'text'],
+  ['endpoint_id', 'text'],
+  ['delivery_id', 'text'],
+  ['url', 'text'],
+  ['status', 'smallint'],
+  ['response_status_code', 'integer'],
+  ['response', 'text'],
+  ['response_duration_ms', 'integer'],
+  ['trigger_type', 'smallint'],
+  ['created_at', 'bigint'],
+];
+const OUTCOME_ARRAYS: readonly ArrayColumn[] = [
+  ['id', 'text'],
+  ['status', 'smallint'],
+  ['next_attempt_at', 'bigint'],
+  ['updated_at', 'bigint'],
+];
+
+/**
+ * `completeOne` for a whole batch (sorted by delivery id) in a constant number of statements: lock the
+ * deliveries that still exist in id order (so concurrent batches cannot deadlock), insert their
+ * attempts, update them. A delivery completed twice in one batch is updated once per round, its n-th
+ * outcome in round n, which keeps the one-at-a-time result (attempt count, no demotion of a success).
+ */
+async function completeSetBased(
+  tx: SqlExecutor,
+  outcomes: readonly AttemptOutcome[],
+  arrayRows: NonNullable<SqlDialect['arrayRows']>,
+  lockRowsClause: string,
+): Promise<void> {
+  const ids = [...new Set(outcomes.map((outcome) => outcome.attempt.deliveryId))];
+  const found = await tx.query<{ id: string }>(
+    `SELECT id FROM deliveries WHERE id IN (SELECT id FROM ${arrayRows('k', [['id', 'text']])})
+     ORDER BY id ${lockRowsClause}`,
+    [ids],
+  );
+  const existing = new Set(found.map((row) => row.id));
+  const live = outcomes.filter((outcome) => existing.has(outcome.attempt.deliveryId));
+  if (live.length === 0) return;
+  await tx.run(
+    `INSERT INTO attempts (${columns.attempts.join(', ')})
+     SELECT ${columns.attempts.join(', ')} FROM ${arrayRows('v', ATTEMPT_ARRAYS)}`,
+    arrayParams(live, ATTEMPT_ARRAYS.length, (outcome) => attemptValues(outcome.attempt)),
+  );
+  const rounds: AttemptOutcome[][] = [];
+  const seen = new Map<string, number>();
+  for (const outcome of live) {
+    const round = seen.get(outcome.attempt.deliveryId) ?? 0;
+    seen.set(outcome.attempt.deliveryId, round + 1);
+    if (round === rounds.length) rounds.push([]);
+    rounds[round]?.push(outcome);
+  }
+  for (const round of rounds)
+    await tx.run(
+      `UPDATE deliveries SET status = v.status, attempts = deliveries.attempts + 1,
+         next_attempt_at = v.next_attempt_at, lease_owner = NULL, trigger_type = ${TriggerType.scheduled},
+         updated_at = v.updated_at,
+         fail_streak = CASE WHEN v.status = ${MessageStatus.success} THEN 0 ELSE deliveries.fail_streak + 1 END
+       FROM ${arrayRows('v', OUTCOME_ARRAYS)}
+       WHERE deliveries.id = v.id AND deliveries.status <> ${MessageStatus.success}`,
+      arrayParams(round, OUTCOME_ARRAYS.length, (outcome) => [
+        outcome.attempt.deliveryId,
+        outcome.next,
+        outcome.nextAttemptAt,
+        outcome.attempt.createdAt,
+      ]),
+    );
 }
 
 function compare(a: string, b: string): number {

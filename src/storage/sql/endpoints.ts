@@ -6,6 +6,7 @@ import {
 } from '../contract.ts';
 import type { SqlContext } from './context.ts';
 import { first, placeholders } from './driver.ts';
+import { onDisabledChange, readHealth } from './endpoint-state.ts';
 import { add, addTimeRange, conditions, keysetPage } from './paging.ts';
 import { columns, type EndpointRow, endpointValues, jsonOrNull, toEndpoint } from './rows.ts';
 
@@ -65,7 +66,18 @@ export function createEndpointStore(ctx: SqlContext): EndpointStore {
     },
 
     async update(record) {
+      let madeDue = false;
       const changed = await ctx.mutate(async (tx, publish) => {
+        // The state row is locked before the endpoint row, the order completions take them in.
+        const before = await first<{ disabled: number }>(
+          tx,
+          'SELECT disabled FROM endpoints WHERE id = ? AND app_id = ?',
+          [record.id, record.appId],
+        );
+        if (before && (Number(before.disabled) === 1) !== record.disabled) {
+          madeDue = await onDisabledChange(ctx, tx, record.id, record.disabled, Date.now());
+          if (madeDue) await ctx.announceWork(tx);
+        }
         const count = await tx.run(
           `UPDATE endpoints SET uid = ?, url = ?, description = ?, disabled = ?, event_types = ?, channels = ?,
              throttle_rate = ?, metadata = ?, headers = ?, secrets = ?, updated_at = ?
@@ -89,8 +101,11 @@ export function createEndpointStore(ctx: SqlContext): EndpointStore {
         if (count > 0) publish({ kind: 'endpoint', appId: record.appId, id: record.id });
         return count > 0;
       });
+      if (madeDue) ctx.wakeLocal();
       return changed ? store.get(record.appId, record.id) : undefined;
     },
+
+    health: (endpointId) => readHealth(driver, endpointId),
 
     delete(appId, id) {
       return ctx.mutate(async (tx, publish) => {

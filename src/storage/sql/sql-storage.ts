@@ -6,11 +6,14 @@ import { createAttemptStore } from './attempts.ts';
 import { CHANGES_CHANNEL, type SqlContext, WORK_CHANNEL } from './context.ts';
 import { createDeliveryStore } from './deliveries.ts';
 import type { SqlDriver } from './driver.ts';
+import type { EndpointPolicies } from './endpoint-state.ts';
 import { createEndpointStore } from './endpoints.ts';
 import { createEventTypeStore } from './event-types.ts';
 import { createIdempotencyStore } from './idempotency.ts';
 import { createMessageStore } from './messages.ts';
 import { createMetaStore } from './meta.ts';
+import { createReplayStore } from './replay.ts';
+import { createRetentionStore } from './retention.ts';
 
 export interface SqlStorageOptions {
   /** Extra wait before a group commit flushes (`HOOKYARD_INGEST_BATCH_WINDOW`). */
@@ -18,9 +21,15 @@ export interface SqlStorageOptions {
   /** Most ingests (or completions) in one transaction. */
   maxBatch?: number;
   logger?: Logger | undefined;
+  /** Auto-disable and circuit-breaker settings (docs/delivery-policies.md); defaults as in settings.ts. */
+  policies?: EndpointPolicies | undefined;
   /** Runs after the driver closed (e.g. releasing a data-dir lock). */
   onClose?: () => Promise<void> | void;
 }
+
+const DEFAULT_POLICIES: EndpointPolicies = {
+  health: { disableAfterMs: 5 * 86_400_000, circuitThreshold: 5, probeIntervalMs: 30_000 },
+};
 
 /** The one `Storage` implementation; the driver decides which database it talks to. */
 export async function createSqlStorage(driver: SqlDriver, options: SqlStorageOptions = {}): Promise<Storage> {
@@ -57,8 +66,10 @@ export async function createSqlStorage(driver: SqlDriver, options: SqlStorageOpt
     groupCommit: {
       windowMs: options.ingestBatchWindowMs ?? 0,
       maxBatch: options.maxBatch ?? 1000,
-      // Parallel flushes only help where the database accepts parallel writers.
-      maxInFlight: driver.capabilities.multipleWriters ? 4 : 1,
+      // Parallel flushes only help where the database accepts parallel writers, and each holds a pooled
+      // connection: ingest and completions take at most half the pool between them, claims and reads
+      // keep the rest.
+      maxInFlight: driver.capabilities.multipleWriters ? Math.max(1, Math.floor(driver.connections / 4)) : 1,
     },
   };
 
@@ -74,7 +85,7 @@ export async function createSqlStorage(driver: SqlDriver, options: SqlStorageOpt
   ];
 
   const messages = createMessageStore(ctx);
-  const deliveries = createDeliveryStore(ctx);
+  const deliveries = createDeliveryStore(ctx, options.policies ?? DEFAULT_POLICIES);
   let closing: Promise<void> | undefined;
 
   return {
@@ -88,6 +99,8 @@ export async function createSqlStorage(driver: SqlDriver, options: SqlStorageOpt
     attempts: createAttemptStore(ctx),
     idempotency: createIdempotencyStore(ctx),
     meta: createMetaStore(ctx),
+    replay: createReplayStore(ctx),
+    retention: createRetentionStore(ctx),
     subscribe(listener) {
       changeListeners.add(listener);
       return () => changeListeners.delete(listener);

@@ -1,0 +1,412 @@
+import {
+  applySignals,
+  type EndpointHealth,
+  type EndpointSignal,
+  type HealthPolicy,
+  throttle,
+} from '../../domain/endpoint-policy.ts';
+import {
+  type AttemptOutcome,
+  type ChangeEvent,
+  type ClaimAdmission,
+  type CompletionReport,
+  type EndpointHealthRecord,
+  MessageStatus,
+} from '../contract.ts';
+import type { SqlContext } from './context.ts';
+import { first, placeholders, type SqlExecutor, type SqlValue } from './driver.ts';
+
+/**
+ * The endpoint policies' side of storage (docs/delivery-policies.md): `endpoint_state` rows, folded
+ * from attempt outcomes inside the completion transaction, and consulted inside the claim transaction.
+ * The pure decisions live in domain/endpoint-policy.ts; this file turns them into SQL.
+ *
+ * Blocking an endpoint moves its rows out of the due range in bulk (held: `next_attempt_at` NULL;
+ * postponed: a later due time), so the claim query never walks a blocked endpoint's backlog again: a
+ * dead endpoint with 100,000 pending deliveries keeps exactly one of them due, at its next probe.
+ * Bulk moves skip rows another transaction has locked (`claimLockClause`): those are being claimed,
+ * and the claim's own gate sorts them. That also keeps the lock order acyclic: claims lock deliveries
+ * then endpoint_state; completions lock their own leased deliveries, then endpoint_state, and never
+ * wait for anyone else's deliveries.
+ */
+export interface EndpointPolicies {
+  readonly health: HealthPolicy;
+}
+
+export interface LeasedRow {
+  id: string;
+  app_id: string;
+  msg_id: string;
+  endpoint_id: string;
+  attempts: number;
+  trigger_type: number;
+  fail_streak: number;
+}
+
+interface StateRow {
+  endpoint_id: string;
+  fail_since: number | string | null;
+  last_success_at: number | string | null;
+  unreachable_count: number | string;
+  circuit: 'closed' | 'open';
+  next_probe_at: number | string | null;
+  paused_until: number | string | null;
+  throttle_tat: number | string | null;
+}
+
+const STATE_COLUMNS =
+  'endpoint_id, fail_since, last_success_at, unreachable_count, circuit, next_probe_at, paused_until, throttle_tat';
+/** Verbatim the predicate of the partial indexes deliveries_due and deliveries_endpoint_due. */
+const UNFINISHED = `status IN (${MessageStatus.pending}, ${MessageStatus.sending})`;
+
+const num = (value: number | string | null): number | null => (value === null ? null : Number(value));
+
+function toHealth(row: StateRow): EndpointHealthRecord {
+  return {
+    failSince: num(row.fail_since),
+    lastSuccessAt: num(row.last_success_at),
+    unreachableCount: Number(row.unreachable_count),
+    circuit: row.circuit,
+    nextProbeAt: num(row.next_probe_at),
+    pausedUntil: num(row.paused_until),
+    throttleTat: num(row.throttle_tat),
+  };
+}
+
+/**
+ * Creates the endpoint's state row if missing and locks it for this transaction (a no-op update on
+ * conflict takes the row lock on PostgreSQL; SQLite transactions are exclusive anyway). Undefined when
+ * the endpoint no longer exists.
+ */
+async function lockState(tx: SqlExecutor, endpointId: string): Promise<StateRow | undefined> {
+  return first<StateRow>(
+    tx,
+    `INSERT INTO endpoint_state (endpoint_id) SELECT id FROM endpoints WHERE id = ?
+     ON CONFLICT (endpoint_id) DO UPDATE SET circuit = endpoint_state.circuit
+     RETURNING ${STATE_COLUMNS}`,
+    [endpointId],
+  );
+}
+
+export async function readHealth(
+  executor: SqlExecutor,
+  endpointId: string,
+): Promise<EndpointHealthRecord | undefined> {
+  const row = await first<StateRow>(
+    executor,
+    `SELECT ${STATE_COLUMNS} FROM endpoint_state WHERE endpoint_id = ?`,
+    [endpointId],
+  );
+  return row && toHealth(row);
+}
+
+/** Takes the endpoint's due, unleased deliveries out of the due range until released. */
+async function hold(ctx: SqlContext, tx: SqlExecutor, endpointId: string): Promise<void> {
+  await tx.run(
+    `UPDATE deliveries SET next_attempt_at = NULL
+     WHERE id IN (SELECT id FROM deliveries WHERE endpoint_id = ? AND ${UNFINISHED}
+                  AND next_attempt_at IS NOT NULL AND lease_owner IS NULL ${ctx.driver.dialect.claimLockClause})`,
+    [endpointId],
+  );
+}
+
+/** Makes every held delivery of the endpoint due at `at`; returns how many. */
+export async function release(
+  ctx: SqlContext,
+  tx: SqlExecutor,
+  endpointId: string,
+  at: number,
+): Promise<number> {
+  return tx.run(
+    `UPDATE deliveries SET next_attempt_at = ?
+     WHERE id IN (SELECT id FROM deliveries WHERE endpoint_id = ? AND ${UNFINISHED}
+                  AND next_attempt_at IS NULL ${ctx.driver.dialect.claimLockClause})`,
+    [at, endpointId],
+  );
+}
+
+/** Backpressure: nothing of the endpoint's (unleased) deliveries is due before `until`. */
+async function postponeAll(
+  ctx: SqlContext,
+  tx: SqlExecutor,
+  endpointId: string,
+  until: number,
+): Promise<void> {
+  await tx.run(
+    `UPDATE deliveries SET next_attempt_at = ?
+     WHERE id IN (SELECT id FROM deliveries WHERE endpoint_id = ? AND ${UNFINISHED}
+                  AND next_attempt_at < ? AND lease_owner IS NULL ${ctx.driver.dialect.claimLockClause})`,
+    [until, endpointId, until],
+  );
+}
+
+/**
+ * An open circuit needs one delivery due by the next probe, or nothing would ever test the endpoint
+ * again: when none is, the oldest held one is made due then.
+ */
+async function ensureProbe(
+  ctx: SqlContext,
+  tx: SqlExecutor,
+  endpointId: string,
+  probeAt: number,
+): Promise<void> {
+  const due = await first(
+    tx,
+    `SELECT 1 AS found FROM deliveries WHERE endpoint_id = ? AND ${UNFINISHED} AND next_attempt_at <= ? LIMIT 1`,
+    [endpointId, probeAt],
+  );
+  if (due) return;
+  await tx.run(
+    `UPDATE deliveries SET next_attempt_at = ?
+     WHERE id IN (SELECT id FROM deliveries WHERE endpoint_id = ? AND ${UNFINISHED} AND next_attempt_at IS NULL
+                  ORDER BY id LIMIT 1 ${ctx.driver.dialect.claimLockClause})`,
+    [probeAt, endpointId],
+  );
+}
+
+async function writeHealth(tx: SqlExecutor, endpointId: string, health: EndpointHealth): Promise<void> {
+  await tx.run(
+    `UPDATE endpoint_state SET fail_since = ?, last_success_at = ?, unreachable_count = ?, circuit = ?,
+       next_probe_at = ?, paused_until = ?
+     WHERE endpoint_id = ?`,
+    [
+      health.failSince,
+      health.lastSuccessAt,
+      health.unreachableCount,
+      health.circuit,
+      health.nextProbeAt,
+      health.pausedUntil,
+      endpointId,
+    ],
+  );
+}
+
+export interface Folded {
+  disabled: CompletionReport['disabled'];
+  /** Held deliveries were released: dispatchers should wake (already announced to other processes). */
+  madeDue: boolean;
+}
+
+/** Folds a completion batch into its endpoints' state and applies what the policies decide. */
+export async function foldOutcomes(
+  ctx: SqlContext,
+  tx: SqlExecutor,
+  publish: (event: ChangeEvent) => void,
+  outcomes: readonly AttemptOutcome[],
+  policies: EndpointPolicies,
+): Promise<Folded> {
+  const byEndpoint = new Map<string, EndpointSignal[]>();
+  for (const outcome of outcomes) {
+    if (!outcome.signal) continue;
+    const signals = byEndpoint.get(outcome.attempt.endpointId) ?? [];
+    signals.push({
+      at: outcome.attempt.createdAt,
+      success: outcome.attempt.status === MessageStatus.success,
+      ...outcome.signal,
+    });
+    byEndpoint.set(outcome.attempt.endpointId, signals);
+  }
+  const folded: Folded = { disabled: [], madeDue: false };
+  // Endpoint-id order: concurrent completions lock state rows in the same order.
+  for (const endpointId of [...byEndpoint.keys()].sort()) {
+    const signals = byEndpoint.get(endpointId) ?? [];
+    const row = await lockState(tx, endpointId);
+    if (!row) continue; // deleted while the attempt was in flight
+    const change = applySignals(toHealth(row), signals, policies.health);
+    await writeHealth(tx, endpointId, change.health);
+    const { health } = change;
+    if (!(change.disable || change.opened || change.closed || change.paused || health.circuit === 'open'))
+      continue;
+    const endpoint = await first<{ app_id: string; disabled: number }>(
+      tx,
+      'SELECT app_id, disabled FROM endpoints WHERE id = ?',
+      [endpointId],
+    );
+    if (!endpoint || Number(endpoint.disabled) === 1) continue; // held by the claim gate already
+    const latest = Math.max(...signals.map((signal) => signal.at));
+    if (change.disable) {
+      await tx.run('UPDATE endpoints SET disabled = 1, updated_at = ? WHERE id = ?', [latest, endpointId]);
+      publish({ kind: 'endpoint', appId: endpoint.app_id, id: endpointId });
+      folded.disabled.push({ appId: endpoint.app_id, endpointId, failSince: health.failSince ?? latest });
+      await hold(ctx, tx, endpointId);
+      continue;
+    }
+    if (change.closed) {
+      if ((await release(ctx, tx, endpointId, Math.max(latest, health.pausedUntil ?? 0))) > 0)
+        folded.madeDue = true;
+    } else if (health.circuit === 'open') {
+      if (change.opened) await hold(ctx, tx, endpointId);
+      await ensureProbe(ctx, tx, endpointId, health.nextProbeAt ?? latest + policies.health.probeIntervalMs);
+      continue;
+    }
+    if (change.paused && health.pausedUntil !== null)
+      await postponeAll(ctx, tx, endpointId, health.pausedUntil);
+  }
+  if (folded.madeDue) await ctx.announceWork(tx);
+  return folded;
+}
+
+/** Each disabled endpoint is reported to the first submitter whose outcomes touched it, so it is emitted once. */
+export function reportPerItem(
+  items: readonly (readonly AttemptOutcome[])[],
+  disabled: CompletionReport['disabled'],
+): CompletionReport[] {
+  const left = new Map(disabled.map((entry) => [entry.endpointId, entry]));
+  return items.map((item) => {
+    const mine: CompletionReport['disabled'] = [];
+    for (const outcome of item) {
+      const entry = left.get(outcome.attempt.endpointId);
+      if (!entry) continue;
+      mine.push(entry);
+      left.delete(outcome.attempt.endpointId);
+    }
+    return { disabled: mine };
+  });
+}
+
+interface GateRow {
+  id: string;
+  disabled: number;
+  rate: number | string | null;
+  circuit: 'closed' | 'open' | null;
+  next_probe_at: number | string | null;
+  paused_until: number | string | null;
+}
+
+/**
+ * Sorts freshly leased rows by their endpoint's policies, in the claim's transaction: held (disabled;
+ * open circuit and not the probe), postponed (paused; throttled; refused by the dispatcher's `admit`),
+ * or returned to be attempted. Returns the last kind.
+ */
+export async function gateClaim(
+  ctx: SqlContext,
+  tx: SqlExecutor,
+  rows: readonly LeasedRow[],
+  now: number,
+  policies: EndpointPolicies,
+  admit: ClaimAdmission | undefined,
+): Promise<LeasedRow[]> {
+  const endpointIds = [...new Set(rows.map((row) => row.endpoint_id))].sort();
+  const gates = await tx.query<GateRow>(
+    `SELECT e.id, e.disabled, COALESCE(e.throttle_rate, a.throttle_rate) AS rate, s.circuit, s.next_probe_at,
+            s.paused_until
+     FROM endpoints e JOIN applications a ON a.id = e.app_id
+     LEFT JOIN endpoint_state s ON s.endpoint_id = e.id
+     WHERE e.id IN (${placeholders(endpointIds.length)})`,
+    endpointIds,
+  );
+  const gateOf = new Map(gates.map((gate) => [gate.id, gate]));
+  const groups = new Map<string, LeasedRow[]>();
+  // Oldest delivery first within an endpoint: ids grow with time.
+  for (const row of [...rows].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+    const group = groups.get(row.endpoint_id) ?? [];
+    group.push(row);
+    groups.set(row.endpoint_id, group);
+  }
+
+  const go: LeasedRow[] = [];
+  const held: string[] = [];
+  const probesFor = new Map<string, number>();
+  const later = new Map<number, string[]>();
+  const postpone = (id: string, until: number) => {
+    const ids = later.get(until) ?? [];
+    ids.push(id);
+    later.set(until, ids);
+  };
+
+  for (const endpointId of endpointIds) {
+    const group = groups.get(endpointId) ?? [];
+    const gate = gateOf.get(endpointId);
+    if (!gate) continue; // the endpoint is gone; its deliveries went with it
+    if (Number(gate.disabled) === 1) {
+      for (const row of group) held.push(row.id);
+      continue;
+    }
+    if (gate.circuit === 'open') {
+      const probeAt = num(gate.next_probe_at);
+      let rest = group;
+      if (probeAt === null || probeAt <= now) {
+        // Whoever moves next_probe_at first (any worker of the fleet) makes the probe.
+        const next = now + policies.health.probeIntervalMs;
+        const won = await tx.run(
+          `UPDATE endpoint_state SET next_probe_at = ?
+           WHERE endpoint_id = ? AND circuit = 'open' AND (next_probe_at IS NULL OR next_probe_at <= ?)`,
+          [next, endpointId, now],
+        );
+        if (won > 0 && group[0]) {
+          go.push(group[0]);
+          rest = group.slice(1);
+        }
+        probesFor.set(endpointId, won > 0 ? next : (probeAt ?? next));
+      } else {
+        probesFor.set(endpointId, probeAt);
+      }
+      for (const row of rest) held.push(row.id);
+      continue;
+    }
+    const pausedUntil = num(gate.paused_until);
+    if (pausedUntil !== null && pausedUntil > now) {
+      for (const row of group) postpone(row.id, pausedUntil);
+      continue;
+    }
+    let admitted: LeasedRow[] = [];
+    for (const row of group) {
+      const until = admit?.({ deliveryId: row.id, endpointId });
+      if (until === undefined) admitted.push(row);
+      else postpone(row.id, until);
+    }
+    const rate = num(gate.rate);
+    if (rate !== null && rate > 0 && admitted.length > 0) {
+      const state = await lockState(tx, endpointId);
+      const decision = throttle(num(state?.throttle_tat ?? null), now, rate, admitted.length);
+      await tx.run('UPDATE endpoint_state SET throttle_tat = ? WHERE endpoint_id = ?', [
+        decision.tat,
+        endpointId,
+      ]);
+      admitted.slice(decision.admitted).forEach((row, index) => {
+        postpone(row.id, decision.later[index] ?? now);
+      });
+      admitted = admitted.slice(0, decision.admitted);
+    }
+    go.push(...admitted);
+  }
+
+  if (held.length > 0)
+    await tx.run(
+      `UPDATE deliveries SET next_attempt_at = NULL, lease_owner = NULL WHERE id IN (${placeholders(held.length)})`,
+      held,
+    );
+  for (const [until, ids] of later)
+    await tx.run(
+      `UPDATE deliveries SET next_attempt_at = ?, lease_owner = NULL WHERE id IN (${placeholders(ids.length)})`,
+      [until, ...ids] satisfies SqlValue[],
+    );
+  for (const [endpointId, probeAt] of probesFor) await ensureProbe(ctx, tx, endpointId, probeAt);
+  return go;
+}
+
+/**
+ * Inside `endpoints.update`, before the endpoint row changes: an endpoint re-enabled by its owner
+ * starts afresh (no failure history, circuit closed, no pause) and its held deliveries become due
+ * now; one disabled by its owner has its due deliveries held. Returns whether work became due.
+ */
+export async function onDisabledChange(
+  ctx: SqlContext,
+  tx: SqlExecutor,
+  endpointId: string,
+  disabled: boolean,
+  now: number,
+): Promise<boolean> {
+  if (disabled) {
+    await hold(ctx, tx, endpointId);
+    return false;
+  }
+  // Keeps the throttle's schedule: forgetting it would let a re-enabled endpoint burst past its rate.
+  await tx.run(
+    `UPDATE endpoint_state SET fail_since = NULL, unreachable_count = 0, circuit = 'closed', next_probe_at = NULL,
+       paused_until = NULL
+     WHERE endpoint_id = ?`,
+    [endpointId],
+  );
+  return (await release(ctx, tx, endpointId, now)) > 0;
+}
