@@ -9,6 +9,8 @@ import { createHttpClient } from './delivery/http-client.ts';
 import { createDispatcher } from './dispatch/dispatcher.ts';
 import { generateAdminToken, hashToken } from './domain/tokens.ts';
 import type { Logger } from './log/logger.ts';
+import { createOperationalSink } from './operational/operational-sink.ts';
+import { createRetentionPurger } from './retention/retention-purger.ts';
 import type { Storage } from './storage/contract.ts';
 import { createStorage } from './storage/create-storage.ts';
 import { createEndpointCache } from './storage/endpoint-cache.ts';
@@ -57,13 +59,27 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   try {
     const endpointCache = createEndpointCache(storage);
     closers.push(() => endpointCache.close());
+    // Before anything can emit: creates or updates the internal operational application and endpoint.
+    const operational = createOperationalSink({ storage, config, logger });
+    await operational.start();
+    closers.push(() => operational.close());
 
     if (config.role !== 'api') {
       const httpClient = createHttpClient(config, logger);
       closers.push(() => httpClient.close());
-      const dispatcher = createDispatcher({ storage, endpointCache, httpClient, config, logger });
+      const dispatcher = createDispatcher({
+        storage,
+        endpointCache,
+        httpClient,
+        config,
+        logger,
+        operational,
+      });
       closers.push(() => dispatcher.close());
       await dispatcher.start();
+      const purger = createRetentionPurger({ storage, config, logger });
+      closers.push(() => purger.close());
+      purger.start();
     }
 
     let app: FastifyInstance | undefined;
@@ -76,7 +92,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
             'Use it as "Authorization: Bearer <token>", or set HOOKYARD_ADMIN_TOKEN to choose your own.\n\n',
         );
       });
-      app = await buildApp({ config, storage, logger, adminTokenHash, endpointCache });
+      app = await buildApp({ config, storage, logger, adminTokenHash, endpointCache, operational });
       // Closing the app first stops accepting and lets in-flight requests finish before storage closes.
       const started = app;
       closers.push(() => started.close());

@@ -13,6 +13,7 @@ import Fastify, {
 import type { Config } from '../config/settings.ts';
 import { ApiError } from '../errors/api-error.ts';
 import type { Logger } from '../log/logger.ts';
+import { discardOperationalEvents, type OperationalSink } from '../operational/events.ts';
 import type { EndpointRecord, Storage } from '../storage/contract.ts';
 import { authenticate, authorize, createPortalTokens } from './auth.ts';
 import { createContext, type EndpointSource } from './context.ts';
@@ -36,6 +37,8 @@ export interface BuildAppDeps {
   /** Fan-out reads endpoints through it; without one every message reads them from storage. */
   endpointCache?: EndpointSource & { get?(endpointId: string): Promise<EndpointRecord | undefined> };
   clock?: () => number;
+  /** Receives endpoint.created/updated/deleted; without one they are discarded. */
+  operational?: OperationalSink | undefined;
 }
 
 export const API_PREFIX = '/api/v1';
@@ -54,6 +57,7 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
     clock,
     endpoints: deps.endpointCache ?? { forApp: (appId) => storage.endpoints.listAll(appId) },
     portal: createPortalTokens(storage.meta),
+    operational: deps.operational ?? discardOperationalEvents,
   });
 
   const app = Fastify({

@@ -3,6 +3,8 @@ import type { Config } from '../config/settings.ts';
 import { type AddressGuard, checkEndpointUrl, createAddressGuard } from '../delivery/address-guard.ts';
 import { ApiError } from '../errors/api-error.ts';
 import type { Logger } from '../log/logger.ts';
+import type { OperationalSink } from '../operational/events.ts';
+import { isOperationalApp } from '../operational/internal-app.ts';
 import type { ApplicationRecord, EndpointRecord, MessageRecord, Storage } from '../storage/contract.ts';
 import { assertAppAccess, type PortalTokens } from './auth.ts';
 
@@ -20,6 +22,8 @@ export interface ApiContext {
   readonly endpoints: EndpointSource;
   readonly portal: PortalTokens;
   readonly guard: AddressGuard;
+  /** Where endpoint.created/updated/deleted go (operational webhooks). */
+  readonly operational: OperationalSink;
 }
 
 export function createContext(deps: Omit<ApiContext, 'guard'>): ApiContext {
@@ -28,7 +32,8 @@ export function createContext(deps: Omit<ApiContext, 'guard'>): ApiContext {
 
 /**
  * Loads the application named in the path (id or uid). A portal token of another application gets 403
- * whether or not the application exists, so tokens cannot probe for other applications.
+ * whether or not the application exists, so tokens cannot probe for other applications. Any method
+ * but GET/HEAD on Hookyard's own operational application is refused.
  */
 export async function loadApp(
   ctx: ApiContext,
@@ -38,7 +43,13 @@ export async function loadApp(
   const app = await ctx.storage.applications.get(idOrUid);
   assertAppAccess(request.principal, app?.id);
   if (!app) throw ApiError.notFound('Application');
+  if (request.method !== 'GET' && request.method !== 'HEAD') assertNotReserved(app.uid);
   return app;
+}
+
+/** Refuses a write to, or a new application under, the uid reserved for operational webhooks. */
+export function assertNotReserved(uid: string | null | undefined): void {
+  if (uid !== undefined && isOperationalApp({ uid })) throw new ApiError('reserved_application');
 }
 
 export async function loadEndpoint(

@@ -323,6 +323,26 @@ export const RecoverOut = named(
     updatedAt: DateTime,
   }),
 );
+/** Hookyard addition: `POST .../endpoint/{endpoint_id}/replay`. */
+export const ReplayIn = named(
+  'ReplayIn',
+  Type.Object({
+    since: DateTime,
+    until: Type.Optional(nullable(DateTime)),
+  }),
+);
+export const ReplayOut = named(
+  'ReplayOut',
+  Type.Object({
+    id: Type.String(),
+    /** The replay is done by the time the response is sent (its deliveries are queued). */
+    status: Type.Literal('finished'),
+    task: Type.Literal('endpoint.replay'),
+    /** Deliveries re-queued by this call (0 for a repeat while the first call's are still queued). */
+    replayed: Type.Integer({ minimum: 0 }),
+    updatedAt: DateTime,
+  }),
+);
 export const EventExampleIn = named(
   'EventExampleIn',
   Type.Object({

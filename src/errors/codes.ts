@@ -8,6 +8,11 @@ export const errorCodes = {
   invalid_json: { status: 400, message: 'The request body is not valid JSON.' },
   authentication_failed: { status: 401, message: 'Missing or invalid bearer token.' },
   forbidden: { status: 403, message: 'This token may not access that resource.' },
+  reserved_application: {
+    status: 403,
+    message:
+      "That application is Hookyard's own (operational webhooks): it can be read but not changed through the API.",
+  },
   not_found: { status: 404, message: 'No such resource.' },
   method_not_allowed: { status: 405, message: 'That method is not allowed on this path.' },
   conflict: { status: 409, message: 'A resource with that uid or name already exists.' },

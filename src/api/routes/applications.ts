@@ -2,8 +2,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Static } from 'typebox';
 import { newId } from '../../domain/ids.ts';
 import { ApiError } from '../../errors/api-error.ts';
+import { OPERATIONAL_APP_UID } from '../../operational/internal-app.ts';
 import { type ApplicationRecord, UniqueViolation } from '../../storage/contract.ts';
-import { type ApiContext, loadApp } from '../context.ts';
+import { type ApiContext, assertNotReserved, loadApp } from '../context.ts';
 import { finishPage, pageWalk } from '../pagination.ts';
 import {
   ApplicationIn,
@@ -31,6 +32,7 @@ export function newApplication(
   now: number,
   fallbackUid?: string,
 ): ApplicationRecord {
+  assertNotReserved(body.uid ?? fallbackUid);
   return {
     id: newId('application', now),
     uid: body.uid ?? fallbackUid ?? null,
@@ -71,7 +73,8 @@ export function applicationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       },
       async (request) => {
         const walk = pageWalk(request.query, request.query.order === 'ascending');
-        const result = await ctx.storage.applications.list(walk.page);
+        // Hookyard's own operational-webhook application is an implementation detail, not a tenant.
+        const result = await ctx.storage.applications.list(walk.page, { excludeUid: OPERATIONAL_APP_UID });
         const { data, cursor } = finishPage(walk, result, (item) => item.id);
         return { data: data.map(applicationOut), ...cursor };
       },
@@ -133,6 +136,7 @@ export function applicationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
           if (created) return reply.code(201).send(applicationOut(result));
           return reply.code(200).send(applicationOut(await update(result.id, replacement(body), now)));
         }
+        assertNotReserved(existing.uid);
         return reply.code(200).send(applicationOut(await update(existing.id, replacement(body), now)));
       },
     );
@@ -150,6 +154,8 @@ export function applicationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
     async function update(idOrUid: string, body: Static<typeof ApplicationPatch>, now: number) {
       const current = await ctx.storage.applications.get(idOrUid);
       if (!current) throw ApiError.notFound('Application');
+      assertNotReserved(current.uid);
+      assertNotReserved(body.uid);
       const rate = rateOf(body);
       const next: ApplicationRecord = {
         ...current,

@@ -31,6 +31,8 @@ import {
   OrderedListQuery,
   RecoverIn,
   RecoverOut,
+  ReplayIn,
+  ReplayOut,
   StatsQuery,
 } from '../schemas.ts';
 import { endpointOut, iso, messageOutJson } from '../serialize.ts';
@@ -113,9 +115,33 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
     return record;
   }
 
-  async function save(record: EndpointRecord): Promise<EndpointRecord> {
+  /** The operational event for a committed change (Svix's EndpointCreatedEvent and siblings). */
+  function announce(
+    type: 'endpoint.created' | 'endpoint.updated' | 'endpoint.deleted',
+    app: ApplicationRecord,
+    endpoint: EndpointRecord,
+  ): Promise<void> {
+    return ctx.operational.emit({
+      type,
+      data: {
+        appId: app.id,
+        appUid: app.uid ?? undefined,
+        endpointId: endpoint.id,
+        endpointUid: endpoint.uid ?? undefined,
+      },
+    });
+  }
+
+  async function create(app: ApplicationRecord, record: EndpointRecord): Promise<EndpointRecord> {
+    const created = await ctx.storage.endpoints.create(record);
+    await announce('endpoint.created', app, created);
+    return created;
+  }
+
+  async function save(app: ApplicationRecord, record: EndpointRecord): Promise<EndpointRecord> {
     const stored = await ctx.storage.endpoints.update(record);
     if (!stored) throw ApiError.notFound('Endpoint');
+    await announce('endpoint.updated', app, stored);
     return stored;
   }
 
@@ -148,9 +174,7 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       },
       async (request, reply) => {
         const application = await loadApp(ctx, request, request.params.app_id);
-        const created = await ctx.storage.endpoints.create(
-          newEndpoint(application, request.body, ctx.clock()),
-        );
+        const created = await create(application, newEndpoint(application, request.body, ctx.clock()));
         return reply.code(201).send(endpointOut(created));
       },
     );
@@ -181,9 +205,9 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         const current = await ctx.storage.endpoints.get(application.id, request.params.endpoint_id);
         if (!current) {
           const record = newEndpoint(application, body, now, request.params.endpoint_id);
-          return reply.code(201).send(endpointOut(await ctx.storage.endpoints.create(record)));
+          return reply.code(201).send(endpointOut(await create(application, record)));
         }
-        const updated = await save({
+        const updated = await save(application, {
           ...current,
           url: assertEndpointUrl(ctx, body.url, ['body', 'url']),
           uid: body.uid !== undefined ? body.uid : current.uid,
@@ -206,12 +230,12 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         config: { access: 'app-write', operationId: 'v1.endpoint.patch', responses: { 200: EndpointOut } },
       },
       async (request) => {
-        const { endpoint } = await target(request, request.params);
+        const { app: application, endpoint } = await target(request, request.params);
         const body = request.body;
         const eventTypes = eventTypesOf(body);
         const rate = rateOf(body);
         const channels = body.channels?.length === 0 ? null : body.channels;
-        const updated = await save({
+        const updated = await save(application, {
           ...endpoint,
           url: body.url === undefined ? endpoint.url : assertEndpointUrl(ctx, body.url, ['body', 'url']),
           uid: body.uid !== undefined ? body.uid : endpoint.uid,
@@ -241,6 +265,7 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         const { app: application, endpoint } = await target(request, request.params);
         if (!(await ctx.storage.endpoints.delete(application.id, endpoint.id)))
           throw ApiError.notFound('Endpoint');
+        await announce('endpoint.deleted', application, endpoint);
         return reply.code(204).send();
       },
     );
@@ -271,7 +296,7 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         config: { access: 'app-write', operationId: 'v1.endpoint.rotate-secret', responses: { 204: null } },
       },
       async (request, reply) => {
-        const { endpoint } = await target(request, request.params);
+        const { app: application, endpoint } = await target(request, request.params);
         const now = ctx.clock();
         const key = secretFrom(request.body.key, ['body', 'key']);
         const graceMs = (request.body.gracePeriodSeconds ?? DEFAULT_GRACE_SECONDS) * 1000;
@@ -283,7 +308,7 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         for (const secret of older) {
           if (secret.expiresAt !== null && secret.expiresAt > now) previous.push(secret);
         }
-        await save({
+        await save(application, {
           ...endpoint,
           secrets: [{ key, expiresAt: null }, ...previous.slice(0, MAX_PREVIOUS_SECRETS)],
           updatedAt: now,
@@ -321,9 +346,13 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         config: { access: 'app-write', operationId: 'v1.endpoint.update-headers', responses: { 204: null } },
       },
       async (request, reply) => {
-        const { endpoint } = await target(request, request.params);
+        const { app: application, endpoint } = await target(request, request.params);
         checkedHeaders(request.body.headers, ['body', 'headers']);
-        await save({ ...endpoint, headers: mergeHeaders({}, request.body.headers), updatedAt: ctx.clock() });
+        await save(application, {
+          ...endpoint,
+          headers: mergeHeaders({}, request.body.headers),
+          updatedAt: ctx.clock(),
+        });
         return reply.code(204).send();
       },
     );
@@ -335,7 +364,7 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         config: { access: 'app-write', operationId: 'v1.endpoint.patch-headers', responses: { 204: null } },
       },
       async (request, reply) => {
-        const { endpoint } = await target(request, request.params);
+        const { app: application, endpoint } = await target(request, request.params);
         const changes: Record<string, string | null> = { ...request.body.headers };
         for (const name of request.body.deleteHeaders ?? []) changes[name] = null;
         checkedHeaders(changes, ['body', 'headers']);
@@ -345,7 +374,7 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
             ['body', 'headers'],
             `an endpoint has at most ${headerLimits.count} headers`,
           );
-        await save({ ...endpoint, headers, updatedAt: ctx.clock() });
+        await save(application, { ...endpoint, headers, updatedAt: ctx.clock() });
         return reply.code(204).send();
       },
     );
@@ -385,6 +414,37 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         return reply
           .code(202)
           .send({ id: newId('task', now), status: 'running', task: 'endpoint.recover', updatedAt: iso(now) });
+      },
+    );
+
+    // A Hookyard addition: recover re-queues failed deliveries only; replay re-queues every finished
+    // one (success too), for a receiver that lost data it had acknowledged.
+    app.post(
+      '/app/:app_id/endpoint/:endpoint_id/replay',
+      {
+        schema: { params: EndpointParams, body: ReplayIn },
+        config: {
+          access: 'app-write',
+          operationId: 'v1.endpoint.replay',
+          description:
+            'Hookyard addition. Re-queues every delivery to this endpoint created in [since, until) whose status is final (success or fail). Deliveries still queued or in flight are left alone, so repeating the call before they went out sends nothing twice.',
+          responses: { 202: ReplayOut },
+        },
+      },
+      async (request, reply) => {
+        const { endpoint } = await target(request, request.params);
+        const now = ctx.clock();
+        const since = parseTime(request.body.since) ?? now;
+        const until = parseTime(request.body.until) ?? now;
+        if (since > until) throw ApiError.validation(['body', 'since'], 'since must not be after until');
+        const replayed = await ctx.storage.replay.replayEndpoint(endpoint.id, since, until, now);
+        return reply.code(202).send({
+          id: newId('task', now),
+          status: 'finished',
+          task: 'endpoint.replay',
+          replayed,
+          updatedAt: iso(now),
+        });
       },
     );
 

@@ -4,7 +4,7 @@ import { newId } from '../../domain/ids.ts';
 import { ApiError } from '../../errors/api-error.ts';
 import type { ApplicationRecord, MessageRecord } from '../../storage/contract.ts';
 import { assertAppAccess } from '../auth.ts';
-import { type ApiContext, loadApp, loadMessage, parseTime } from '../context.ts';
+import { type ApiContext, assertNotReserved, loadApp, loadMessage, parseTime } from '../context.ts';
 import { finishPage, pageWalk } from '../pagination.ts';
 import {
   AppParams,
@@ -120,6 +120,7 @@ export function messageRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         }
         assertAppAccess(request.principal, application?.id);
         if (!application) throw ApiError.notFound('Application');
+        assertNotReserved(application.uid);
         const retentionMs =
           body.payloadRetentionHours != null
             ? body.payloadRetentionHours * 3_600_000

@@ -1,7 +1,7 @@
 import type { ApplicationRecord, ApplicationStore } from '../contract.ts';
 import type { SqlContext } from './context.ts';
 import { first, placeholders } from './driver.ts';
-import { conditions, keysetPage } from './paging.ts';
+import { add, conditions, keysetPage } from './paging.ts';
 import { type ApplicationRow, applicationValues, columns, toApplication } from './rows.ts';
 
 const COLUMNS = columns.applications.join(', ');
@@ -29,10 +29,12 @@ export function createApplicationStore(ctx: SqlContext): ApplicationStore {
       return row && toApplication(row);
     },
 
-    list(page) {
+    list(page, filter = {}) {
+      const where = conditions();
+      if (filter.excludeUid !== undefined) add(where, '(uid IS NULL OR uid <> ?)', filter.excludeUid);
       return keysetPage<ApplicationRow, ApplicationRecord>(driver, {
         select: `SELECT ${COLUMNS} FROM applications`,
-        filter: conditions(),
+        filter: where,
         key: 'id',
         page,
         map: toApplication,
