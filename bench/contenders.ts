@@ -428,7 +428,7 @@ function hookyard(layout: HookyardLayout): ContenderDef {
               HOOKYARD_RETRY_SCHEDULE: ctx.retryDelaysMs.map((ms) => `${ms}ms`).join(','),
               // The backlog scenario holds attempts open until the receiver comes up; allow for it.
               HOOKYARD_DELIVERY_TIMEOUT: '5m',
-              HOOKYARD_LEASE_DURATION: '10m',
+              HOOKYARD_LEASE_DURATION: '15m',
             },
           });
           children.push(child);

@@ -19,11 +19,17 @@
  * completion commits; a process that dies mid-attempt lets the lease lapse and the task is claimed
  * again (at-least-once delivery; receivers de-duplicate on webhook-id).
  *
- * Fairness: at most `endpointConcurrency` attempts per endpoint are in flight here. The claim asks
- * `admit` about each task it leased; one whose endpoint is at the cap goes back to the database with
- * a due time spread by that endpoint's recent attempt duration (its "horizon"), so a slow endpoint's
- * backlog becomes due about as fast as it can be sent instead of holding slots or being re-claimed in
- * a loop. The other endpoint policies (disable, circuit, pause, throttle) are decided by storage in the
+ * Fairness: at most `endpointConcurrency` requests per endpoint are in flight here (a request's
+ * endpoint slot frees when its response arrives; its global slot when its outcome commits). A claimed
+ * task whose endpoint is at the cap waits in that endpoint's local queue (it is leased already) and
+ * starts the moment one of the endpoint's requests ends, with no database round trip: that keeps one
+ * hot endpoint at full speed. Queued tasks hold no request slot, so a dead or slow endpoint holds at
+ * most `endpointConcurrency` of them and cannot starve the others. The local queues are bounded (per
+ * endpoint and in all); the claim asks `admit` about each task it leased, and beyond those bounds a
+ * task goes back to the database with a due time spread at the pace the endpoint actually serves (its
+ * measured request duration / cap, counted from when its local queue will have drained; before any
+ * request has ended, how long the ones in flight have been running). A claim that had to defer waits
+ * for a request to end before claiming again, so a hot endpoint's backlog is not bounced in a loop. The other endpoint policies (disable, circuit, pause, throttle) are decided by storage in the
  * same claim; outcomes carry what each attempt says about its endpoint (`signal`) to the completion.
  *
  * close(): no more claims → in-flight attempts get up to `drainTimeoutMs` → the rest are aborted and
@@ -107,9 +113,9 @@ const MIN_SLEEP_MS = 10;
 const STORAGE_RETRY_MS = 1_000;
 const COMPLETE_TRIES = 5;
 const USER_AGENT = `Hookyard/${version}`;
-/** Bounds on how far a task refused by the per-endpoint cap is pushed back. */
-const CAP_DEFER_MIN_MS = 50;
-const CAP_DEFER_MAX_MS = 30_000;
+/** Bounds on the spacing of tasks pushed back by the per-endpoint cap. */
+const CAP_DEFER_MIN_MS = 1;
+const CAP_DEFER_MAX_MS = 1_000;
 /** Endpoints whose recent attempt duration is remembered (for spreading deferred tasks). */
 const PACE_ENTRIES = 10_000;
 
@@ -134,9 +140,20 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   let poll: NodeJS.Timeout | undefined;
   let unsubscribe: (() => void) | undefined;
   const inFlight = new Set<Promise<void>>();
-  /** Attempts in flight per endpoint (the fairness cap), and those admitted by the claim running now. */
-  const perEndpoint = new Map<string, number>();
-  const admittedNow = new Map<string, number>();
+  /** Start times of the requests in flight per endpoint (its size is what the cap counts). */
+  const perEndpoint = new Map<string, number[]>();
+  /** Leased tasks waiting for a slot of their endpoint, and how many there are in all. */
+  const waiting = new Map<string, ClaimedTask[]>();
+  let waitingTotal = 0;
+  /** Tasks admitted by the claim running now, per endpoint: to start, and to queue (and in all). */
+  const admittedToStart = new Map<string, number>();
+  const admittedToQueue = new Map<string, number>();
+  let admittedToQueueTotal = 0;
+  let deferredNow = 0;
+  /** The last claim deferred tasks of an endpoint at its cap: claim again when a request ends. */
+  let capped = false;
+  /** A hot endpoint keeps a claim's worth queued locally, so its requests never wait on the database. */
+  const queuePerEndpoint = Math.max(endpointCap, CLAIM_BATCH);
   /** Per endpoint: smoothed attempt duration, and the latest time a capped task was pushed back to. */
   const pace = new Map<string, { durationMs: number; horizon: number }>();
   const abort = new AbortController();
@@ -171,7 +188,10 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       const limit = Math.min(CLAIM_BATCH, free);
       let tasks: ClaimedTask[];
       const now = clock();
-      admittedNow.clear();
+      admittedToStart.clear();
+      admittedToQueue.clear();
+      admittedToQueueTotal = 0;
+      deferredNow = 0;
       try {
         tasks = await storage.deliveries.claim(owner, limit, now, config.leaseDuration, admitAt(now));
       } catch (error) {
@@ -180,7 +200,12 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         return;
       }
       // Tasks claimed while close() began are still ours: deliver them as part of the drain.
-      for (const task of tasks) startAttempt(task);
+      for (const task of tasks) startOrQueue(task);
+      if (deferredNow > 0) {
+        // The cap is what limits us now, not the backlog: claim again once a request ends.
+        capped = true;
+        return;
+      }
       if (tasks.length === limit) continue;
       try {
         const due = await storage.deliveries.nextDueAt();
@@ -193,21 +218,62 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     }
   }
 
-  /** The per-endpoint cap, asked by the claim for each task it leased. */
+  /** The per-endpoint bounds, asked by the claim for each task it leased. */
   function admitAt(now: number): ClaimAdmission {
     return ({ endpointId }) => {
-      const busy = (perEndpoint.get(endpointId) ?? 0) + (admittedNow.get(endpointId) ?? 0);
-      if (busy < endpointCap) {
-        admittedNow.set(endpointId, (admittedNow.get(endpointId) ?? 0) + 1);
+      const toStart = admittedToStart.get(endpointId) ?? 0;
+      if ((perEndpoint.get(endpointId)?.length ?? 0) + toStart < endpointCap) {
+        admittedToStart.set(endpointId, toStart + 1);
         return undefined;
       }
-      // One slot of this endpoint frees about every duration / cap: spread the excess at that pace.
-      const known = pace.get(endpointId) ?? { durationMs: config.deliveryTimeout, horizon: now };
-      const step = Math.max(CAP_DEFER_MIN_MS, known.durationMs / endpointCap);
-      const at = Math.round(Math.min(Math.max(known.horizon, now) + step, now + CAP_DEFER_MAX_MS));
-      remember(endpointId, { durationMs: known.durationMs, horizon: at });
+      const queued = waiting.get(endpointId)?.length ?? 0;
+      const toQueue = admittedToQueue.get(endpointId) ?? 0;
+      if (queued + toQueue < queuePerEndpoint && waitingTotal + admittedToQueueTotal < concurrency) {
+        admittedToQueue.set(endpointId, toQueue + 1);
+        admittedToQueueTotal++;
+        return undefined;
+      }
+      deferredNow++;
+      // One request slot of this endpoint frees about every duration / cap: the local queue drains at
+      // that pace, and the excess is spread at it after that. Until a request has ended, the oldest
+      // one still running is the best guess of the duration.
+      const oldestStart = perEndpoint.get(endpointId)?.[0] ?? now;
+      const known = pace.get(endpointId);
+      const durationMs = Math.max(known?.durationMs ?? 0, now - oldestStart);
+      const step = Math.max(CAP_DEFER_MIN_MS, durationMs / endpointCap);
+      const drained = now + (queued + toQueue) * step;
+      const at = Math.round(Math.min(Math.max(known?.horizon ?? 0, drained) + step, now + CAP_DEFER_MAX_MS));
+      remember(endpointId, { durationMs: known?.durationMs ?? durationMs, horizon: at });
       return at;
     };
+  }
+
+  /** Starts the task, or parks it in its endpoint's local queue while the endpoint is at its cap. */
+  function startOrQueue(task: ClaimedTask): void {
+    if ((perEndpoint.get(task.endpointId)?.length ?? 0) < endpointCap && inFlight.size < concurrency) {
+      startAttempt(task);
+      return;
+    }
+    const queue = waiting.get(task.endpointId);
+    if (queue) queue.push(task);
+    else waiting.set(task.endpointId, [task]);
+    waitingTotal++;
+  }
+
+  /** Starts queued tasks whose endpoint has a free request slot, while global slots remain. */
+  function startWaiting(): void {
+    for (const [endpointId, queue] of waiting) {
+      while (
+        queue.length > 0 &&
+        inFlight.size < concurrency &&
+        (perEndpoint.get(endpointId)?.length ?? 0) < endpointCap
+      ) {
+        waitingTotal--;
+        startAttempt(queue.shift()!);
+      }
+      if (queue.length === 0) waiting.delete(endpointId);
+      if (inFlight.size >= concurrency) return;
+    }
   }
 
   function remember(endpointId: string, value: { durationMs: number; horizon: number }): void {
@@ -234,23 +300,39 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
 
   function startAttempt(task: ClaimedTask): void {
     const started = clock();
-    perEndpoint.set(task.endpointId, (perEndpoint.get(task.endpointId) ?? 0) + 1);
-    const running: Promise<void> = attempt(task)
+    const starts = perEndpoint.get(task.endpointId);
+    if (starts) starts.push(started);
+    else perEndpoint.set(task.endpointId, [started]);
+    let requesting = true;
+    /** The request is over (its outcome may still be committing): the endpoint slot frees. */
+    const responded = () => {
+      if (!requesting) return;
+      requesting = false;
+      const starts = perEndpoint.get(task.endpointId) ?? [];
+      starts.splice(starts.indexOf(started), 1);
+      if (starts.length === 0) perEndpoint.delete(task.endpointId);
+      const durationMs = clock() - started;
+      const known = pace.get(task.endpointId);
+      remember(task.endpointId, {
+        durationMs: known ? 0.8 * known.durationMs + 0.2 * durationMs : durationMs,
+        horizon: known?.horizon ?? 0,
+      });
+      if (state !== 'running') return;
+      startWaiting();
+      if (capped) {
+        capped = false;
+        wake();
+      }
+    };
+    const running: Promise<void> = attempt(task, responded)
       .catch((error: unknown) => {
         // Not recorded: the lease lapses and the task is claimed again.
         logger.error({ err: toError(error), deliveryId: task.deliveryId }, 'delivery attempt crashed');
       })
       .finally(() => {
-        const left = (perEndpoint.get(task.endpointId) ?? 1) - 1;
-        if (left > 0) perEndpoint.set(task.endpointId, left);
-        else perEndpoint.delete(task.endpointId);
-        const durationMs = clock() - started;
-        const known = pace.get(task.endpointId);
-        remember(task.endpointId, {
-          durationMs: known ? 0.8 * known.durationMs + 0.2 * durationMs : durationMs,
-          horizon: known?.horizon ?? 0,
-        });
+        responded();
         inFlight.delete(running);
+        if (state === 'running') startWaiting();
         if (saturated) {
           saturated = false;
           wake();
@@ -259,7 +341,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     inFlight.add(running);
   }
 
-  async function attempt(task: ClaimedTask): Promise<void> {
+  async function attempt(task: ClaimedTask, responded: () => void): Promise<void> {
     const started = clock();
     const endpoint = await endpointCache.get(task.endpointId);
     if (!endpoint || endpoint.appId !== task.appId) {
@@ -309,6 +391,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       timeoutMs: config.deliveryTimeout,
       signal: abort.signal,
     });
+    responded();
     if (result.kind === 'error' && result.errno === 'ABORTED') return;
     const classification =
       result.kind === 'response' ? classifyStatus(result.status) : classifyError(result.errno);
@@ -542,10 +625,11 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   return {
     async start() {
       if (state !== 'new') throw new Error('the dispatcher was already started');
-      if (config.deliveryTimeout >= config.leaseDuration) {
+      // A leased task may wait in its endpoint's local queue for one attempt, then take one itself.
+      if (2 * config.deliveryTimeout >= config.leaseDuration) {
         logger.warn(
           { deliveryTimeout: config.deliveryTimeout, leaseDuration: config.leaseDuration },
-          'HOOKYARD_DELIVERY_TIMEOUT is not shorter than HOOKYARD_LEASE_DURATION: slow attempts may be delivered twice',
+          'HOOKYARD_LEASE_DURATION should exceed twice HOOKYARD_DELIVERY_TIMEOUT: slow attempts may be delivered twice',
         );
       }
       if (!storage.capabilities.multipleWriters) {

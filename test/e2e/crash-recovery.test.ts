@@ -114,15 +114,18 @@ for (const backend of backends) {
         `${duplicates} duplicates; at most ${CONCURRENCY} attempts were in flight`,
       );
 
-      const attempts = await hookyard.api<{ data: Array<{ status: number }> }>(
-        'GET',
-        `/api/v1/app/${appB.body.id}/attempt/msg/${retryIds[0]}`,
-      );
-      assert.deepEqual(
-        attempts.body.data.map((a) => a.status).sort(),
-        [0, 2],
-        'a failed attempt, then a success',
-      );
+      // The receiver answered before the attempt's outcome committed: wait for the record.
+      let statuses: number[] = [];
+      for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
+        const attempts = await hookyard.api<{ data: Array<{ status: number }> }>(
+          'GET',
+          `/api/v1/app/${appB.body.id}/attempt/msg/${retryIds[0]}`,
+        );
+        statuses = attempts.body.data.map((a) => a.status).sort();
+        if (statuses.length >= 2) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      assert.deepEqual(statuses, [0, 2], 'a failed attempt, then a success');
       assert.equal(await hookyard.stop(), 0, 'SIGTERM exits 0');
     });
   });

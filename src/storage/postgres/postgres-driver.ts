@@ -130,7 +130,7 @@ export async function openPostgresDriver(options: PostgresDriverOptions): Promis
     migrationsDir: new URL('./migrations/', import.meta.url),
     connections: options.poolSize,
     ...direct,
-    async transaction(fn) {
+    async transaction(fn, options) {
       const client = await translate(() => pool.connect());
       let broken: Error | undefined;
       // The pool listens for errors only on idle clients. A checked-out connection that dies between
@@ -143,6 +143,10 @@ export async function openPostgresDriver(options: PostgresDriverOptions): Promis
       client.on('error', onError);
       try {
         await translate(() => client.query('BEGIN'));
+        // Asynchronous commit: no wait for the WAL flush. Loses at most the last moments of such
+        // transactions on a server crash, never a durable one, and never corrupts.
+        if (options?.durable === false)
+          await translate(() => client.query('SET LOCAL synchronous_commit = off'));
         const result = await fn(executor(client));
         await translate(() => client.query('COMMIT'));
         return result;

@@ -1,5 +1,5 @@
 import type { ChangeEvent } from '../contract.ts';
-import type { SqlDriver, SqlExecutor } from './driver.ts';
+import type { SqlDriver, SqlExecutor, TransactionOptions } from './driver.ts';
 
 export const CHANGES_CHANNEL = 'hookyard_changes';
 export const WORK_CHANNEL = 'hookyard_work';
@@ -12,7 +12,10 @@ export interface SqlContext {
    * transactional) and reach this process's listeners only once the commit returned, so a cache never
    * reloads a row that is not yet visible.
    */
-  mutate<T>(fn: (tx: SqlExecutor, publish: (event: ChangeEvent) => void) => Promise<T>): Promise<T>;
+  mutate<T>(
+    fn: (tx: SqlExecutor, publish: (event: ChangeEvent) => void) => Promise<T>,
+    options?: TransactionOptions,
+  ): Promise<T>;
   /** Inside a transaction that made work due: tells other processes on commit (coalesced per transaction). */
   announceWork(tx: SqlExecutor): Promise<void>;
   /** After such a commit: wakes this process's dispatchers. */

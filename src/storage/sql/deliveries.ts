@@ -57,12 +57,16 @@ export function createDeliveryStore(ctx: SqlContext, policies: EndpointPolicies)
       // Delivery-id order keeps concurrent batches on a multi-writer database from deadlocking.
       const outcomes = items.flat().sort((a, b) => compare(a.attempt.deliveryId, b.attempt.deliveryId));
       const { arrayRows, lockRowsClause } = driver.dialect;
-      // The endpoint policies ride in the same transaction: one commit, and a disable is never lost.
-      const folded = await ctx.mutate(async (tx, publish) => {
-        if (arrayRows) await completeSetBased(tx, outcomes, arrayRows, lockRowsClause);
-        else for (const outcome of outcomes) await completeOne(tx, outcome);
-        return foldOutcomes(ctx, tx, publish, outcomes, policies);
-      });
+      // The endpoint policies ride in the same transaction. Not durable: a completion lost to a power
+      // failure costs a redelivery (at-least-once), never a message, so it need not wait for an fsync.
+      const folded = await ctx.mutate(
+        async (tx, publish) => {
+          if (arrayRows) await completeSetBased(tx, outcomes, arrayRows, lockRowsClause);
+          else for (const outcome of outcomes) await completeOne(tx, outcome);
+          return foldOutcomes(ctx, tx, publish, outcomes, policies);
+        },
+        { durable: false },
+      );
       if (folded.madeDue) ctx.wakeLocal();
       return reportPerItem(items, folded.disabled);
     },
@@ -84,20 +88,24 @@ export function createDeliveryStore(ctx: SqlContext, policies: EndpointPolicies)
 
     async claim(owner, limit, now, leaseMs, admit) {
       if (limit <= 0) return [];
-      const leased = await driver.transaction(async (tx) => {
-        // The sub-select walks the partial index deliveries_due; its WHERE repeats the index predicate
-        // verbatim so both planners use it.
-        const rows = await tx.query<LeasedRow>(
-          `UPDATE deliveries SET next_attempt_at = ?, lease_owner = ?
+      const leased = await driver.transaction(
+        async (tx) => {
+          // The sub-select walks the partial index deliveries_due; its WHERE repeats the index predicate
+          // verbatim so both planners use it.
+          const rows = await tx.query<LeasedRow>(
+            `UPDATE deliveries SET next_attempt_at = ?, lease_owner = ?
            WHERE id IN (SELECT id FROM deliveries WHERE ${DUE} AND next_attempt_at <= ?
                         ORDER BY next_attempt_at LIMIT ? ${driver.dialect.claimLockClause})
            RETURNING id, app_id, msg_id, endpoint_id, attempts, trigger_type, fail_streak`,
-          [now + leaseMs, owner, now, limit],
-        );
-        if (rows.length === 0) return rows;
-        // Policies hold or postpone some of them in this transaction, so they leave the due range at once.
-        return gateClaim(ctx, tx, rows, now, policies, admit);
-      });
+            [now + leaseMs, owner, now, limit],
+          );
+          if (rows.length === 0) return rows;
+          // Policies hold or postpone some of them in this transaction, so they leave the due range at once.
+          return gateClaim(ctx, tx, rows, now, policies, admit);
+          // A lease lost to a power failure only makes the task due again: no fsync needed.
+        },
+        { durable: false },
+      );
       if (leased.length === 0) return [];
       const msgIds = [...new Set(leased.map((row) => row.msg_id))];
       const messages = await driver.query<{ id: string; event_type: string; payload: string | null }>(

@@ -54,6 +54,15 @@ export interface SqlDialect {
 /** One column of an `arrayRows` source: its name and its element type. */
 export type ArrayColumn = readonly [name: string, type: ArrayColumnType];
 
+export interface TransactionOptions {
+  /**
+   * false: the commit need not survive a power loss (no fsync wait). Only for writes whose loss
+   * costs a redelivery, never an acknowledged message: leases and attempt completions. A later
+   * durable commit makes them durable too (the log is written in order). Default true.
+   */
+  readonly durable?: boolean;
+}
+
 export interface SqlDriver extends SqlExecutor {
   readonly capabilities: StorageCapabilities;
   readonly dialect: SqlDialect;
@@ -63,7 +72,7 @@ export interface SqlDriver extends SqlExecutor {
   /** Statements that can run at once: 1 for an in-process database, the pool size for a server. */
   readonly connections: number;
   /** Commits when `fn` resolves, rolls back when it throws. Use only `tx` inside `fn`. */
-  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /** Hears notifications sent on `channel` by any process once resolved; resolves to an unsubscribe. */
   listen(channel: string, handler: (payload: string) => void): Promise<() => void>;
   close(): Promise<void>;

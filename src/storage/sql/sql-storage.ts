@@ -50,14 +50,14 @@ export async function createSqlStorage(driver: SqlDriver, options: SqlStorageOpt
 
   const ctx: SqlContext = {
     driver,
-    async mutate(fn) {
+    async mutate(fn, options) {
       let events: ChangeEvent[] = [];
       const result = await driver.transaction(async (tx) => {
         events = [];
         const value = await fn(tx, (event) => events.push(event));
         for (const event of events) await tx.notify(CHANGES_CHANNEL, JSON.stringify({ ...event, origin }));
         return value;
-      });
+      }, options);
       for (const event of events) emit(changeListeners, event);
       return result;
     },

@@ -90,16 +90,24 @@ export function openSqliteDriver(path: string): SqlDriver {
     run: (sql, params) => outside(() => direct.run(sql, params)),
     exec: (script) => outside(() => direct.exec(script)),
     notify: async () => {},
-    transaction(fn) {
+    transaction(fn, options) {
+      const durable = options?.durable ?? true;
       return exclusive(async () => {
-        translate(() => db.exec('BEGIN IMMEDIATE'));
+        // WAL with synchronous=NORMAL commits without an fsync; the next FULL commit syncs the log,
+        // and these frames with it. The pragma cannot change inside a transaction, hence out here.
+        if (!durable) db.exec('PRAGMA synchronous = NORMAL');
         try {
-          const result = await fn(direct);
-          translate(() => db.exec('COMMIT'));
-          return result;
-        } catch (error) {
-          if (db.isTransaction) db.exec('ROLLBACK');
-          throw error;
+          translate(() => db.exec('BEGIN IMMEDIATE'));
+          try {
+            const result = await fn(direct);
+            translate(() => db.exec('COMMIT'));
+            return result;
+          } catch (error) {
+            if (db.isTransaction) db.exec('ROLLBACK');
+            throw error;
+          }
+        } finally {
+          if (!durable) db.exec('PRAGMA synchronous = FULL');
         }
       });
     },
