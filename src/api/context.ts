@@ -8,9 +8,10 @@ import { isOperationalApp } from '../operational/internal-app.ts';
 import type { ApplicationRecord, EndpointRecord, MessageRecord, Storage } from '../storage/contract.ts';
 import { assertAppAccess, type PortalTokens } from './auth.ts';
 
-/** The subset of the endpoint cache the API uses (fan-out reads). */
+/** The subset of the endpoint cache the API uses (fan-out reads, and the application a message names). */
 export interface EndpointSource {
   forApp(appId: string): Promise<EndpointRecord[]>;
+  application?(idOrUid: string): Promise<ApplicationRecord | undefined>;
 }
 
 /** Everything a route plugin needs, built once by buildApp. */

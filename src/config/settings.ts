@@ -257,11 +257,12 @@ export const settings = {
   endpointConcurrency: def({
     env: 'HOOKYARD_ENDPOINT_CONCURRENCY',
     flag: 'endpoint-concurrency',
-    default: '32',
-    accepts: 'an integer from 1 to 10000',
+    default: '',
+    accepts: 'empty (half of HOOKYARD_DELIVERY_CONCURRENCY) or an integer from 1 to 10000',
     description:
-      'Deliveries in flight at once to one endpoint per worker process, so a slow or hanging endpoint cannot take every delivery slot.',
-    parse: integer(1, 10_000),
+      'Requests in flight at once to one endpoint per worker process, so a slow or hanging endpoint cannot take every delivery slot. Empty means half of HOOKYARD_DELIVERY_CONCURRENCY.',
+    // 0 stands for "half of deliveryConcurrency", resolved by the dispatcher, which knows both.
+    parse: (raw) => (raw.trim() === '' ? 0 : integer(1, 10_000)(raw)),
   }),
   disableAfter: def({
     env: 'HOOKYARD_DISABLE_AFTER',

@@ -128,7 +128,12 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   const pollIntervalMs = deps.pollIntervalMs ?? (storage.capabilities.listenNotify ? 5_000 : 1_000);
   const drainTimeoutMs = deps.drainTimeoutMs ?? config.deliveryTimeout + 1_000;
   const concurrency = config.deliveryConcurrency;
-  const endpointCap = Math.min(config.endpointConcurrency, concurrency);
+  // Half the slots by default: a hot endpoint keeps enough requests in flight to hide event-loop
+  // latency, and one that hangs still leaves the other half to everyone else.
+  const endpointCap = Math.min(
+    config.endpointConcurrency || Math.max(1, Math.floor(concurrency / 2)),
+    concurrency,
+  );
   const operational = deps.operational;
 
   let state: 'new' | 'running' | 'closing' | 'closed' = 'new';

@@ -66,12 +66,22 @@ function incrementInPlace(buffer: Buffer): void {
   }
 }
 
+/**
+ * Base62 of the 20 bytes, fixed width: long division of the number, held as ten 16-bit limbs, by 62.
+ * Plain arithmetic rather than BigInt, since an id is made for every message, delivery and attempt.
+ */
 function encodeBase62(bytes: Buffer): string {
-  let value = BigInt(`0x${bytes.toString('hex')}`);
-  let out = '';
-  while (value > 0n) {
-    out = ALPHABET[Number(value % 62n)] + out;
-    value /= 62n;
+  const limbs: number[] = [];
+  for (let i = 0; i < bytes.length; i += 2) limbs.push(((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0));
+  const out: string[] = new Array(ENCODED_LENGTH);
+  for (let position = ENCODED_LENGTH - 1; position >= 0; position--) {
+    let remainder = 0;
+    for (let i = 0; i < limbs.length; i++) {
+      const value = remainder * 65536 + (limbs[i] ?? 0);
+      limbs[i] = Math.floor(value / 62);
+      remainder = value % 62;
+    }
+    out[position] = ALPHABET[remainder] ?? '0';
   }
-  return out.padStart(ENCODED_LENGTH, '0');
+  return out.join('');
 }

@@ -1,8 +1,10 @@
-import type { EndpointRecord, Storage } from './contract.ts';
+import type { ApplicationRecord, EndpointRecord, Storage } from './contract.ts';
 
 export interface EndpointCache {
   /** Every endpoint of the application, as fan-out needs them. */
   forApp(appId: string): Promise<EndpointRecord[]>;
+  /** The application by id or uid, as ingest needs it for every message. */
+  application(idOrUid: string): Promise<ApplicationRecord | undefined>;
   get(endpointId: string): Promise<EndpointRecord | undefined>;
   close(): void;
 }
@@ -32,6 +34,7 @@ export function createEndpointCache(storage: Storage, options: EndpointCacheOpti
   const clock = options.clock ?? Date.now;
   const byApp = new Map<string, Entry<EndpointRecord[]>>();
   const byId = new Map<string, Entry<EndpointRecord | undefined>>();
+  const applications = new Map<string, Entry<ApplicationRecord | undefined>>();
 
   const unsubscribe = storage.subscribe((event) => {
     if (event.kind === 'endpoint') {
@@ -39,6 +42,8 @@ export function createEndpointCache(storage: Storage, options: EndpointCacheOpti
       byId.delete(event.id);
     } else if (event.kind === 'application') {
       if (event.appId !== null) byApp.delete(event.appId);
+      // Keyed by id or uid, and a uid can move to another application: drop them all.
+      applications.clear();
       // Deleting an application deletes its endpoints; which ones are cached by id is not tracked.
       byId.clear();
     }
@@ -64,12 +69,14 @@ export function createEndpointCache(storage: Storage, options: EndpointCacheOpti
 
   return {
     forApp: (appId) => cached(byApp, appId, () => storage.endpoints.listAll(appId)),
+    application: (idOrUid) => cached(applications, idOrUid, () => storage.applications.get(idOrUid)),
     get: (endpointId) =>
       cached(byId, endpointId, async () => (await storage.endpoints.getMany([endpointId]))[0]),
     close() {
       unsubscribe();
       byApp.clear();
       byId.clear();
+      applications.clear();
     },
   };
 }

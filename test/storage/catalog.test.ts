@@ -249,6 +249,22 @@ forEachBackend((backend) => {
     assert.equal(events.length, 5);
   });
 
+  test('the cache serves applications by id or uid and drops them when any application changes', async (t) => {
+    const storage = await backend.create();
+    t.after(() => storage.cleanup());
+    const cache = createEndpointCache(storage, { ttlMs: 60_000 });
+    t.after(() => cache.close());
+    assert.equal(await cache.application('acme'), undefined);
+    const app = await storage.applications.create(application({ uid: 'acme', name: 'Acme' }));
+    assert.equal((await cache.application('acme'))?.id, app.id, 'a cached miss is dropped by the create');
+    assert.equal((await cache.application(app.id))?.name, 'Acme');
+    await storage.applications.update({ ...app, name: 'Acme Inc.', uid: 'acme-inc' });
+    assert.equal((await cache.application(app.id))?.name, 'Acme Inc.');
+    assert.equal(await cache.application('acme'), undefined, 'the old uid no longer resolves');
+    await storage.applications.delete(app.id);
+    assert.equal(await cache.application(app.id), undefined);
+  });
+
   test('the endpoint cache expires entries after its TTL', async (t) => {
     const storage = await backend.create();
     t.after(() => storage.cleanup());

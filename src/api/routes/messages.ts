@@ -111,7 +111,8 @@ export function messageRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         const body = request.body;
         const appId = request.params.app_id;
-        let application = await ctx.storage.applications.get(appId);
+        // Every message names its application: the cache keeps that lookup off the database.
+        let application = await (ctx.endpoints.application?.(appId) ?? ctx.storage.applications.get(appId));
         if (!application && body.application) {
           // Svix creates the application alongside its first message when the body describes it.
           application = (
