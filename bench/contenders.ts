@@ -480,7 +480,7 @@ export const contenders: readonly ContenderDef[] = [
   hookyard({
     name: 'hookyard-sqlite',
     description: 'One Hookyard process on embedded SQLite (`hookyard serve`).',
-    durability: 'fsync’d in SQLite (synchronous=FULL, group commit) before the 202.',
+    durability: 'fsync’d in SQLite before the 202 (WAL fsync, group commit: the synchronous=FULL guarantee).',
     postgres: false,
     roles: ['all'],
   }),

@@ -108,7 +108,8 @@ async function main(): Promise<void> {
     await dropBenchDatabases();
     // A process stopped a moment ago (Redis rewriting its AOF on shutdown) may still be writing here;
     // rm retries on ENOTEMPTY/EBUSY instead of leaving the directory behind.
-    if (!process.env.BENCH_KEEP) await rm(workDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    if (!process.env.BENCH_KEEP)
+      await rm(workDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   };
   // The scenario in progress fails once its processes are gone and main() then returns; it must wait
   // for this same clean-up, or process.exit would cut it short.

@@ -1,6 +1,7 @@
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { StorageUnavailable, UniqueViolation } from '../contract.ts';
 import type { SqlDialect, SqlDriver, SqlExecutor, SqlParam } from '../sql/driver.ts';
+import { createWalSync } from './wal-sync.ts';
 
 const SQLITE_BUSY = 5;
 const SQLITE_CONSTRAINT_PRIMARYKEY = 1555;
@@ -28,7 +29,10 @@ const dialect: SqlDialect = {
 export function openSqliteDriver(path: string): SqlDriver {
   const db = new DatabaseSync(path);
   db.exec('PRAGMA journal_mode = WAL');
-  db.exec('PRAGMA synchronous = FULL');
+  // Durable commits are made durable by an fsync of the WAL off the event loop (see wal-sync.ts),
+  // which is what synchronous=FULL would do on it.
+  db.exec('PRAGMA synchronous = NORMAL');
+  const wal = createWalSync(`${path}-wal`);
   db.exec('PRAGMA foreign_keys = ON');
   db.exec('PRAGMA busy_timeout = 5000');
 
@@ -87,35 +91,39 @@ export function openSqliteDriver(path: string): SqlDriver {
     migrationsDir: new URL('./migrations/', import.meta.url),
     connections: 1,
     query: (sql, params) => outside(() => direct.query(sql, params)),
-    run: (sql, params) => outside(() => direct.run(sql, params)),
-    exec: (script) => outside(() => direct.exec(script)),
+    // A statement outside a transaction commits by itself, so it is synced like a durable transaction.
+    run: async (sql, params) => {
+      const changes = await outside(() => direct.run(sql, params));
+      await wal.sync();
+      return changes;
+    },
+    exec: async (script) => {
+      await outside(() => direct.exec(script));
+      await wal.sync();
+    },
     notify: async () => {},
-    transaction(fn, options) {
-      const durable = options?.durable ?? true;
-      return exclusive(async () => {
-        // WAL with synchronous=NORMAL commits without an fsync; the next FULL commit syncs the log,
-        // and these frames with it. The pragma cannot change inside a transaction, hence out here.
-        if (!durable) db.exec('PRAGMA synchronous = NORMAL');
+    async transaction(fn, options) {
+      const result = await exclusive(async () => {
+        translate(() => db.exec('BEGIN IMMEDIATE'));
         try {
-          translate(() => db.exec('BEGIN IMMEDIATE'));
-          try {
-            const result = await fn(direct);
-            translate(() => db.exec('COMMIT'));
-            return result;
-          } catch (error) {
-            if (db.isTransaction) db.exec('ROLLBACK');
-            throw error;
-          }
-        } finally {
-          if (!durable) db.exec('PRAGMA synchronous = FULL');
+          const value = await fn(direct);
+          translate(() => db.exec('COMMIT'));
+          return value;
+        } catch (error) {
+          if (db.isTransaction) db.exec('ROLLBACK');
+          throw error;
         }
       });
+      // The next transaction may run while this one's fsync is in flight; only the caller waits.
+      if (options?.durable ?? true) await wal.sync();
+      return result;
     },
     listen: async () => () => {},
     async close() {
       if (!open) return;
       open = false;
       await exclusive(async () => {
+        await wal.close();
         statements.clear();
         db.close();
       });

@@ -1,0 +1,70 @@
+import { type FileHandle, open, stat } from 'node:fs/promises';
+
+/**
+ * Makes SQLite commits durable without blocking the event loop.
+ *
+ * `node:sqlite` is synchronous: with `synchronous=FULL` every COMMIT waits for an fsync on the main
+ * thread, and nothing else (HTTP, deliveries) runs meanwhile. Instead the connection runs with
+ * `synchronous=NORMAL`, where a WAL-mode COMMIT only writes its frames to the WAL file, and a commit
+ * that must be durable then awaits `sync()`: an fsync of the WAL file on libuv's thread pool. Once it
+ * returns, the commit's frames are on stable storage (fsync flushes every write made to the file
+ * before it started, earlier commits' included), which is exactly what `synchronous=FULL` guarantees. SQLite itself still syncs
+ * the WAL before each checkpoint and the database file after it, so checkpoints stay safe.
+ *
+ * Syncs are coalesced: a sync already running may have started before the caller's commit, so the
+ * caller waits for the next one, which every caller arriving meanwhile shares (group commit at the
+ * fsync level).
+ */
+export interface WalSync {
+  /** Resolves once everything committed before the call is on stable storage. */
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createWalSync(walPath: string): WalSync {
+  let handle: FileHandle | undefined;
+  let inode: number | undefined;
+  let running: Promise<void> | undefined;
+  let next: Promise<void> | undefined;
+
+  async function fsyncOnce(): Promise<void> {
+    // SQLite deletes the WAL only when its last connection closes; should the file ever be replaced
+    // while we hold the old one, syncing the stale descriptor would prove nothing, so check.
+    const current = await stat(walPath).catch(() => undefined);
+    if (!current) return; // No WAL file: nothing has been written since the last checkpoint-and-close.
+    if (!handle || inode !== current.ino) {
+      await handle?.close().catch(() => {});
+      handle = await open(walPath, 'r');
+      inode = current.ino;
+    }
+    await handle.sync();
+  }
+
+  function start(): Promise<void> {
+    const run = fsyncOnce().finally(() => {
+      if (running === run) running = undefined;
+    });
+    running = run;
+    return run;
+  }
+
+  return {
+    sync() {
+      if (!running) return start();
+      if (!next) {
+        next = running
+          .catch(() => {})
+          .then(() => {
+            next = undefined;
+            return start();
+          });
+      }
+      return next;
+    },
+    async close() {
+      await Promise.allSettled([running, next]);
+      await handle?.close().catch(() => {});
+      handle = undefined;
+    },
+  };
+}
