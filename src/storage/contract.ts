@@ -368,11 +368,6 @@ export interface DeliveryStore {
     page: PageQuery,
   ): Promise<Page<{ delivery: DeliveryRecord; message: MessageRecord }>>;
   get(msgId: string, endpointId: string): Promise<DeliveryRecord | undefined>;
-  /**
-   * Makes the message due again for the endpoint now (manual resend). Creates the delivery row when
-   * the message never fanned out to that endpoint. Returns false when message or endpoint is missing.
-   */
-  resend(appId: string, msgId: string, endpointId: string, now: number): Promise<boolean>;
   /** Makes every failed delivery of the endpoint created in [since, until) due now. Returns how many. */
   recover(endpointId: string, since: number, until: number, now: number): Promise<number>;
   /** On start-up of a single-writer backend: every lease belongs to a dead process, make them due now. */

@@ -162,13 +162,13 @@ forEachBackend((backend) => {
     await storage.deliveries.complete([outcome(task!, MessageStatus.fail)]);
 
     // Resend to an endpoint the message never went to creates the row.
-    assert.equal(await storage.deliveries.resend(app.id, msg.id, ep2.id, now + 1), true);
+    assert.equal(await storage.replay.resend(app.id, msg.id, ep2.id, now + 1), 'queued');
     const created = await storage.deliveries.get(msg.id, ep2.id);
     assert.equal(created?.status, MessageStatus.pending);
     assert.equal(created?.nextAttemptAt, now + 1);
     assert.equal(wakes, 1);
-    assert.equal(await storage.deliveries.resend(app.id, 'msg_missing', ep2.id, now), false);
-    assert.equal(await storage.deliveries.resend(app.id, msg.id, 'ep_missing', now), false);
+    assert.equal(await storage.replay.resend(app.id, 'msg_missing', ep2.id, now), 'missing');
+    assert.equal(await storage.replay.resend(app.id, msg.id, 'ep_missing', now), 'missing');
     const [manual] = await storage.deliveries.claim('w', 10, now + 1, 60_000);
     assert.equal(manual?.triggerType, TriggerType.manual);
 

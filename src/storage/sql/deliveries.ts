@@ -1,4 +1,4 @@
-import { idBoundary, newId } from '../../domain/ids.ts';
+import { idBoundary } from '../../domain/ids.ts';
 import {
   type AttemptOutcome,
   type ClaimedTask,
@@ -199,39 +199,6 @@ export function createDeliveryStore(ctx: SqlContext, policies: EndpointPolicies)
         [msgId, endpointId],
       );
       return row && toDelivery(row);
-    },
-
-    async resend(appId, msgId, endpointId, now) {
-      const count = await makeDue(async (tx) => {
-        const found = await first<{ message: number; endpoint: number }>(
-          tx,
-          `SELECT (SELECT COUNT(*) FROM messages WHERE app_id = ? AND id = ?) AS message,
-                  (SELECT COUNT(*) FROM endpoints WHERE app_id = ? AND id = ?) AS endpoint`,
-          [appId, msgId, appId, endpointId],
-        );
-        if (!found || Number(found.message) === 0 || Number(found.endpoint) === 0) return 0;
-        // A leased row is taken over too: the manual resend wins over a retry that is in flight.
-        return tx.run(
-          `INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, next_attempt_at, trigger_type,
-             created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (msg_id, endpoint_id) DO UPDATE SET status = excluded.status,
-             next_attempt_at = excluded.next_attempt_at, trigger_type = excluded.trigger_type,
-             lease_owner = NULL, updated_at = excluded.updated_at`,
-          [
-            newId('delivery', now),
-            appId,
-            msgId,
-            endpointId,
-            MessageStatus.pending,
-            now,
-            TriggerType.manual,
-            now,
-            now,
-          ],
-        );
-      });
-      return count > 0;
     },
 
     recover(endpointId, since, until, now) {
