@@ -44,6 +44,8 @@ export interface ContenderDef {
   readonly description: string;
   readonly durability: string;
   readonly isHookyard: boolean;
+  /** Left out of a run unless named with --only. */
+  readonly optional?: boolean;
   /** Undefined when it can run here, else why not (shown in the report instead of numbers). */
   unavailable(): Promise<string | undefined>;
   start(ctx: StartContext): Promise<RunningContender>;
@@ -391,11 +393,14 @@ interface HookyardLayout {
   readonly postgres: boolean;
   /** Roles of the processes to start; the first one serves the API. */
   readonly roles: readonly ('all' | 'api' | 'worker')[];
+  /** Run only when named with --only (keeps the default and --quick runs short). */
+  readonly optional?: boolean;
 }
 
 function hookyard(layout: HookyardLayout): ContenderDef {
   return {
     name: layout.name,
+    ...(layout.optional ? { optional: true } : {}),
     description: layout.description,
     durability: layout.durability,
     isHookyard: true,
@@ -497,5 +502,13 @@ export const contenders: readonly ContenderDef[] = [
     durability: 'committed in PostgreSQL before the 202.',
     postgres: true,
     roles: ['api', 'worker'],
+  }),
+  hookyard({
+    name: 'hookyard-pg-2workers',
+    description: 'Hookyard on PostgreSQL as three processes: `--role api` and two `--role worker`.',
+    durability: 'committed in PostgreSQL before the 202.',
+    postgres: true,
+    roles: ['api', 'worker', 'worker'],
+    optional: true,
   }),
 ];

@@ -52,7 +52,9 @@ function parseCli() {
     process.exit(0);
   }
   const only = list(values.only?.join(','));
-  const chosenContenders = only ? contenders.filter((c) => only.includes(c.name)) : [...contenders];
+  const chosenContenders = only
+    ? contenders.filter((c) => only.includes(c.name))
+    : contenders.filter((c) => !c.optional);
   const unknownContender = only?.find((name) => !contenders.some((c) => c.name === name));
   const scenarioList = values.million ? ['million'] : (list(values.scenario?.join(',')) ?? []);
   const unknownScenario = scenarioList.find((name) => !(scenarioNames as readonly string[]).includes(name));
