@@ -25,11 +25,11 @@
  * starts the moment one of the endpoint's requests ends, with no database round trip: that keeps one
  * hot endpoint at full speed. Queued tasks hold no request slot, so a dead or slow endpoint holds at
  * most `endpointConcurrency` of them and cannot starve the others. The local queues are bounded (per
- * endpoint and in all); the claim asks `admit` about each task it leased, and beyond those bounds a
- * task goes back to the database with a due time spread at the pace the endpoint actually serves (its
- * measured request duration / cap, counted from when its local queue will have drained; before any
- * request has ended, how long the ones in flight have been running). A claim that had to defer waits
- * for a request to end before claiming again, so a hot endpoint's backlog is not bounced in a loop. The other endpoint policies (disable, circuit, pause, throttle) are decided by storage in the
+ * endpoint and in all); the claim asks `admit` about each task it leased, and beyond those bounds the
+ * task is parked: it stays leased to this process, out of the due range, so a saturated endpoint's
+ * backlog is claimed once, not over and over. As the endpoint's local queue drains below half, its
+ * parked tasks are unparked a queue's worth at a time and claimed again. Should this process die,
+ * parked tasks come back when their lease runs out (on SQLite, at the next start), like any lease. The other endpoint policies (disable, circuit, pause, throttle) are decided by storage in the
  * same claim; outcomes carry what each attempt says about its endpoint (`signal`) to the completion.
  *
  * close(): no more claims → in-flight attempts get up to `drainTimeoutMs` → the rest are aborted and
@@ -113,11 +113,6 @@ const MIN_SLEEP_MS = 10;
 const STORAGE_RETRY_MS = 1_000;
 const COMPLETE_TRIES = 5;
 const USER_AGENT = `Hookyard/${version}`;
-/** Bounds on the spacing of tasks pushed back by the per-endpoint cap. */
-const CAP_DEFER_MIN_MS = 1;
-const CAP_DEFER_MAX_MS = 1_000;
-/** Endpoints whose recent attempt duration is remembered (for spreading deferred tasks). */
-const PACE_ENTRIES = 10_000;
 
 export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   const { storage, endpointCache, httpClient, config } = deps;
@@ -145,7 +140,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   let poll: NodeJS.Timeout | undefined;
   let unsubscribe: (() => void) | undefined;
   const inFlight = new Set<Promise<void>>();
-  /** Start times of the requests in flight per endpoint (its size is what the cap counts). */
+  /** Start times of the requests in flight per endpoint (the number is what the cap counts). */
   const perEndpoint = new Map<string, number[]>();
   /** Leased tasks waiting for a slot of their endpoint, and how many there are in all. */
   const waiting = new Map<string, ClaimedTask[]>();
@@ -159,8 +154,12 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   let capped = false;
   /** A hot endpoint keeps a claim's worth queued locally, so its requests never wait on the database. */
   const queuePerEndpoint = Math.max(endpointCap, CLAIM_BATCH);
-  /** Per endpoint: smoothed attempt duration, and the latest time a capped task was pushed back to. */
-  const pace = new Map<string, { durationMs: number; horizon: number }>();
+  /**
+   * Endpoints with tasks parked by this process, each with a count of parks: an unpark that found
+   * fewer rows than it asked for proves nothing is left only if no claim parked more meanwhile.
+   */
+  const parked = new Map<string, number>();
+  const unparking = new Set<string>();
   const abort = new AbortController();
   /** Outcomes waiting for the next flush, each with the resolver of the attempt that made it. */
   const queued: Array<{ outcome: AttemptOutcome; task: ClaimedTask; recorded: () => void }> = [];
@@ -198,7 +197,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       admittedToQueueTotal = 0;
       deferredNow = 0;
       try {
-        tasks = await storage.deliveries.claim(owner, limit, now, config.leaseDuration, admitAt(now));
+        tasks = await storage.deliveries.claim(owner, limit, now, config.leaseDuration, admission());
       } catch (error) {
         logger.error({ err: toError(error) }, 'claiming deliveries failed; retrying');
         armTimer(clock() + STORAGE_RETRY_MS);
@@ -224,7 +223,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   }
 
   /** The per-endpoint bounds, asked by the claim for each task it leased. */
-  function admitAt(now: number): ClaimAdmission {
+  function admission(): ClaimAdmission {
     return ({ endpointId }) => {
       const toStart = admittedToStart.get(endpointId) ?? 0;
       if ((perEndpoint.get(endpointId)?.length ?? 0) + toStart < endpointCap) {
@@ -239,18 +238,33 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         return undefined;
       }
       deferredNow++;
-      // One request slot of this endpoint frees about every duration / cap: the local queue drains at
-      // that pace, and the excess is spread at it after that. Until a request has ended, the oldest
-      // one still running is the best guess of the duration.
-      const oldestStart = perEndpoint.get(endpointId)?.[0] ?? now;
-      const known = pace.get(endpointId);
-      const durationMs = Math.max(known?.durationMs ?? 0, now - oldestStart);
-      const step = Math.max(CAP_DEFER_MIN_MS, durationMs / endpointCap);
-      const drained = now + (queued + toQueue) * step;
-      const at = Math.round(Math.min(Math.max(known?.horizon ?? 0, drained) + step, now + CAP_DEFER_MAX_MS));
-      remember(endpointId, { durationMs: known?.durationMs ?? durationMs, horizon: at });
-      return at;
+      parked.set(endpointId, (parked.get(endpointId) ?? 0) + 1);
+      return 'park';
     };
+  }
+
+  /** Brings back a queue's worth of the endpoint's parked tasks once its local queue is half empty. */
+  function maybeUnpark(endpointId: string): void {
+    if (!parked.has(endpointId) || unparking.has(endpointId) || state !== 'running') return;
+    const queued = waiting.get(endpointId)?.length ?? 0;
+    if (queued >= queuePerEndpoint / 2) return;
+    const limit = queuePerEndpoint - queued;
+    const parks = parked.get(endpointId);
+    unparking.add(endpointId);
+    storage.deliveries
+      .unpark(owner, endpointId, clock(), limit)
+      .then(
+        (count) => {
+          if (count < limit && parked.get(endpointId) === parks) parked.delete(endpointId);
+          if (count > 0) wake();
+        },
+        (error: unknown) => logger.error({ err: toError(error), endpointId }, 'unparking deliveries failed'),
+      )
+      .finally(() => {
+        unparking.delete(endpointId);
+        // Rows parked while this unpark ran may have no response left to trigger the next one.
+        if (parked.get(endpointId) !== parks) maybeUnpark(endpointId);
+      });
   }
 
   /** Starts the task, or parks it in its endpoint's local queue while the endpoint is at its cap. */
@@ -281,15 +295,6 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     }
   }
 
-  function remember(endpointId: string, value: { durationMs: number; horizon: number }): void {
-    pace.delete(endpointId);
-    pace.set(endpointId, value);
-    if (pace.size > PACE_ENTRIES) {
-      const oldest = pace.keys().next().value;
-      if (oldest !== undefined) pace.delete(oldest);
-    }
-  }
-
   function armTimer(at: number): void {
     if (state !== 'running' || at >= timerAt) return;
     // Beyond the poll interval the poll wakes us anyway (and setTimeout cannot wait past ~24.8 days).
@@ -316,14 +321,9 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       const starts = perEndpoint.get(task.endpointId) ?? [];
       starts.splice(starts.indexOf(started), 1);
       if (starts.length === 0) perEndpoint.delete(task.endpointId);
-      const durationMs = clock() - started;
-      const known = pace.get(task.endpointId);
-      remember(task.endpointId, {
-        durationMs: known ? 0.8 * known.durationMs + 0.2 * durationMs : durationMs,
-        horizon: known?.horizon ?? 0,
-      });
       if (state !== 'running') return;
       startWaiting();
+      maybeUnpark(task.endpointId);
       if (capped) {
         capped = false;
         wake();

@@ -206,9 +206,14 @@ export interface ClaimedTask {
 
 /**
  * The dispatcher's say over each task a claim is about to hand it, asked inside the claim: undefined =
- * attempt it now; a time = give it back, due then (e.g. its endpoint is at the concurrency cap).
+ * attempt it now; a time = give it back, due then; `'park'` = its endpoint is saturated here: keep it
+ * leased to this owner, out of the due range, until `unpark` (or, should the owner die, until the
+ * lease runs out), so a saturated endpoint's backlog is not claimed and given back over and over.
  */
-export type ClaimAdmission = (task: { deliveryId: string; endpointId: string }) => number | undefined;
+export type ClaimAdmission = (task: {
+  deliveryId: string;
+  endpointId: string;
+}) => number | 'park' | undefined;
 
 /** What an attempt says about its endpoint, beyond success or failure (domain/endpoint-policy.ts). */
 export interface AttemptSignal {
@@ -370,6 +375,11 @@ export interface DeliveryStore {
   get(msgId: string, endpointId: string): Promise<DeliveryRecord | undefined>;
   /** Makes every failed delivery of the endpoint created in [since, until) due now. Returns how many. */
   recover(endpointId: string, since: number, until: number, now: number): Promise<number>;
+  /**
+   * Makes up to `limit` of the endpoint's deliveries that `owner` parked due now (oldest first).
+   * Returns how many; fewer than `limit` means none are left parked.
+   */
+  unpark(owner: string, endpointId: string, now: number, limit: number): Promise<number>;
   /** On start-up of a single-writer backend: every lease belongs to a dead process, make them due now. */
   releaseLeases(now: number): Promise<number>;
 }

@@ -147,6 +147,56 @@ forEachBackend((backend) => {
     assert.equal((await storage.endpoints.stats(endpoints[0]!.id, {})).success, 50);
   });
 
+  test('parked deliveries leave the due range until their owner unparks them, oldest first', async (t) => {
+    const storage = await backend.create();
+    t.after(() => storage.cleanup());
+    const { app, endpoints } = await appWithEndpoints(storage, 2);
+    const [busy, other] = endpoints as [(typeof endpoints)[0], (typeof endpoints)[0]];
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const msg = message(app.id);
+      ids.push(msg.id);
+      await storage.messages.ingest({ message: msg, endpointIds: [busy.id] });
+    }
+    await storage.messages.ingest({ message: message(app.id), endpointIds: [other.id] });
+    const now = Date.now() + 10;
+
+    // The busy endpoint's tasks are parked; the other endpoint's task is handed over.
+    const claimed = await storage.deliveries.claim('w1', 10, now, 60_000, ({ endpointId }) =>
+      endpointId === busy.id ? 'park' : undefined,
+    );
+    assert.deepEqual(
+      claimed.map((task) => task.endpointId),
+      [other.id],
+    );
+    assert.deepEqual(
+      await storage.deliveries.claim('w1', 10, now + 1, 60_000),
+      [],
+      'parked tasks are not due',
+    );
+    assert.equal(await storage.deliveries.unpark('w2', busy.id, now, 10), 0, 'only the owner unparks');
+
+    assert.equal(await storage.deliveries.unpark('w1', busy.id, now + 2, 2), 2);
+    const back = await storage.deliveries.claim('w1', 10, now + 3, 60_000);
+    assert.deepEqual(
+      back.map((task) => task.msgId),
+      ids.slice(0, 2),
+    );
+    assert.equal(
+      await storage.deliveries.unpark('w1', busy.id, now + 4, 10),
+      3,
+      'fewer than asked: none left',
+    );
+    // Should the owner die instead, a parked task is due again when its lease runs out.
+    await storage.deliveries.claim('w1', 10, now + 5, 60_000, () => 'park');
+    const afterLease = await storage.deliveries.claim('w3', 10, now + 5 + 60_000, 60_000);
+    for (const id of ids.slice(2))
+      assert.ok(
+        afterLease.some((task) => task.msgId === id),
+        `${id} is due again`,
+      );
+  });
+
   test('resend, recover and releaseLeases make work due now and wake dispatchers', async (t) => {
     const storage = await backend.create();
     t.after(() => storage.cleanup());

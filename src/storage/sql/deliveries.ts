@@ -24,6 +24,7 @@ import {
   foldOutcomes,
   gateClaim,
   type LeasedRow,
+  parkedBy,
   reportPerItem,
 } from './endpoint-state.ts';
 import { createGroupCommit } from './group-commit.ts';
@@ -101,7 +102,7 @@ export function createDeliveryStore(ctx: SqlContext, policies: EndpointPolicies)
           );
           if (rows.length === 0) return rows;
           // Policies hold or postpone some of them in this transaction, so they leave the due range at once.
-          return gateClaim(ctx, tx, rows, now, policies, admit);
+          return gateClaim(ctx, tx, rows, now, policies, admit, { owner, until: now + leaseMs });
           // A lease lost to a power failure only makes the task due again: no fsync needed.
         },
         { durable: false },
@@ -220,6 +221,19 @@ export function createDeliveryStore(ctx: SqlContext, policies: EndpointPolicies)
             idBoundary('delivery', since),
             idBoundary('delivery', until),
           ],
+        ),
+      );
+    },
+
+    unpark(owner, endpointId, now, limit) {
+      // The sub-select walks deliveries_endpoint_due (endpoint_id, next_attempt_at): only this
+      // endpoint's unfinished rows, never its history.
+      return makeDue((tx) =>
+        tx.run(
+          `UPDATE deliveries SET next_attempt_at = ?, lease_owner = NULL
+           WHERE id IN (SELECT id FROM deliveries WHERE endpoint_id = ? AND ${DUE} AND lease_owner = ?
+                        ORDER BY next_attempt_at, id LIMIT ?)`,
+          [now, endpointId, parkedBy(owner), limit],
         ),
       );
     },

@@ -285,6 +285,7 @@ export async function gateClaim(
   now: number,
   policies: EndpointPolicies,
   admit: ClaimAdmission | undefined,
+  lease: { owner: string; until: number },
 ): Promise<LeasedRow[]> {
   const endpointIds = [...new Set(rows.map((row) => row.endpoint_id))].sort();
   const gates = await tx.query<GateRow>(
@@ -306,6 +307,7 @@ export async function gateClaim(
 
   const go: LeasedRow[] = [];
   const held: string[] = [];
+  const parked: string[] = [];
   const probesFor = new Map<string, number>();
   const later = new Map<number, string[]>();
   const postpone = (id: string, until: number) => {
@@ -353,6 +355,7 @@ export async function gateClaim(
     for (const row of group) {
       const until = admit?.({ deliveryId: row.id, endpointId });
       if (until === undefined) admitted.push(row);
+      else if (until === 'park') parked.push(row.id);
       else postpone(row.id, until);
     }
     const rate = num(gate.rate);
@@ -375,6 +378,11 @@ export async function gateClaim(
     await tx.run(
       `UPDATE deliveries SET next_attempt_at = NULL, lease_owner = NULL WHERE id IN (${placeholders(held.length)})`,
       held,
+    );
+  if (parked.length > 0)
+    await tx.run(
+      `UPDATE deliveries SET next_attempt_at = ?, lease_owner = ? WHERE id IN (${placeholders(parked.length)})`,
+      [lease.until, parkedBy(lease.owner), ...parked] satisfies SqlValue[],
     );
   for (const [until, ids] of later)
     await tx.run(
@@ -409,4 +417,9 @@ export async function onDisabledChange(
     [endpointId],
   );
   return (await release(ctx, tx, endpointId, now)) > 0;
+}
+
+/** The lease owner of rows parked by `owner`'s dispatcher (see ClaimAdmission). */
+export function parkedBy(owner: string): string {
+  return `parked:${owner}`;
 }

@@ -37,17 +37,16 @@ export function openSqliteDriver(path: string): SqlDriver {
   db.exec('PRAGMA busy_timeout = 5000');
 
   const statements = new Map<string, StatementSync>();
+  // The hot statements are a few dozen fixed strings, so a hit is a plain lookup (no LRU reordering on
+  // the hot path); only generated SQL (IN lists of varying length) ever fills the cache, and then the
+  // oldest entry is evicted.
   function prepare(sql: string): StatementSync {
-    let statement = statements.get(sql);
-    if (statement) {
-      // Re-inserting keeps the Map in least-recently-used order for eviction.
-      statements.delete(sql);
-    } else {
-      statement = db.prepare(sql);
-      if (statements.size >= STATEMENT_CACHE_SIZE) {
-        const oldest = statements.keys().next().value;
-        if (oldest !== undefined) statements.delete(oldest);
-      }
+    const cached = statements.get(sql);
+    if (cached) return cached;
+    const statement = db.prepare(sql);
+    if (statements.size >= STATEMENT_CACHE_SIZE) {
+      const oldest = statements.keys().next().value;
+      if (oldest !== undefined) statements.delete(oldest);
     }
     statements.set(sql, statement);
     return statement;
