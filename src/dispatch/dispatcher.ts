@@ -27,8 +27,8 @@
  * most `endpointConcurrency` of them and cannot starve the others. The local queues are bounded (per
  * endpoint and in all); the claim asks `admit` about each task it leased, and beyond those bounds the
  * task is parked: it stays leased to this process, out of the due range, so a saturated endpoint's
- * backlog is claimed once, not over and over. As the endpoint's local queue drains below half, its
- * parked tasks are unparked a queue's worth at a time and claimed again. Should this process die,
+ * backlog is claimed once, not over and over. Once a quarter of the endpoint's local queue has
+ * drained, parked tasks are unparked to top it up and claimed again. Should this process die,
  * parked tasks come back when their lease runs out (on SQLite, at the next start), like any lease. The other endpoint policies (disable, circuit, pause, throttle) are decided by storage in the
  * same claim; outcomes carry what each attempt says about its endpoint (`signal`) to the completion.
  *
@@ -149,11 +149,14 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   const admittedToStart = new Map<string, number>();
   const admittedToQueue = new Map<string, number>();
   let admittedToQueueTotal = 0;
-  let deferredNow = 0;
-  /** The last claim deferred tasks of an endpoint at its cap: claim again when a request ends. */
+  let parkedNow = 0;
+  /** The last claim parked tasks of an endpoint at its cap: claim again when a request ends. */
   let capped = false;
-  /** A hot endpoint keeps a claim's worth queued locally, so its requests never wait on the database. */
-  const queuePerEndpoint = Math.max(endpointCap, CLAIM_BATCH);
+  /**
+   * A hot endpoint keeps two claims' worth queued locally, so its requests never wait on the database:
+   * the next unpark and claim (two round trips) happen while the queue still has work.
+   */
+  const queuePerEndpoint = Math.max(endpointCap, 2 * CLAIM_BATCH);
   /**
    * Endpoints with tasks parked by this process, each with a count of parks: an unpark that found
    * fewer rows than it asked for proves nothing is left only if no claim parked more meanwhile.
@@ -195,7 +198,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       admittedToStart.clear();
       admittedToQueue.clear();
       admittedToQueueTotal = 0;
-      deferredNow = 0;
+      parkedNow = 0;
       try {
         tasks = await storage.deliveries.claim(owner, limit, now, config.leaseDuration, admission());
       } catch (error) {
@@ -205,7 +208,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       }
       // Tasks claimed while close() began are still ours: deliver them as part of the drain.
       for (const task of tasks) startOrQueue(task);
-      if (deferredNow > 0) {
+      if (parkedNow > 0) {
         // The cap is what limits us now, not the backlog: claim again once a request ends.
         capped = true;
         return;
@@ -237,17 +240,17 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         admittedToQueueTotal++;
         return undefined;
       }
-      deferredNow++;
+      parkedNow++;
       parked.set(endpointId, (parked.get(endpointId) ?? 0) + 1);
       return 'park';
     };
   }
 
-  /** Brings back a queue's worth of the endpoint's parked tasks once its local queue is half empty. */
+  /** Tops the endpoint's local queue up from its parked tasks once a quarter of it has drained. */
   function maybeUnpark(endpointId: string): void {
     if (!parked.has(endpointId) || unparking.has(endpointId) || state !== 'running') return;
     const queued = waiting.get(endpointId)?.length ?? 0;
-    if (queued >= queuePerEndpoint / 2) return;
+    if (queued > (queuePerEndpoint * 3) / 4) return;
     const limit = queuePerEndpoint - queued;
     const parks = parked.get(endpointId);
     unparking.add(endpointId);

@@ -227,12 +227,13 @@ export function createDeliveryStore(ctx: SqlContext, policies: EndpointPolicies)
 
     unpark(owner, endpointId, now, limit) {
       // The sub-select walks deliveries_endpoint_due (endpoint_id, next_attempt_at): only this
-      // endpoint's unfinished rows, never its history.
+      // endpoint's unfinished rows, never its history. No tiebreak on id: the index does not carry it,
+      // and a sort of the whole parked backlog per call is what this must avoid.
       return makeDue((tx) =>
         tx.run(
           `UPDATE deliveries SET next_attempt_at = ?, lease_owner = NULL
            WHERE id IN (SELECT id FROM deliveries WHERE endpoint_id = ? AND ${DUE} AND lease_owner = ?
-                        ORDER BY next_attempt_at, id LIMIT ?)`,
+                        ORDER BY next_attempt_at LIMIT ?)`,
           [now, endpointId, parkedBy(owner), limit],
         ),
       );
