@@ -12,6 +12,7 @@ import { generateSecret } from '../../src/signing/keys.ts';
 import { type EndpointRecord, MessageStatus } from '../../src/storage/contract.ts';
 import { createEndpointCache } from '../../src/storage/endpoint-cache.ts';
 import { forEachBackend, type TestBackend } from '../helpers/backends.ts';
+import { endpoint as endpointFixture } from '../storage/fixtures.ts';
 
 /** The delivery policies end to end: real receivers on 127.0.0.1, a real dispatcher, a recording sink. */
 const logger = createLogger('silent', false);
@@ -85,23 +86,9 @@ async function engine(
     events,
     appId: app.id,
     endpoint(url: string): Promise<EndpointRecord> {
-      const at = Date.now();
-      return storage.endpoints.create({
-        id: newId('endpoint'),
-        appId: app.id,
-        uid: null,
-        url,
-        description: '',
-        disabled: false,
-        eventTypes: null,
-        channels: null,
-        throttleRate: null,
-        metadata: {},
-        headers: {},
-        secrets: [{ key: generateSecret(), expiresAt: null }],
-        createdAt: at,
-        updatedAt: at,
-      });
+      return storage.endpoints.create(
+        endpointFixture(app.id, { url, secrets: [{ key: generateSecret(), expiresAt: null }] }),
+      );
     },
     async send(endpoint: EndpointRecord): Promise<{ id: string; at: number }> {
       const at = Date.now();

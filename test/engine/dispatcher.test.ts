@@ -18,6 +18,7 @@ import {
 } from '../../src/storage/contract.ts';
 import { createEndpointCache } from '../../src/storage/endpoint-cache.ts';
 import { forEachBackend, type TestBackend, type TestStorage } from '../helpers/backends.ts';
+import { endpoint as endpointFixture } from '../storage/fixtures.ts';
 
 const logger = createLogger('silent', false);
 
@@ -113,24 +114,9 @@ async function engine(
     dispatcher,
     appId: app.id,
     async endpoint(url, extra = {}) {
-      const at = Date.now();
-      return storage.endpoints.create({
-        id: newId('endpoint'),
-        appId: app.id,
-        uid: null,
-        url,
-        description: '',
-        disabled: false,
-        eventTypes: null,
-        channels: null,
-        throttleRate: null,
-        metadata: {},
-        headers: {},
-        secrets: [{ key: generateSecret(), expiresAt: null }],
-        createdAt: at,
-        updatedAt: at,
-        ...extra,
-      });
+      return storage.endpoints.create(
+        endpointFixture(app.id, { url, secrets: [{ key: generateSecret(), expiresAt: null }], ...extra }),
+      );
     },
     async send(endpoints, payload = '{"type":"user.created",  "data": {"name":"Zoë"}}') {
       const at = Date.now();
