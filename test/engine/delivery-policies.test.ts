@@ -12,7 +12,7 @@ import { generateSecret } from '../../src/signing/keys.ts';
 import { type EndpointRecord, MessageStatus } from '../../src/storage/contract.ts';
 import { createEndpointCache } from '../../src/storage/endpoint-cache.ts';
 import { forEachBackend, type TestBackend } from '../helpers/backends.ts';
-import { endpoint as endpointFixture } from '../storage/fixtures.ts';
+import { application as applicationFixture, endpoint as endpointFixture } from '../storage/fixtures.ts';
 
 /** The delivery policies end to end: real receivers on 127.0.0.1, a real dispatcher, a recording sink. */
 const logger = createLogger('silent', false);
@@ -70,16 +70,7 @@ async function engine(
     endpointCache.close();
     await storage.cleanup();
   });
-  const now = Date.now();
-  const app = await storage.applications.create({
-    id: newId('application'),
-    uid: null,
-    name: 'policies',
-    throttleRate: null,
-    metadata: {},
-    createdAt: now,
-    updatedAt: now,
-  });
+  const app = await storage.applications.create(applicationFixture({ name: 'policies' }));
   await dispatcher.start();
   return {
     storage,

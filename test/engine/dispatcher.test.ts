@@ -18,7 +18,7 @@ import {
 } from '../../src/storage/contract.ts';
 import { createEndpointCache } from '../../src/storage/endpoint-cache.ts';
 import { forEachBackend, type TestBackend, type TestStorage } from '../helpers/backends.ts';
-import { endpoint as endpointFixture } from '../storage/fixtures.ts';
+import { application as applicationFixture, endpoint as endpointFixture } from '../storage/fixtures.ts';
 
 const logger = createLogger('silent', false);
 
@@ -96,16 +96,7 @@ async function engine(
     endpointCache.close();
     await storage.cleanup();
   });
-  const now = Date.now();
-  const app = await storage.applications.create({
-    id: newId('application'),
-    uid: null,
-    name: 'engine test',
-    throttleRate: null,
-    metadata: {},
-    createdAt: now,
-    updatedAt: now,
-  });
+  const app = await storage.applications.create(applicationFixture({ name: 'engine test' }));
   if (options.start !== false) await dispatcher.start();
 
   const delivery = (msgId: string, endpointId: string) => storage.deliveries.get(msgId, endpointId);
