@@ -140,8 +140,9 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   let poll: NodeJS.Timeout | undefined;
   let unsubscribe: (() => void) | undefined;
   const inFlight = new Set<Promise<void>>();
-  /** Start times of the requests in flight per endpoint (the number is what the cap counts). */
-  const perEndpoint = new Map<string, number[]>();
+  /** Requests in flight per endpoint: what the cap counts. */
+  const perEndpoint = new Map<string, number>();
+  const requestsTo = (endpointId: string) => perEndpoint.get(endpointId) ?? 0;
   /** Leased tasks waiting for a slot of their endpoint, and how many there are in all. */
   const waiting = new Map<string, ClaimedTask[]>();
   let waitingTotal = 0;
@@ -229,7 +230,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   function admission(): ClaimAdmission {
     return ({ endpointId }) => {
       const toStart = admittedToStart.get(endpointId) ?? 0;
-      if ((perEndpoint.get(endpointId)?.length ?? 0) + toStart < endpointCap) {
+      if (requestsTo(endpointId) + toStart < endpointCap) {
         admittedToStart.set(endpointId, toStart + 1);
         return undefined;
       }
@@ -272,7 +273,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
 
   /** Starts the task, or parks it in its endpoint's local queue while the endpoint is at its cap. */
   function startOrQueue(task: ClaimedTask): void {
-    if ((perEndpoint.get(task.endpointId)?.length ?? 0) < endpointCap && inFlight.size < concurrency) {
+    if (requestsTo(task.endpointId) < endpointCap && inFlight.size < concurrency) {
       startAttempt(task);
       return;
     }
@@ -285,11 +286,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   /** Starts queued tasks whose endpoint has a free request slot, while global slots remain. */
   function startWaiting(): void {
     for (const [endpointId, queue] of waiting) {
-      while (
-        queue.length > 0 &&
-        inFlight.size < concurrency &&
-        (perEndpoint.get(endpointId)?.length ?? 0) < endpointCap
-      ) {
+      while (queue.length > 0 && inFlight.size < concurrency && requestsTo(endpointId) < endpointCap) {
         waitingTotal--;
         startAttempt(queue.shift()!);
       }
@@ -312,18 +309,15 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   }
 
   function startAttempt(task: ClaimedTask): void {
-    const started = clock();
-    const starts = perEndpoint.get(task.endpointId);
-    if (starts) starts.push(started);
-    else perEndpoint.set(task.endpointId, [started]);
+    perEndpoint.set(task.endpointId, requestsTo(task.endpointId) + 1);
     let requesting = true;
     /** The request is over (its outcome may still be committing): the endpoint slot frees. */
     const responded = () => {
       if (!requesting) return;
       requesting = false;
-      const starts = perEndpoint.get(task.endpointId) ?? [];
-      starts.splice(starts.indexOf(started), 1);
-      if (starts.length === 0) perEndpoint.delete(task.endpointId);
+      const left = requestsTo(task.endpointId) - 1;
+      if (left > 0) perEndpoint.set(task.endpointId, left);
+      else perEndpoint.delete(task.endpointId);
       if (state !== 'running') return;
       startWaiting();
       maybeUnpark(task.endpointId);
