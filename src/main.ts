@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './api/build-app.ts';
 import type { Config } from './config/settings.ts';
-import { createHttpClient } from './delivery/http-client.ts';
+import { createDestinations } from './delivery/destinations.ts';
 import { createDispatcher } from './dispatch/dispatcher.ts';
 import { generateAdminToken, hashToken } from './domain/tokens.ts';
 import type { Logger } from './log/logger.ts';
@@ -65,12 +65,12 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     closers.push(() => operational.close());
 
     if (config.role !== 'api') {
-      const httpClient = createHttpClient(config, logger);
-      closers.push(() => httpClient.close());
+      const destination = createDestinations(config, logger);
+      closers.push(() => destination.close());
       const dispatcher = createDispatcher({
         storage,
         endpointCache,
-        httpClient,
+        destination,
         config,
         logger,
         operational,

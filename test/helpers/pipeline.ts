@@ -3,7 +3,7 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import { sha256 } from '../../src/api/auth.ts';
 import { buildApp } from '../../src/api/build-app.ts';
 import type { SettingName } from '../../src/config/settings.ts';
-import { createHttpClient } from '../../src/delivery/http-client.ts';
+import { createDestinations } from '../../src/delivery/destinations.ts';
 import { createDispatcher, type Dispatcher } from '../../src/dispatch/dispatcher.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import type { OperationalSink } from '../../src/operational/events.ts';
@@ -42,7 +42,7 @@ export async function pipeline(
     ...options.settings,
   });
   const endpointCache = createEndpointCache(storage);
-  const httpClient = createHttpClient(storage.config, silentLogger);
+  const destination = createDestinations(storage.config, silentLogger);
   const operational = await options.operational?.(storage);
   const app = await buildApp({
     config: storage.config,
@@ -63,7 +63,7 @@ export async function pipeline(
     await stopDispatcher();
     await app.close();
     await (operational as { close?: () => Promise<void> } | undefined)?.close?.();
-    await httpClient.close();
+    await destination.close();
     endpointCache.close();
     await storage.cleanup();
   });
@@ -81,7 +81,7 @@ export async function pipeline(
       dispatcher = createDispatcher({
         storage,
         endpointCache,
-        httpClient,
+        destination,
         config: storage.config,
         logger: silentLogger,
         pollIntervalMs: 100,
