@@ -461,6 +461,38 @@ export interface IdempotencyStore {
   purgeOlderThan(cutoff: number): Promise<number>;
 }
 
+/** Where the unfinished deliveries stand, for the metrics gauges (observability/metrics.ts). */
+export const CensusStates = ['pending', 'retrying', 'leased', 'parked', 'held'] as const;
+export type CensusState = (typeof CensusStates)[number];
+
+export interface DeliveryCensus {
+  /**
+   * Unfinished deliveries: pending (never attempted) and retrying (failed, will retry) while waiting to
+   * be due or due, leased (claimed by a worker: in flight or queued in its memory), parked (leased to a
+   * worker whose endpoint queue is full), held (their endpoint is disabled or its circuit is open).
+   */
+  byState: Record<CensusState, number>;
+  /** The earliest due time among unfinished deliveries (a due one not yet claimed, or a lease's end). */
+  earliestDueAt: number | null;
+  /** Endpoints whose circuit breaker is open. */
+  circuitsOpen: number;
+}
+
+/** Connections of a pooled backend (PostgreSQL); read from memory, free to call on every scrape. */
+export interface PoolStats {
+  total: number;
+  idle: number;
+  /** Queries waiting for a connection. */
+  waiting: number;
+}
+
+/** Counts for operators. `take` reads every unfinished delivery through an index: run it periodically, not per request. */
+export interface CensusStore {
+  take(): Promise<DeliveryCensus>;
+  /** Undefined for a backend without a connection pool (SQLite). */
+  pool(): PoolStats | undefined;
+}
+
 export interface MetaStore {
   get(key: string): Promise<string | undefined>;
   set(key: string, value: string): Promise<void>;
@@ -480,6 +512,7 @@ export interface Storage {
   readonly meta: MetaStore;
   readonly replay: ReplayStore;
   readonly retention: RetentionStore;
+  readonly census: CensusStore;
   /**
    * Listens for changes to applications, endpoints and event types (ours and, with `listenNotify`,
    * other processes'). The stores publish these themselves after every committed mutation.

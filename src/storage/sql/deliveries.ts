@@ -1,4 +1,5 @@
 import { idBoundary } from '../../domain/ids.ts';
+import { events } from '../../observability/events.ts';
 import {
   type AttemptOutcome,
   type ClaimedTask,
@@ -54,6 +55,7 @@ export function createDeliveryStore(ctx: SqlContext, policies: EndpointPolicies)
 
   const completions = createGroupCommit<readonly AttemptOutcome[], CompletionReport>({
     ...ctx.groupCommit,
+    kind: 'completion',
     async commit(items) {
       // Delivery-id order keeps concurrent batches on a multi-writer database from deadlocking.
       const outcomes = items.flat().sort((a, b) => compare(a.attempt.deliveryId, b.attempt.deliveryId));
@@ -69,6 +71,8 @@ export function createDeliveryStore(ctx: SqlContext, policies: EndpointPolicies)
         { durable: false },
       );
       if (folded.madeDue) ctx.wakeLocal();
+      if (events.circuitChanged.hasSubscribers)
+        for (const change of folded.circuits) events.circuitChanged.publish(change);
       return reportPerItem(items, folded.disabled);
     },
   });

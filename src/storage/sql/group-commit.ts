@@ -12,7 +12,11 @@
  * Callers resolve only after their commit returned. When a batch fails, its items are retried one by
  * one so a single bad item (say, an unknown application) fails only its own caller.
  */
+import { events } from '../../observability/events.ts';
+
 export interface GroupCommitOptions<I, R> {
+  /** What is committed (`ingest`, `completion`): the `kind` of the commit-batch events. */
+  kind: string;
   /** Runs one transaction for the items and returns one result per item, in order. */
   commit(items: readonly I[]): Promise<R[]>;
   windowMs: number;
@@ -66,7 +70,14 @@ export function createGroupCommit<I, R>(options: GroupCommitOptions<I, R>): Grou
 
   async function commitBatch(batch: Waiter<I, R>[]): Promise<void> {
     try {
+      const started = performance.now();
       const results = await options.commit(batch.map((waiter) => waiter.item));
+      if (events.commitBatch.hasSubscribers)
+        events.commitBatch.publish({
+          kind: options.kind,
+          size: batch.length,
+          durationMs: performance.now() - started,
+        });
       for (const [index, waiter] of batch.entries()) waiter.resolve(results[index] as R);
       return;
     } catch (error) {

@@ -1,4 +1,5 @@
 import { newId } from '../../domain/ids.ts';
+import { events } from '../../observability/events.ts';
 import {
   type IngestResult,
   type MessageRecord,
@@ -62,6 +63,7 @@ export function createMessageStore(ctx: SqlContext): SqlMessageStore {
 
   const batcher: GroupCommit<NewMessage, IngestResult> = createGroupCommit({
     ...ctx.groupCommit,
+    kind: 'ingest',
     async commit(items) {
       let newWork = false;
       const results = await driver.transaction(async (tx) => {
@@ -75,6 +77,7 @@ export function createMessageStore(ctx: SqlContext): SqlMessageStore {
         return out;
       });
       if (newWork) ctx.wakeLocal();
+      if (events.messageIngested.hasSubscribers) publishIngested(items, results);
       return results;
     },
   });
@@ -271,4 +274,13 @@ async function ingestOne(tx: SqlExecutor, item: NewMessage): Promise<IngestResul
     );
   }
   return { kind: 'created', message };
+}
+
+function publishIngested(items: readonly NewMessage[], results: readonly IngestResult[]): void {
+  results.forEach((result, index) => {
+    if (result.kind !== 'created') return;
+    const { message } = result;
+    const deliveries = items[index]?.endpointIds.length ?? 0;
+    events.messageIngested.publish({ appId: message.appId, msgId: message.id, deliveries });
+  });
 }

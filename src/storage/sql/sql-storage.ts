@@ -3,6 +3,7 @@ import type { Logger } from '../../log/logger.ts';
 import type { ChangeEvent, Storage } from '../contract.ts';
 import { createApplicationStore } from './applications.ts';
 import { createAttemptStore } from './attempts.ts';
+import { createCensusStore } from './census.ts';
 import { CHANGES_CHANNEL, type SqlContext, WORK_CHANNEL } from './context.ts';
 import { createDeliveryStore } from './deliveries.ts';
 import type { SqlDriver } from './driver.ts';
@@ -101,6 +102,7 @@ export async function createSqlStorage(driver: SqlDriver, options: SqlStorageOpt
     meta: createMetaStore(ctx),
     replay: createReplayStore(ctx),
     retention: createRetentionStore(ctx),
+    census: createCensusStore(ctx),
     subscribe(listener) {
       changeListeners.add(listener);
       return () => changeListeners.delete(listener);
