@@ -1,14 +1,18 @@
 /**
- * The composition root: config → storage → endpoint cache → dispatcher → HTTP. The only place that
- * listens on a port and owns shutdown; everything it starts has a `close()`, closed in reverse order.
+ * The composition root: config → storage → metrics → endpoint cache → destinations → dispatcher → HTTP.
+ * The only place that listens on a port and owns shutdown; everything it starts has a `close()`, closed
+ * in reverse order. Every role listens on HOOKYARD_PORT: the API (with `/metrics`), or for
+ * `--role worker` only `/metrics` and health.
  */
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './api/build-app.ts';
+import { buildProbeApp } from './api/build-probe-app.ts';
 import type { Config } from './config/settings.ts';
 import { createDestinations } from './delivery/destinations.ts';
 import { createDispatcher } from './dispatch/dispatcher.ts';
 import { generateAdminToken, hashToken } from './domain/tokens.ts';
 import type { Logger } from './log/logger.ts';
+import { createMetrics } from './observability/metrics.ts';
 import { createOperationalSink } from './operational/operational-sink.ts';
 import { createRetentionPurger } from './retention/retention-purger.ts';
 import type { Storage } from './storage/contract.ts';
@@ -16,8 +20,8 @@ import { createStorage } from './storage/create-storage.ts';
 import { createEndpointCache } from './storage/endpoint-cache.ts';
 
 export interface RunningServer {
-  /** The bound address, e.g. `http://127.0.0.1:8071`; undefined for a worker-only process. */
-  readonly url: string | undefined;
+  /** The bound address, e.g. `http://127.0.0.1:8071` (a worker's serves only `/metrics` and health). */
+  readonly url: string;
   readonly storage: Storage;
   close(): Promise<void>;
 }
@@ -57,6 +61,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   };
 
   try {
+    const metrics = createMetrics({ storage, logger });
+    closers.push(() => metrics.close());
     const endpointCache = createEndpointCache(storage);
     closers.push(() => endpointCache.close());
     // Before anything can emit: creates or updates the internal operational application and endpoint.
@@ -82,9 +88,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       purger.start();
     }
 
-    let app: FastifyInstance | undefined;
-    let url: string | undefined;
-    if (config.role !== 'worker') {
+    let app: FastifyInstance;
+    if (config.role === 'worker') {
+      app = await buildProbeApp({ config, storage, logger, metrics });
+    } else {
       const adminTokenHash = await resolveAdminTokenHash(config, storage, (token) => {
         // Printed on stdout, not logged: log pipelines should never carry a credential.
         process.stdout.write(
@@ -92,12 +99,12 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
             'Use it as "Authorization: Bearer <token>", or set HOOKYARD_ADMIN_TOKEN to choose your own.\n\n',
         );
       });
-      app = await buildApp({ config, storage, logger, adminTokenHash, endpointCache, operational });
-      // Closing the app first stops accepting and lets in-flight requests finish before storage closes.
-      const started = app;
-      closers.push(() => started.close());
-      url = await app.listen({ port: config.port, host: config.host });
+      app = await buildApp({ config, storage, logger, adminTokenHash, endpointCache, operational, metrics });
     }
+    // Closing the app first stops accepting and lets in-flight requests finish before storage closes.
+    const started = app;
+    closers.push(() => started.close());
+    const url = await app.listen({ port: config.port, host: config.host });
 
     logger.info({ url, role: config.role, storage: storage.description }, 'hookyard started');
     return { url, storage, close: closeAll };

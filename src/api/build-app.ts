@@ -13,6 +13,7 @@ import Fastify, {
 import type { Config } from '../config/settings.ts';
 import { ApiError } from '../errors/api-error.ts';
 import type { Logger } from '../log/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
 import { discardOperationalEvents, type OperationalSink } from '../operational/events.ts';
 import type { EndpointRecord, Storage } from '../storage/contract.ts';
 import { authenticate, authorize, createPortalTokens } from './auth.ts';
@@ -27,6 +28,7 @@ import { endpointRoutes } from './routes/endpoints.ts';
 import { eventTypeRoutes } from './routes/event-types.ts';
 import { healthRoutes } from './routes/health.ts';
 import { messageRoutes } from './routes/messages.ts';
+import { metricsRoute } from './routes/metrics.ts';
 
 export interface BuildAppDeps {
   config: Config;
@@ -39,6 +41,8 @@ export interface BuildAppDeps {
   clock?: () => number;
   /** Receives endpoint.created/updated/deleted; without one they are discarded. */
   operational?: OperationalSink | undefined;
+  /** Served at `GET /metrics` when given. */
+  metrics?: Metrics | undefined;
 }
 
 export const API_PREFIX = '/api/v1';
@@ -110,6 +114,7 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
     if (request.headers['content-length'] === '0') delete request.headers['content-type'];
   });
 
+  if (deps.metrics) await app.register(metricsRoute(deps.metrics, config.metricsToken));
   await app.register(
     async (v1) => {
       v1.addHook('onRequest', async (request) => {

@@ -6,6 +6,7 @@ import type { SettingName } from '../../src/config/settings.ts';
 import { createDestinations } from '../../src/delivery/destinations.ts';
 import { createDispatcher, type Dispatcher } from '../../src/dispatch/dispatcher.ts';
 import { createLogger } from '../../src/log/logger.ts';
+import { createMetrics } from '../../src/observability/metrics.ts';
 import type { OperationalSink } from '../../src/operational/events.ts';
 import { createEndpointCache } from '../../src/storage/endpoint-cache.ts';
 import type { TestBackend, TestStorage } from './backends.ts';
@@ -34,6 +35,8 @@ export async function pipeline(
     settings?: Partial<Record<SettingName, string>>;
     operational?: (storage: TestStorage) => Promise<OperationalSink> | OperationalSink;
     clock?: () => number;
+    /** Serve `GET /metrics`, with a census every `censusIntervalMs` (default 25 ms). */
+    metrics?: { censusIntervalMs?: number };
   } = {},
 ): Promise<Pipeline> {
   const storage = await backend.create({
@@ -44,6 +47,13 @@ export async function pipeline(
   const endpointCache = createEndpointCache(storage);
   const destination = createDestinations(storage.config, silentLogger);
   const operational = await options.operational?.(storage);
+  const metrics =
+    options.metrics &&
+    createMetrics({
+      storage,
+      logger: silentLogger,
+      censusIntervalMs: options.metrics.censusIntervalMs ?? 25,
+    });
   const app = await buildApp({
     config: storage.config,
     storage,
@@ -51,6 +61,7 @@ export async function pipeline(
     adminTokenHash: sha256(ADMIN_TOKEN),
     endpointCache,
     operational,
+    metrics,
     ...(options.clock ? { clock: options.clock } : {}),
   });
   await app.ready();
@@ -62,6 +73,7 @@ export async function pipeline(
   t.after(async () => {
     await stopDispatcher();
     await app.close();
+    await metrics?.close();
     await (operational as { close?: () => Promise<void> } | undefined)?.close?.();
     await destination.close();
     endpointCache.close();

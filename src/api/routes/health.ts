@@ -3,7 +3,7 @@ import { errorCodes } from '../../errors/codes.ts';
 import type { ApiContext } from '../context.ts';
 import { HealthReport } from '../schemas.ts';
 
-export function healthRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
+export function healthRoutes(ctx: Pick<ApiContext, 'storage'>): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/health',

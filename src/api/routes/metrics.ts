@@ -1,0 +1,29 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { ApiError } from '../../errors/api-error.ts';
+import type { Metrics } from '../../observability/metrics.ts';
+import { bearerToken, sha256 } from '../auth.ts';
+
+/**
+ * `GET /metrics`: the Prometheus text exposition, outside `/api/v1` (scrapers expect it at the root).
+ * Open by default, like most exporters on a private port; with HOOKYARD_METRICS_TOKEN set, a bearer
+ * token is required (Prometheus `authorization: {credentials: ...}`), compared as SHA-256 digests.
+ */
+export function metricsRoute(metrics: Metrics, token: string): (app: FastifyInstance) => Promise<void> {
+  const expected = token === '' ? undefined : sha256(token);
+  return async (app) => {
+    app.get('/metrics', async (request, reply) => {
+      if (expected) {
+        const given = bearerToken(request);
+        if (given === undefined || !timingSafeEqual(sha256(given), expected))
+          throw new ApiError(
+            'authentication_failed',
+            'Send the metrics token (HOOKYARD_METRICS_TOKEN) as "Authorization: Bearer <token>".',
+            { headers: { 'www-authenticate': 'Bearer' } },
+          );
+      }
+      const body = await metrics.render();
+      return reply.type(metrics.contentType).send(body);
+    });
+  };
+}
