@@ -465,19 +465,6 @@ export interface IdempotencyStore {
 export const CensusStates = ['pending', 'retrying', 'leased', 'parked', 'held'] as const;
 export type CensusState = (typeof CensusStates)[number];
 
-export interface DeliveryCensus {
-  /**
-   * Unfinished deliveries: pending (never attempted) and retrying (failed, will retry) while waiting to
-   * be due or due, leased (claimed by a worker: in flight or queued in its memory), parked (leased to a
-   * worker whose endpoint queue is full), held (their endpoint is disabled or its circuit is open).
-   */
-  byState: Record<CensusState, number>;
-  /** The earliest due time among unfinished deliveries (a due one not yet claimed, or a lease's end). */
-  earliestDueAt: number | null;
-  /** Endpoints whose circuit breaker is open. */
-  circuitsOpen: number;
-}
-
 /** Connections of a pooled backend (PostgreSQL); read from memory, free to call on every scrape. */
 export interface PoolStats {
   total: number;
@@ -486,9 +473,18 @@ export interface PoolStats {
   waiting: number;
 }
 
-/** Counts for operators. `take` reads every unfinished delivery through an index: run it periodically, not per request. */
+/** Counts for operators (the metrics gauges), read periodically, never per request. */
 export interface CensusStore {
-  take(): Promise<DeliveryCensus>;
+  /**
+   * Unfinished deliveries by state: pending (never attempted) and retrying (failed, will retry), each
+   * waiting for its due time or due; leased (claimed by a worker: in flight, queued in its memory, or a
+   * lapsed lease not yet reclaimed); parked (leased to a worker whose queue for the endpoint is full);
+   * held (endpoint disabled or circuit open). Reads every unfinished delivery through the due index:
+   * its cost grows with the backlog.
+   */
+  countByState(): Promise<Record<CensusState, number>>;
+  /** Endpoints whose circuit breaker is open (one row per endpoint at most). */
+  circuitsOpen(): Promise<number>;
   /** Undefined for a backend without a connection pool (SQLite). */
   pool(): PoolStats | undefined;
 }
