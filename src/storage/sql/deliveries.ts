@@ -56,6 +56,7 @@ export function createDeliveryStore(ctx: SqlContext, policies: EndpointPolicies)
   const completions = createGroupCommit<readonly AttemptOutcome[], CompletionReport>({
     ...ctx.groupCommit,
     kind: 'completion',
+    gatherTurns: 2,
     async commit(items) {
       // Delivery-id order keeps concurrent batches on a multi-writer database from deadlocking.
       const outcomes = items.flat().sort((a, b) => compare(a.attempt.deliveryId, b.attempt.deliveryId));
