@@ -130,7 +130,7 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   });
   const deliveries = new Gauge({
     name: 'hookyard_deliveries',
-    help: 'Unfinished deliveries by state (pending, retrying, leased, parked, held), from the latest census.',
+    help: 'Unfinished deliveries by state (pending, sending, leased, parked, held), from the latest census.',
     labelNames: ['state'] as const,
     registers,
   });

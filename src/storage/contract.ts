@@ -462,7 +462,7 @@ export interface IdempotencyStore {
 }
 
 /** Where the unfinished deliveries stand, for the metrics gauges (observability/metrics.ts). */
-export const CensusStates = ['pending', 'retrying', 'leased', 'parked', 'held'] as const;
+export const CensusStates = ['pending', 'sending', 'leased', 'parked', 'held'] as const;
 export type CensusState = (typeof CensusStates)[number];
 
 /** Connections of a pooled backend (PostgreSQL); read from memory, free to call on every scrape. */
@@ -476,8 +476,8 @@ export interface PoolStats {
 /** Counts for operators (the metrics gauges), read periodically, never per request. */
 export interface CensusStore {
   /**
-   * Unfinished deliveries by state: pending (never attempted) and retrying (failed, will retry), each
-   * waiting for its due time or due; leased (claimed by a worker: in flight, queued in its memory, or a
+   * Unfinished deliveries by state: pending (queued for a first attempt) and sending (queued for a
+   * retry), each waiting for its due time or due; leased (claimed by a worker: in flight, queued in its memory, or a
    * lapsed lease not yet reclaimed); parked (leased to a worker whose queue for the endpoint is full);
    * held (endpoint disabled or circuit open). Reads every unfinished delivery through the due index:
    * its cost grows with the backlog.

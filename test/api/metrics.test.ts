@@ -79,7 +79,7 @@ forEachBackend((backend) => {
     const done = await waitFor(async () => {
       const m = await scrape(s.p);
       const settled = m.get('hookyard_attempts_total{outcome="fail",status_class="5xx"}') === 3;
-      const empty = ['pending', 'retrying', 'leased', 'parked', 'held'].every(
+      const empty = ['pending', 'sending', 'leased', 'parked', 'held'].every(
         (state) => m.get(`hookyard_deliveries{state="${state}"}`) === 0,
       );
       return settled && empty ? m : undefined;
@@ -124,7 +124,7 @@ forEachBackend((backend) => {
       const m = await scrape(s.p);
       return m.get('hookyard_endpoints_circuit_open') === 1 &&
         m.get('hookyard_deliveries{state="held"}') === 1 &&
-        m.get('hookyard_deliveries{state="retrying"}') === 1
+        m.get('hookyard_deliveries{state="sending"}') === 1
         ? m
         : undefined;
     });

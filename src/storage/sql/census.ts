@@ -18,7 +18,7 @@ export function createCensusStore(ctx: SqlContext): CensusStore {
              WHEN lease_owner LIKE ? THEN 'parked'
              WHEN lease_owner IS NOT NULL THEN 'leased'
              WHEN status = ${MessageStatus.pending} THEN 'pending'
-             ELSE 'retrying'
+             ELSE 'sending'
            END AS state, COUNT(*) AS count
          FROM deliveries WHERE ${UNFINISHED} GROUP BY 1`,
         [parkedPattern],
