@@ -1,8 +1,8 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { hashToken, tokenMatches } from '../../domain/tokens.ts';
 import { ApiError } from '../../errors/api-error.ts';
 import type { Metrics } from '../../observability/metrics.ts';
-import { bearerToken, sha256 } from '../auth.ts';
+import { bearerToken } from '../auth.ts';
 
 /**
  * `GET /metrics`: the Prometheus text exposition, outside `/api/v1` (scrapers expect it at the root).
@@ -10,12 +10,12 @@ import { bearerToken, sha256 } from '../auth.ts';
  * token is required (Prometheus `authorization: {credentials: ...}`), compared as SHA-256 digests.
  */
 export function metricsRoute(metrics: Metrics, token: string): (app: FastifyInstance) => Promise<void> {
-  const expected = token === '' ? undefined : sha256(token);
+  const expected = token === '' ? undefined : hashToken(token);
   return async (app) => {
     app.get('/metrics', async (request, reply) => {
       if (expected) {
         const given = bearerToken(request);
-        if (given === undefined || !timingSafeEqual(sha256(given), expected))
+        if (given === undefined || !tokenMatches(given, expected))
           throw new ApiError(
             'authentication_failed',
             'Send the metrics token (HOOKYARD_METRICS_TOKEN) as "Authorization: Bearer <token>".',
