@@ -5,6 +5,8 @@ import { type Pipeline, pipeline, waitFor } from '../helpers/pipeline.ts';
 import { type Receiver, startReceiver } from '../helpers/receiver.ts';
 
 const V1 = '/api/v1';
+/** How long to wait for deliveries and a census to show (never an assertion on speed). */
+const PATIENCE = 60_000;
 
 /** Every sample of the exposition text: `name{labels} value` → value, keyed by `name{labels}`. */
 function samples(text: string): Map<string, number> {
@@ -70,7 +72,7 @@ forEachBackend((backend) => {
         (m.get('hookyard_oldest_due_seconds') ?? 0) > 0
         ? m
         : undefined;
-    });
+    }, PATIENCE);
     assert.equal(queued.get('hookyard_messages_ingested_total'), 3);
     assert.equal(queued.get('hookyard_deliveries_created_total'), 6);
     assert.equal(queued.get('hookyard_commit_batch_size_sum{kind="ingest"}'), 3);
@@ -83,7 +85,7 @@ forEachBackend((backend) => {
         (state) => m.get(`hookyard_deliveries{state="${state}"}`) === 0,
       );
       return settled && empty ? m : undefined;
-    });
+    }, PATIENCE);
     assert.equal(ok.deliveries.length, 3);
     assert.equal(failing.deliveries.length, 6);
     assert.equal(done.get('hookyard_attempts_total{outcome="success",status_class="2xx"}'), 3);
@@ -127,7 +129,7 @@ forEachBackend((backend) => {
         m.get('hookyard_deliveries{state="sending"}') === 1
         ? m
         : undefined;
-    });
+    }, PATIENCE);
     assert.equal(m.get('hookyard_endpoints_disabled_total'), 1);
     assert.equal(m.get('hookyard_circuit_changes_total{circuit="open"}'), 1);
     assert.equal(m.get('hookyard_attempts_total{outcome="retry",status_class="4xx"}'), 1);
