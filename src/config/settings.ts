@@ -53,10 +53,6 @@ function boolean(raw: string): boolean {
   throw new Error('true or false');
 }
 
-function text(raw: string): string {
-  return raw.trim();
-}
-
 function retrySchedule(raw: string): readonly number[] {
   const parts = raw
     .split(',')
@@ -367,9 +363,14 @@ export const settings = {
   }),
 } as const;
 
+/**
+ * How long a message's payload is kept when its request does not say (`payloadRetentionPeriod`;
+ * Svix's default); the purger expunges it afterwards.
+ */
+export const DEFAULT_PAYLOAD_RETENTION_DAYS = 90;
+export const DEFAULT_PAYLOAD_RETENTION_MS = DEFAULT_PAYLOAD_RETENTION_DAYS * 86_400_000;
+
 export type SettingName = keyof typeof settings;
 export type Config = {
   readonly [K in SettingName]: ReturnType<(typeof settings)[K]['parse']>;
 };
-
-export { text as parseText };

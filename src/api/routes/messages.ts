@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { DEFAULT_PAYLOAD_RETENTION_MS } from '../../config/settings.ts';
 import { fanOut } from '../../domain/filter.ts';
 import { newId } from '../../domain/ids.ts';
 import { ApiError } from '../../errors/api-error.ts';
@@ -20,7 +21,6 @@ import { createOrGetApplication, newApplication } from './applications.ts';
 
 const ListMessageOut = listResponse('MessageOut', MessageOut);
 const DAY_MS = 86_400_000;
-const DEFAULT_RETENTION_MS = 90 * DAY_MS;
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 export interface NewMessageInput {
@@ -59,7 +59,7 @@ export async function ingestMessage(
     eventType: input.eventType,
     channels: input.channels,
     payload: input.payload,
-    payloadExpiresAt: now + (input.retentionMs ?? DEFAULT_RETENTION_MS),
+    payloadExpiresAt: now + (input.retentionMs ?? DEFAULT_PAYLOAD_RETENTION_MS),
     createdAt: now,
   };
   const result = await ctx.storage.messages.ingest({ message, endpointIds });
