@@ -1,5 +1,6 @@
 import { parseCidrList } from '../domain/cidr.ts';
 import { parseDuration } from '../domain/duration.ts';
+import { parseEndpointUrl } from '../domain/endpoint-url.ts';
 import { normaliseSecret, SECRET_PREFIX } from '../signing/keys.ts';
 
 /**
@@ -324,14 +325,8 @@ export const settings = {
     parse: (raw) => {
       const value = raw.trim();
       if (value === '') return value;
-      let url: URL;
-      try {
-        url = new URL(value);
-      } catch {
-        throw new Error('empty (off) or an http(s) URL');
-      }
-      if (url.protocol !== 'http:' && url.protocol !== 'https:')
-        throw new Error('empty (off) or an http(s) URL');
+      // The address rules need HOOKYARD_ALLOWED_SUBNETS: the operational sink applies them at start-up.
+      if (!parseEndpointUrl(value).ok) throw new Error('empty (off) or an http(s) URL');
       return value;
     },
   }),

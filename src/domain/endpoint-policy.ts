@@ -40,19 +40,29 @@ export const healthyEndpoint: EndpointHealth = Object.freeze({
   pausedUntil: null,
 });
 
-/** What one attempt says about its endpoint. */
-export interface EndpointSignal {
-  /** When the attempt started. */
-  at: number;
-  success: boolean;
+/** What an attempt says about its endpoint, beyond success or failure (carried by its outcome). */
+export interface AttemptSignal {
   /** An HTTP response arrived (whatever its status): the host is up. */
   responded: boolean;
-  /** No response, and the error says the host is down (classification `unreachable`). */
+  /** No response, and the error says the host is down (classification `unreachable`): counts towards opening the circuit. */
   unreachable: boolean;
-  /** 410 Gone. */
+  /** 410 Gone: disable the endpoint now. */
   gone: boolean;
   /** Backpressure asked for: no attempts at the endpoint before this time. */
   pauseUntil: number | null;
+}
+
+/** One attempt's signal as the health fold reads it. */
+export interface EndpointSignal extends AttemptSignal {
+  /** When the attempt started. */
+  at: number;
+  success: boolean;
+}
+
+/** An endpoint's whole policy state (`endpoint_state`), for operators and tests. */
+export interface EndpointHealthRecord extends EndpointHealth {
+  /** The throttle's theoretical arrival time (see `throttle`). */
+  throttleTat: number | null;
 }
 
 export interface HealthPolicy {

@@ -10,7 +10,7 @@
  */
 import { ConfigError } from '../config/load.ts';
 import { type Config, DEFAULT_PAYLOAD_RETENTION_MS } from '../config/settings.ts';
-import { checkEndpointUrl } from '../delivery/address-guard.ts';
+import { checkEndpointUrl } from '../domain/endpoint-url.ts';
 import { newId } from '../domain/ids.ts';
 import { toError } from '../errors/coerce.ts';
 import type { Logger } from '../log/logger.ts';

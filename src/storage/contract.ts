@@ -26,12 +26,11 @@
  * a row whose endpoint is paused, throttled or at its concurrency cap is *postponed* to a later due time.
  */
 
-export const MessageStatus = { success: 0, pending: 1, fail: 2, sending: 3 } as const;
-export type MessageStatus = (typeof MessageStatus)[keyof typeof MessageStatus];
-export const statusText = ['success', 'pending', 'fail', 'sending'] as const;
+import type { MessageStatus, TriggerType } from '../domain/delivery-status.ts';
+import type { AttemptSignal, EndpointHealthRecord } from '../domain/endpoint-policy.ts';
 
-export const TriggerType = { scheduled: 0, manual: 1 } as const;
-export type TriggerType = (typeof TriggerType)[keyof typeof TriggerType];
+export { MessageStatus, statusText, TriggerType } from '../domain/delivery-status.ts';
+export type { AttemptSignal, EndpointHealthRecord } from '../domain/endpoint-policy.ts';
 
 export interface StorageCapabilities {
   /** Several processes may write at once (claims must use row locks, not process memory). */
@@ -215,18 +214,6 @@ export type ClaimAdmission = (task: {
   endpointId: string;
 }) => number | 'park' | undefined;
 
-/** What an attempt says about its endpoint, beyond success or failure (domain/endpoint-policy.ts). */
-export interface AttemptSignal {
-  /** An HTTP response arrived: the host is up. */
-  responded: boolean;
-  /** No response and the error says the host is down: counts towards opening the circuit. */
-  unreachable: boolean;
-  /** 410 Gone: disable the endpoint now. */
-  gone: boolean;
-  /** Backpressure: no attempt at the endpoint before this time. */
-  pauseUntil: number | null;
-}
-
 /** The result of one attempt and the delivery's next state, written together. */
 export interface AttemptOutcome {
   attempt: AttemptRecord;
@@ -241,17 +228,6 @@ export interface AttemptOutcome {
 export interface CompletionReport {
   /** Endpoints this completion disabled (410, or failing for HOOKYARD_DISABLE_AFTER); each reported once. */
   disabled: Array<{ appId: string; endpointId: string; failSince: number }>;
-}
-
-/** An endpoint's policy state (`endpoint_state`), for operators and tests. */
-export interface EndpointHealthRecord {
-  failSince: number | null;
-  lastSuccessAt: number | null;
-  unreachableCount: number;
-  circuit: 'closed' | 'open';
-  nextProbeAt: number | null;
-  pausedUntil: number | null;
-  throttleTat: number | null;
 }
 
 export interface EndpointStatsCounts {

@@ -36,7 +36,7 @@ import {
   StatsQuery,
 } from '../schemas.ts';
 import { endpointOut, iso, messageOutJson } from '../serialize.ts';
-import { ingestMessage } from './messages.ts';
+import { ingestMessage } from '../use-cases/messages.ts';
 
 const ListEndpointOut = listResponse('EndpointOut', EndpointOut);
 const DEFAULT_GRACE_SECONDS = 86_400;
