@@ -6,11 +6,11 @@ import { parseRetryAfter } from './retry-policy.ts';
  *
  * ## An endpoint's circuit
  *
- *     closed ──`circuitThreshold` unreachable attempts in a row──► open (due deliveries parked,
+ *     closed ──`circuitThreshold` unreachable attempts in a row──► open (due deliveries held,
  *       ▲                                                           one kept due at next_probe_at)
  *       │                                                              │ claim at next_probe_at: one probe
  *       └──────────── any HTTP response (the host is up) ◄─────────────┘ still unreachable: next probe
- *                     parked deliveries released                         one interval later
+ *                     held deliveries released                           one interval later
  *
  * Independently: any failure starts `failSince` (a success clears it); when every attempt has failed
  * for `disableAfterMs`, or a 410 arrives, the endpoint is disabled. 429/502/503/504 pause the endpoint
@@ -75,9 +75,9 @@ export interface HealthChange {
   health: EndpointHealth;
   /** Disable the endpoint now (410, or failing for `disableAfterMs`). */
   disable: boolean;
-  /** The circuit opened: park the endpoint's due deliveries except one probe at `nextProbeAt`. */
+  /** The circuit opened: hold the endpoint's due deliveries except one probe at `nextProbeAt`. */
   opened: boolean;
-  /** The circuit closed: release the parked deliveries. */
+  /** The circuit closed: release the held deliveries. */
   closed: boolean;
   /** A pause began or grew: postpone the endpoint's due deliveries to `pausedUntil`. */
   paused: boolean;
