@@ -23,6 +23,11 @@ export interface SqlContext {
   announceWork(tx: SqlExecutor): Promise<void>;
   /** After such a commit: wakes this process's dispatchers. */
   wakeLocal(): void;
+  /**
+   * Runs `fn` in a (durable) transaction that may make deliveries due; when it changed any rows
+   * (`changed`), every dispatcher hears of it, in other processes on commit and here after it.
+   */
+  makeDue<T>(fn: (tx: SqlExecutor) => Promise<{ changed: number; value: T }>): Promise<T>;
   readonly groupCommit: {
     readonly windowMs: number;
     readonly maxBatch: number;

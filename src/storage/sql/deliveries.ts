@@ -53,16 +53,12 @@ export function createDeliveryStore(ctx: SqlContext, policies: EndpointPolicies)
     },
   });
 
-  /** Runs a statement that may make work due, announcing it to every dispatcher if it did. */
-  async function makeDue(fn: (tx: SqlExecutor) => Promise<number>): Promise<number> {
-    const count = await driver.transaction(async (tx) => {
+  /** A transition that returns how many deliveries it made due. */
+  const makeDue = (fn: (tx: SqlExecutor) => Promise<number>) =>
+    ctx.makeDue(async (tx) => {
       const changed = await fn(tx);
-      if (changed > 0) await ctx.announceWork(tx);
-      return changed;
+      return { changed, value: changed };
     });
-    if (count > 0) ctx.wakeLocal();
-    return count;
-  }
 
   return {
     drain: () => completions.drain(),

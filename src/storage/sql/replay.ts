@@ -1,7 +1,7 @@
 import { idBoundary } from '../../domain/ids.ts';
 import type { ReplayStore, ResendResult } from '../contract.ts';
 import type { SqlContext } from './context.ts';
-import { first, type SqlExecutor } from './driver.ts';
+import { first } from './driver.ts';
 
 const DEFAULT_BATCH = 1000;
 
@@ -11,21 +11,9 @@ const DEFAULT_BATCH = 1000;
  * parked. A leased row is never touched. The transitions are delivery-transitions.ts.
  */
 export function createReplayStore(ctx: SqlContext): ReplayStore {
-  const { driver } = ctx;
-
-  async function makeDue<T>(fn: (tx: SqlExecutor) => Promise<{ changed: number; value: T }>): Promise<T> {
-    const { changed, value } = await driver.transaction(async (tx) => {
-      const result = await fn(tx);
-      if (result.changed > 0) await ctx.announceWork(tx);
-      return result;
-    });
-    if (changed > 0) ctx.wakeLocal();
-    return value;
-  }
-
   return {
     resend(appId, msgId, endpointId, now) {
-      return makeDue<ResendResult>(async (tx) => {
+      return ctx.makeDue<ResendResult>(async (tx) => {
         const found = await first<{ message: number; endpoint: number }>(
           tx,
           `SELECT (SELECT COUNT(*) FROM messages WHERE app_id = ? AND id = ?) AS message,
@@ -48,7 +36,7 @@ export function createReplayStore(ctx: SqlContext): ReplayStore {
       // the cursor, so one call never re-queues a row twice.
       for (;;) {
         const range = { cursor, inclusive, end };
-        const ids = await makeDue(async (tx) => {
+        const ids = await ctx.makeDue(async (tx) => {
           const replayed = await ctx.transitions.replayBatch(tx, endpointId, range, now, batchSize);
           return { changed: replayed.length, value: replayed };
         });

@@ -65,6 +65,15 @@ export async function createSqlStorage(driver: SqlDriver, options: SqlStorageOpt
     },
     announceWork: (tx) => tx.notify(WORK_CHANNEL, origin),
     wakeLocal: () => emit(workListeners),
+    async makeDue(fn) {
+      const { changed, value } = await driver.transaction(async (tx) => {
+        const result = await fn(tx);
+        if (result.changed > 0) await tx.notify(WORK_CHANNEL, origin);
+        return result;
+      });
+      if (changed > 0) emit(workListeners);
+      return value;
+    },
     groupCommit: {
       windowMs: options.ingestBatchWindowMs ?? 0,
       maxBatch: options.maxBatch ?? 1000,
