@@ -3,7 +3,7 @@
  * writes `deliveries.status`, `next_attempt_at`, `lease_owner`, `attempts` or `fail_streak`.
  *
  * A delivery is one row per message × endpoint (Svix's "message destination"). Its state is read from
- * four columns; each state has one word, used the same way in code, SQL comments, the API and the docs:
+ * three columns; each state has one word, used the same way in code, SQL comments, the API and the docs:
  *
  *     state      status            next_attempt_at   lease_owner      meaning
  *     pending    pending (1)       due time          NULL             queued for a fresh first attempt (new, resent, replayed)
@@ -22,15 +22,17 @@
  * *due* once its due time has passed, and so is a leased or parked one whose lease lapsed (its worker
  * died): `DUE` below is the one definition.
  *
- *                 ┌─────────── postpone (paused, throttled, admission) ──────────┐
- *                 ▼                                                              │
- *     ingest ─► pending ──lease──► leased ──complete: 2xx──────────────────────► success
- *       sending ──lease──►   │  │  │  └─complete: failed, retries left─► sending     │
- *                            │  │  └────complete: failed, none left───► fail       │
- *                            │  └─park──► parked ──unpark / lease lapses──► queued │
- *                            └─hold──► held ◄──holdEndpoint── queued               │
- *                                       └──releaseEndpoint / probe──► queued       │
- *     success, fail ──resend / replay──► pending;  fail ──recover──► pending|sending
+ *     ingest ──► pending ─┐                  ┌─ complete: 2xx ─────────────────────► success
+ *                         ├─ lease ─► leased ┼─ complete: failed, retries left ─────► sending
+ *                sending ─┘            │││   └─ complete: failed, none left ────────► fail
+ *                                      ││└─ postpone (paused, throttled, admission) ► queued, due later
+ *                                      │└── park ──► parked ── unpark, lease lapses ► queued
+ *                                      └─── hold ──► held ──── release, probe ──────► queued
+ *     queued ── holdEndpoint ──► held          queued ── postponeEndpoint ──► queued, due later
+ *     success, fail ── resend, replay ──► pending          fail ── recover ──► pending or sending
+ *     queued, held, parked ── resend ──► due now            leased ── resend ──► unchanged
+ *
+ * ("queued" keeps the status the delivery had: pending, or sending if it failed before.)
  *
  * A lease pushes the due time `leaseMs` ahead, so a dead worker's rows come due again by themselves
  * (at-least-once delivery). Completion writes the attempt and the next state together, and never
