@@ -22,7 +22,10 @@ export type { AttemptSignal, EndpointHealthRecord } from '../domain/endpoint-pol
 export interface StorageCapabilities {
   /** Several processes may write at once (claims must use row locks, not process memory). */
   readonly multipleWriters: boolean;
-  /** Row locks can skip rows others hold (`FOR UPDATE SKIP LOCKED`): claims and bulk moves of several workers pass each other. */
+  /**
+   * Row locks can skip rows others hold (`FOR UPDATE SKIP LOCKED`), so the claims and bulk moves of
+   * several workers pass each other instead of queueing.
+   */
   readonly skipLocked: boolean;
   /** Cross-process change notifications (`subscribe` hears other processes' changes). */
   readonly listenNotify: boolean;

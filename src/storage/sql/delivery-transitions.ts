@@ -5,16 +5,23 @@
  * A delivery is one row per message × endpoint (Svix's "message destination"). Its state is read from
  * three columns; each state has one word, used the same way in code, SQL comments, the API and the docs:
  *
- *     state      status            next_attempt_at   lease_owner      meaning
- *     pending    pending (1)       due time          NULL             queued for a fresh first attempt (new, resent, replayed)
- *     sending    sending (3)       due time          NULL             queued for a retry: it failed before (or was recovered)
- *     leased     pending|sending   lease end         worker           a worker claimed it: attempting it, or holding it in its
- *                                                                     local queue until the endpoint has a free slot
- *     parked     pending|sending   lease end         parked:worker    claimed by a worker whose endpoint queue was full;
- *                                                                     set aside, out of the due range, until it unparks
- *     held       pending|sending   NULL              NULL             its endpoint is disabled or its circuit is open
- *     success    success (0)       NULL              NULL             final: an attempt succeeded
- *     fail       fail (2)          NULL              NULL             final: the retry schedule ran out
+ *     state     status            next_attempt_at   lease_owner
+ *     pending   pending (1)       due time          NULL
+ *     sending   sending (3)       due time          NULL
+ *     leased    pending|sending   lease end         worker
+ *     parked    pending|sending   lease end         parked:worker
+ *     held      pending|sending   NULL              NULL
+ *     success   success (0)       NULL              NULL
+ *     fail      fail (2)          NULL              NULL
+ *
+ * - pending: queued for a fresh first attempt (new, resent, replayed).
+ * - sending: queued for a retry: it failed before (or was recovered).
+ * - leased: a worker claimed it and is attempting it, or holds it in its local queue until the
+ *   endpoint has a free slot (storage cannot tell the two apart; either way that worker sends it).
+ * - parked: claimed by a worker whose queue for the endpoint was full, and set aside, out of the due
+ *   range, until that worker unparks it.
+ * - held: its endpoint is disabled or its circuit is open; released when that ends.
+ * - success, fail: final (an attempt succeeded; the retry schedule ran out).
  *
  * There is no `canceled` state (Svix's endpoint stats report it; Hookyard's count is always 0), and
  * paused or throttled endpoints have no state of their own: their deliveries stay pending or sending,
