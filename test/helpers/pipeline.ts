@@ -1,10 +1,10 @@
 import type { TestContext } from 'node:test';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { sha256 } from '../../src/api/auth.ts';
 import { buildApp } from '../../src/api/build-app.ts';
 import type { SettingName } from '../../src/config/settings.ts';
 import { createDestinations } from '../../src/delivery/destinations.ts';
 import { createDispatcher, type Dispatcher } from '../../src/dispatch/dispatcher.ts';
+import { hashToken } from '../../src/domain/tokens.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { createMetrics } from '../../src/observability/metrics.ts';
 import type { OperationalSink } from '../../src/operational/events.ts';
@@ -58,7 +58,7 @@ export async function pipeline(
     config: storage.config,
     storage,
     logger: silentLogger,
-    adminTokenHash: sha256(ADMIN_TOKEN),
+    adminTokenHash: hashToken(ADMIN_TOKEN),
     endpointCache,
     operational,
     metrics,

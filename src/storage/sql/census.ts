@@ -1,11 +1,9 @@
 import { type CensusState, CensusStates, type CensusStore, MessageStatus } from '../contract.ts';
 import type { SqlContext } from './context.ts';
+import { parkedBy, UNFINISHED } from './delivery-transitions.ts';
 import { first } from './driver.ts';
-import { parkedBy } from './endpoint-state.ts';
 
-/** Verbatim the predicate of the partial index deliveries_due, so the count walks only unfinished rows. */
-const UNFINISHED = `status IN (${MessageStatus.pending}, ${MessageStatus.sending})`;
-
+/** Reads the delivery states of delivery-transitions.ts (its state table); writes nothing. */
 export function createCensusStore(ctx: SqlContext): CensusStore {
   const { driver } = ctx;
   const parkedPattern = `${parkedBy('')}%`;
