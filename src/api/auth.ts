@@ -144,9 +144,12 @@ export function authorize(principal: Principal, access: Access): void {
   throw new ApiError('forbidden');
 }
 
-/** A portal principal may only touch its own application. */
+/**
+ * A portal principal may only touch its own application. Any other application (existing or not) is
+ * 404 to it, as in Svix: to that token no other application exists, and it cannot probe for one.
+ */
 export function assertAppAccess(principal: Principal | null, appId: string | undefined): void {
-  if (principal?.kind === 'portal' && principal.appId !== appId) throw new ApiError('forbidden');
+  if (principal?.kind === 'portal' && principal.appId !== appId) throw ApiError.notFound('Application');
 }
 
 export function idempotencyScope(principal: Principal): string {

@@ -42,7 +42,7 @@ export interface BuildAppDeps {
 }
 
 export const API_PREFIX = '/api/v1';
-/** Query parameters that carry lists, sent comma-separated by the SDKs or repeated. */
+/** Query parameters that carry lists: comma-separated (the SDKs), repeated, or repeated as `name[]=`. */
 const LIST_QUERY_PARAMS = ['event_types'];
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
@@ -69,7 +69,8 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
     // (eventType, channels, application) and the whitespace a pretty-printed body carries.
     bodyLimit: config.maxPayloadBytes + Math.max(64 * 1024, Math.ceil(config.maxPayloadBytes / 4)),
     // Room for 256-character uids, so an over-long one is a 422 naming the parameter rather than a 404.
-    routerOptions: { maxParamLength: 512 },
+    // A trailing slash names the same route (`POST /api/v1/app/`), as Svix normalises it.
+    routerOptions: { maxParamLength: 512, ignoreTrailingSlash: true },
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
   // TypeBox validates: bodies strictly as Svix (serde) does, with no coercion (Ajv's would turn a
@@ -123,6 +124,11 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
         const query = request.query as Record<string, unknown> | undefined;
         if (!query || typeof query !== 'object') return;
         for (const name of LIST_QUERY_PARAMS) {
+          const bracketed = query[`${name}[]`];
+          if (bracketed !== undefined) {
+            delete query[`${name}[]`];
+            query[name] = [query[name] ?? [], bracketed].flat();
+          }
           const value = query[name];
           if (value === undefined) continue;
           const parts = (Array.isArray(value) ? value : [value]).flatMap((item) => String(item).split(','));

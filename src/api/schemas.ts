@@ -154,8 +154,8 @@ export const ApplicationPatch = named(
   Type.Object({
     name: Type.Optional(Name),
     uid: Type.Optional(nullable(Uid)),
-    throttleRate: Type.Optional(nullable(RateOut)),
-    rateLimit: Type.Optional(nullable(RateOut)),
+    throttleRate: Type.Optional(nullable(RateIn)),
+    rateLimit: Type.Optional(nullable(RateIn)),
     metadata: Type.Optional(Metadata),
   }),
 );
@@ -253,8 +253,8 @@ export const EndpointPatch = named(
     eventTypes: Type.Optional(nullable(Type.Array(EventTypeName, { maxItems: 1000, uniqueItems: true }))),
     filterTypes: Type.Optional(nullable(Type.Array(EventTypeName, { maxItems: 1000, uniqueItems: true }))),
     channels: Type.Optional(nullable(Type.Array(Channel, { maxItems: 10, uniqueItems: true }))),
-    throttleRate: Type.Optional(nullable(RateOut)),
-    rateLimit: Type.Optional(nullable(RateOut)),
+    throttleRate: Type.Optional(nullable(RateIn)),
+    rateLimit: Type.Optional(nullable(RateIn)),
     metadata: Type.Optional(Metadata),
     secret: Type.Optional(nullable(Secret)),
     version: Type.Optional(nullable(Type.Integer({ minimum: 1, maximum: 1 }))),

@@ -1,4 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Static } from 'typebox';
 import { ApiError } from '../../errors/api-error.ts';
 import type {
   ApplicationRecord,
@@ -6,7 +8,7 @@ import type {
   AttemptRecord,
   MessageStatus,
 } from '../../storage/contract.ts';
-import { type ApiContext, loadApp, loadEndpoint, loadMessage, parseTime } from '../context.ts';
+import { type ApiContext, loadApp, loadEndpoint, loadMessage, parseAfter, parseTime } from '../context.ts';
 import { finishPage, pageWalk } from '../pagination.ts';
 import {
   AttemptByMsgQuery,
@@ -48,7 +50,7 @@ interface AttemptQuery {
 function attemptFilter(query: AttemptQuery): AttemptListFilter {
   return {
     before: parseTime(query.before),
-    after: parseTime(query.after),
+    after: parseAfter(query.after),
     status: query.status as MessageStatus | undefined,
     statusCodeClass: query.status_code_class,
     channel: query.channel,
@@ -92,7 +94,7 @@ export function attemptRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         const query = request.query;
         const application = await loadApp(ctx, request, request.params.app_id);
         const endpoint = await loadEndpoint(ctx, application, request.params.endpoint_id);
-        const walk = pageWalk(query);
+        const walk = pageWalk(query, 'attempt');
         const result = await ctx.storage.attempts.listByEndpoint(
           application.id,
           endpoint.id,
@@ -110,6 +112,36 @@ export function attemptRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       },
     );
 
+    async function listByMessage(
+      request: FastifyRequest,
+      reply: FastifyReply,
+      params: { app_id: string; msg_id: string },
+      query: Static<typeof AttemptByMsgQuery>,
+      endpointIdOrUid: string | undefined,
+    ): Promise<FastifyReply> {
+      const application = await loadApp(ctx, request, params.app_id);
+      const message = await loadMessage(ctx, application, params.msg_id);
+      const endpointId =
+        endpointIdOrUid === undefined
+          ? undefined
+          : (await loadEndpoint(ctx, application, endpointIdOrUid)).id;
+      const walk = pageWalk(query, 'attempt');
+      const result = await ctx.storage.attempts.listByMessage(
+        application.id,
+        message.id,
+        { ...attemptFilter(query), endpointId },
+        walk.page,
+      );
+      const { data, cursor } = finishPage(walk, result, (item) => item.id);
+      const items = await attemptsJson(
+        application,
+        data,
+        query.with_content !== false,
+        query.with_msg === true,
+      );
+      return reply.type(JSON_TYPE).send(listJson(items, cursor));
+    }
+
     app.get(
       '/app/:app_id/attempt/msg/:msg_id',
       {
@@ -120,30 +152,25 @@ export function attemptRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
           responses: { 200: ListMessageAttemptOut },
         },
       },
-      async (request, reply) => {
-        const query = request.query;
-        const application = await loadApp(ctx, request, request.params.app_id);
-        const message = await loadMessage(ctx, application, request.params.msg_id);
-        const endpointId =
-          query.endpoint_id === undefined
-            ? undefined
-            : (await loadEndpoint(ctx, application, query.endpoint_id)).id;
-        const walk = pageWalk(query);
-        const result = await ctx.storage.attempts.listByMessage(
-          application.id,
-          message.id,
-          { ...attemptFilter(query), endpointId },
-          walk.page,
-        );
-        const { data, cursor } = finishPage(walk, result, (item) => item.id);
-        const items = await attemptsJson(
-          application,
-          data,
-          query.with_content !== false,
-          query.with_msg === true,
-        );
-        return reply.type(JSON_TYPE).send(listJson(items, cursor));
+      (request, reply) =>
+        listByMessage(request, reply, request.params, request.query, request.query.endpoint_id),
+    );
+
+    // Svix's deprecated attempt lists, still served (and, as in Svix, left out of the OpenAPI document).
+    app.get(
+      '/app/:app_id/msg/:msg_id/attempt',
+      { schema: { params: MessageParams, querystring: AttemptByMsgQuery }, config: { access: 'app-read' } },
+      (request, reply) =>
+        listByMessage(request, reply, request.params, request.query, request.query.endpoint_id),
+    );
+    app.get(
+      '/app/:app_id/msg/:msg_id/endpoint/:endpoint_id/attempt',
+      {
+        schema: { params: MessageEndpointParams, querystring: AttemptListQuery },
+        config: { access: 'app-read' },
       },
+      (request, reply) =>
+        listByMessage(request, reply, request.params, request.query, request.params.endpoint_id),
     );
 
     app.get(
@@ -201,9 +228,9 @@ export function attemptRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       async (request) => {
         const application = await loadApp(ctx, request, request.params.app_id);
         const message = await loadMessage(ctx, application, request.params.msg_id);
-        const walk = pageWalk(request.query);
+        const walk = pageWalk(request.query, 'endpoint');
         const result = await ctx.storage.deliveries.listByMessage(application.id, message.id, walk.page);
-        const { data, cursor } = finishPage(walk, result, (item) => item.delivery.id);
+        const { data, cursor } = finishPage(walk, result, (item) => item.endpoint.id);
         return { data: data.map((item) => messageEndpointOut(item.delivery, item.endpoint)), ...cursor };
       },
     );
@@ -222,13 +249,13 @@ export function attemptRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         const query = request.query;
         const application = await loadApp(ctx, request, request.params.app_id);
         const endpoint = await loadEndpoint(ctx, application, request.params.endpoint_id);
-        const walk = pageWalk(query);
+        const walk = pageWalk(query, 'delivery');
         const result = await ctx.storage.deliveries.listByEndpoint(
           application.id,
           endpoint.id,
           {
             before: parseTime(query.before),
-            after: parseTime(query.after),
+            after: parseAfter(query.after),
             status: query.status as MessageStatus | undefined,
             channel: query.channel,
             eventTypes: query.event_types,
@@ -256,6 +283,11 @@ export function attemptRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         const application = await loadApp(ctx, request, request.params.app_id);
         const message = await loadMessage(ctx, application, request.params.msg_id);
         const endpoint = await loadEndpoint(ctx, application, request.params.endpoint_id);
+        if (message.payload === null)
+          throw new ApiError(
+            'missing_payload',
+            'Unable to resend the message: its payload was expunged or is past its retention.',
+          );
         // Safe to repeat: while the first resend's attempt is queued or in flight a second one changes
         // nothing (see ReplayStore.resend), so a double click sends the message once.
         const result = await ctx.storage.replay.resend(application.id, message.id, endpoint.id, ctx.clock());

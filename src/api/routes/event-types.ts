@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ApiError } from '../../errors/api-error.ts';
 import type { EventTypeRecord } from '../../storage/contract.ts';
 import type { ApiContext } from '../context.ts';
+import { assertEventTypeSchemas } from '../event-type-schemas.ts';
 import { finishPage, pageWalk } from '../pagination.ts';
 import {
   EventTypeDeleteQuery,
@@ -28,7 +29,7 @@ export function eventTypeRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       async (request) => {
         const query = request.query;
         // Event types are listed by name ascending; `descending` walks the store backwards.
-        const walk = pageWalk(query, query.order === 'descending');
+        const walk = pageWalk(query, 'name', query.order === 'descending');
         const result = await ctx.storage.eventTypes.list(walk.page, {
           includeArchived: query.include_archived === true,
         });
@@ -46,13 +47,22 @@ export function eventTypeRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         const now = ctx.clock();
         const body = request.body;
-        const created = await ctx.storage.eventTypes.create({
-          name: body.name,
+        assertEventTypeSchemas(body.schemas);
+        const fields = {
           description: body.description,
           archived: body.archived ?? false,
           deprecated: body.deprecated ?? false,
           featureFlag: body.featureFlag ?? null,
           schemas: body.schemas ?? null,
+        };
+        // Creating an archived event type's name brings it back with the new fields (201), as in Svix.
+        const current = await ctx.storage.eventTypes.get(body.name);
+        if (current?.archived) {
+          return reply.code(201).send(eventTypeOut(await save({ ...current, ...fields, updatedAt: now })));
+        }
+        const created = await ctx.storage.eventTypes.create({
+          name: body.name,
+          ...fields,
           createdAt: now,
           updatedAt: now,
         });
@@ -87,6 +97,7 @@ export function eventTypeRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         const now = ctx.clock();
         const name = request.params.event_type_name;
         const body = request.body;
+        assertEventTypeSchemas(body.schemas);
         const fields = {
           description: body.description,
           archived: body.archived ?? false,
@@ -118,6 +129,7 @@ export function eventTypeRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         const current = await ctx.storage.eventTypes.get(request.params.event_type_name);
         if (!current) throw ApiError.notFound('Event type');
         const body = request.body;
+        assertEventTypeSchemas(body.schemas);
         return eventTypeOut(
           await save({
             ...current,

@@ -4,7 +4,16 @@ import { newId } from '../../domain/ids.ts';
 import { ApiError } from '../../errors/api-error.ts';
 import type { ApplicationRecord, MessageRecord } from '../../storage/contract.ts';
 import { assertAppAccess } from '../auth.ts';
-import { type ApiContext, assertNotReserved, loadApp, loadMessage, parseTime } from '../context.ts';
+import {
+  type ApiContext,
+  assertCreatedAppUid,
+  assertNotReserved,
+  assertUid,
+  loadApp,
+  loadMessage,
+  parseAfter,
+  parseTime,
+} from '../context.ts';
 import { finishPage, pageWalk } from '../pagination.ts';
 import {
   AppParams,
@@ -80,12 +89,12 @@ export function messageRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         const query = request.query;
         const application = await loadApp(ctx, request, request.params.app_id);
-        const walk = pageWalk(query);
+        const walk = pageWalk(query, 'message');
         const result = await ctx.storage.messages.list(
           application.id,
           {
             before: parseTime(query.before),
-            after: parseTime(query.after),
+            after: parseAfter(query.after),
             channel: query.channel,
             eventTypes: query.event_types,
           },
@@ -111,10 +120,12 @@ export function messageRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         const body = request.body;
         const appId = request.params.app_id;
+        assertUid('message', body.eventId, ['body', 'eventId']);
         // Every message names its application: the cache keeps that lookup off the database.
         let application = await (ctx.endpoints.application?.(appId) ?? ctx.storage.applications.get(appId));
         if (!application && body.application) {
           // Svix creates the application alongside its first message when the body describes it.
+          assertCreatedAppUid(appId, body.application.uid);
           application = (
             await createOrGetApplication(ctx, newApplication(body.application, ctx.clock(), appId))
           ).app;

@@ -157,7 +157,9 @@ export function createDeliveryStore(ctx: SqlContext, policies: EndpointPolicies)
           select: `SELECT ${prefixed('d', columns.deliveries)}, ${prefixed('e', columns.endpoints)}
                  FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id`,
           filter,
-          key: 'd.id',
+          // One delivery per endpoint of a message: listed by endpoint id, ascending, as Svix lists them.
+          key: 'd.endpoint_id',
+          ascending: true,
           page,
           map: (row) => ({
             delivery: toDelivery(unprefix<DeliveryRow>(row, 'd')),
