@@ -1,0 +1,276 @@
+import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import { test } from 'node:test';
+import { Webhook as StandardWebhook } from 'standardwebhooks';
+import { type ApiException, MessageStatus, Svix, Webhook } from 'svix2';
+import { createHttpClient } from '../../src/delivery/http-client.ts';
+import { createDispatcher } from '../../src/dispatch/dispatcher.ts';
+import { createLogger } from '../../src/log/logger.ts';
+import { forEachBackend } from '../helpers/backends.ts';
+import { startReceiver } from '../helpers/receiver.ts';
+import { ADMIN_TOKEN, type Harness, harness } from './harness.ts';
+
+/**
+ * The official Svix SDK at 2.x (`svix2`, an npm alias beside the 1.x `svix`), with the options it
+ * sends by default: `with_content=false` on message reads, `expanded_statuses=true` on attempt lists,
+ * and its newer field names (`eventTypes` on endpoints, `upsert`, `setHeaders`).
+ */
+async function eventually<T>(
+  read: () => Promise<T | undefined | null | false>,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+const is = (code: number) => (error: ApiException<unknown>) => error.code === code;
+
+export async function serveWithDispatcher(
+  t: { after(fn: () => Promise<void>): void },
+  h: Harness,
+): Promise<{ serverUrl: string }> {
+  const logger = createLogger('silent', false);
+  const httpClient = createHttpClient(h.storage.config, logger);
+  const dispatcher = createDispatcher({
+    storage: h.storage,
+    endpointCache: h.endpointCache,
+    httpClient,
+    config: h.storage.config,
+    logger,
+  });
+  await dispatcher.start();
+  t.after(async () => {
+    await dispatcher.close();
+    await httpClient.close();
+  });
+  await h.app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = h.app.server.address() as AddressInfo;
+  return { serverUrl: `http://127.0.0.1:${port}` };
+}
+
+forEachBackend((backend) => {
+  test('the official Svix SDK 2.x drives every OSS operation against Hookyard', async (t) => {
+    const h = await harness({ retrySchedule: '1s', deliveryTimeout: '5s' }, backend);
+    t.after(() => h.close());
+    let failNext = 0;
+    const receiver = await startReceiver({ respond: () => (failNext-- > 0 ? 500 : 200) });
+    t.after(() => receiver.close());
+    const { serverUrl } = await serveWithDispatcher(t, h);
+    const svix = new Svix(ADMIN_TOKEN, { serverUrl });
+
+    await svix.health.get();
+
+    // Applications: listed oldest first, as Svix lists them.
+    const app = await svix.application.create({ name: 'Shop', uid: 'shop', metadata: { tier: 'gold' } });
+    assert.equal(app.uid, 'shop');
+    assert.ok(app.createdAt instanceof Date && !Number.isNaN(app.createdAt.getTime()));
+    assert.equal((await svix.application.get('shop')).id, app.id);
+    assert.equal((await svix.application.upsert(app.id, { name: 'Shop 2', uid: 'shop' })).name, 'Shop 2');
+    assert.equal(
+      (await svix.application.patch('shop', { metadata: { tier: 'silver' } })).metadata['tier'],
+      'silver',
+    );
+    assert.equal((await svix.application.getOrCreate({ name: 'ignored', uid: 'shop' })).id, app.id);
+    const fresh = await svix.application.getOrCreate({ name: 'Fresh', uid: 'fresh' });
+    for (let i = 0; i < 3; i++) await svix.application.create({ name: `Extra ${i}` });
+    const seen: string[] = [];
+    let iterator: string | null | undefined;
+    for (;;) {
+      const page = await svix.application.list({ limit: 2, iterator });
+      seen.push(...page.data.map((item) => item.id));
+      if (page.done) break;
+      iterator = page.iterator;
+    }
+    assert.equal(seen.length, 5);
+    assert.equal(seen[0], app.id, 'oldest first');
+    await svix.application.delete(fresh.id);
+    await assert.rejects(svix.application.get(fresh.id), is(404));
+
+    // Event types
+    const example = { invoiceId: 'inv_1', amount: 42 };
+    await svix.eventType.create({
+      name: 'invoice.paid',
+      description: 'An invoice was paid',
+      schemas: { '1': { type: 'object', examples: [example] } },
+    });
+    assert.equal((await svix.eventType.get('invoice.paid')).description, 'An invoice was paid');
+    assert.equal(
+      (
+        await svix.eventType.upsert('invoice.paid', {
+          description: 'Paid',
+          schemas: { '1': { type: 'object', examples: [example] } },
+        })
+      ).description,
+      'Paid',
+    );
+    await svix.eventType.create({ name: 'user.signup', description: 'A user signed up' });
+    await svix.eventType.create({ name: 'doomed', description: 'to be deleted' });
+    await svix.eventType.delete('doomed');
+    assert.deepEqual(
+      (await svix.eventType.list()).data.map((item) => item.name),
+      ['invoice.paid', 'user.signup'],
+    );
+    assert.equal((await svix.eventType.list({ includeArchived: true })).data.length, 3);
+    // Creating the archived name brings it back.
+    assert.equal((await svix.eventType.create({ name: 'doomed', description: 'back' })).archived, false);
+    await svix.eventType.delete('doomed', { expunge: true });
+    await assert.rejects(svix.eventType.get('doomed'), is(404));
+
+    // Endpoints
+    const endpoint = await svix.endpoint.create(app.id, {
+      url: `${receiver.url}/hook`,
+      uid: 'main',
+      description: 'main receiver',
+      eventTypes: ['invoice.paid', 'user.signup'],
+    });
+    assert.deepEqual(endpoint.eventTypes, ['invoice.paid', 'user.signup']);
+    const other = await svix.endpoint.create(app.id, { url: `${receiver.url}/other`, channels: ['eu'] });
+    assert.equal((await svix.endpoint.get('shop', 'main')).id, endpoint.id);
+    assert.equal((await svix.endpoint.list(app.id)).data.length, 2);
+    const upserted = await svix.endpoint.upsert(app.id, endpoint.id, {
+      url: `${receiver.url}/hook`,
+      uid: 'main',
+      eventTypes: ['invoice.paid'],
+    });
+    assert.equal(upserted.description, '');
+    assert.equal(
+      (await svix.endpoint.patch(app.id, 'main', { description: 'patched' })).description,
+      'patched',
+    );
+    const { key: firstSecret } = await svix.endpoint.getSecret(app.id, endpoint.id);
+    await svix.endpoint.rotateSecret(app.id, endpoint.id, {});
+    const { key: secret } = await svix.endpoint.getSecret(app.id, endpoint.id);
+    assert.notEqual(secret, firstSecret);
+    await svix.endpoint.setHeaders(app.id, endpoint.id, {
+      headers: { 'X-Tenant': 'shop', 'X-Auth-Token': 'hidden' },
+    });
+    await svix.endpoint.patchHeaders(app.id, endpoint.id, { headers: { 'X-Extra': '1' } });
+    const headers = await svix.endpoint.getHeaders(app.id, endpoint.id);
+    assert.deepEqual(headers.headers, { 'X-Tenant': 'shop', 'X-Extra': '1' });
+    assert.deepEqual(headers.sensitive, ['X-Auth-Token']);
+
+    // Messages: 2.x asks for with_content=false unless told otherwise.
+    const message = await svix.message.create(app.id, {
+      eventType: 'invoice.paid',
+      eventId: 'evt-1',
+      payload: { invoiceId: 'inv_9', amount: 10 },
+    });
+    assert.deepEqual(message.payload, {});
+    const withContent = await svix.message.get(app.id, message.id, { withContent: true });
+    assert.deepEqual(withContent.payload, { invoiceId: 'inv_9', amount: 10 });
+    await receiver.waitFor(() => receiver.counts.has(message.id));
+    const delivered = receiver.deliveries.find((item) => item.headers['webhook-id'] === message.id);
+    assert.ok(delivered);
+    assert.equal(delivered.headers['x-tenant'], 'shop');
+    // The 2.x SDK's own verifier and a Standard Webhooks one both accept the default headers.
+    for (const key of [secret, firstSecret]) {
+      const headersIn = delivered.headers as Record<string, string>;
+      // 2.x's verify returns nothing; it throws on a bad signature.
+      assert.doesNotThrow(() => new Webhook(key).verify(delivered.body, headersIn));
+      assert.deepEqual(new StandardWebhook(key).verify(delivered.body, headersIn), {
+        invoiceId: 'inv_9',
+        amount: 10,
+      });
+    }
+    assert.equal((await svix.message.get(app.id, 'evt-1')).id, message.id);
+    await assert.rejects(
+      svix.message.create(app.id, { eventType: 'invoice.paid', eventId: 'evt-1', payload: {} }),
+      is(409),
+    );
+    for (let i = 0; i < 3; i++) {
+      await svix.message.create(app.id, { eventType: 'user.signup', channels: ['eu'], payload: { i } });
+    }
+    const messageIds: string[] = [];
+    iterator = undefined;
+    for (;;) {
+      const page = await svix.message.list(app.id, { limit: 2, iterator });
+      messageIds.push(...page.data.map((item) => item.id));
+      for (const item of page.data) assert.deepEqual(item.payload, {});
+      if (page.done) break;
+      iterator = page.iterator;
+    }
+    assert.equal(messageIds.length, 4);
+    assert.equal(messageIds.at(-1), message.id, 'newest first');
+    assert.equal((await svix.message.list(app.id, { eventTypes: ['invoice.paid'] })).data.length, 1);
+    assert.equal((await svix.message.list(app.id, { channel: 'eu' })).data.length, 3);
+
+    // Attempts, with expanded_statuses=true (2.x's default).
+    const attempts = await eventually(async () => {
+      const list = await svix.messageAttempt.listByMsg(app.id, message.id);
+      return list.data.length > 0 && list;
+    });
+    const attempt = attempts.data[0];
+    assert.ok(attempt);
+    assert.equal(attempt.status, MessageStatus.Success);
+    assert.equal(attempt.responseStatusCode, 200);
+    assert.equal((await svix.messageAttempt.get(app.id, message.id, attempt.id)).id, attempt.id);
+    const byEndpoint = await svix.messageAttempt.listByEndpoint(app.id, endpoint.id, { withMsg: true });
+    assert.ok(byEndpoint.data.some((item) => item.id === attempt.id && item.msg?.id === message.id));
+    assert.equal(
+      (await svix.messageAttempt.listByEndpoint(app.id, endpoint.id, { status: MessageStatus.Fail })).data
+        .length,
+      0,
+    );
+    const destinations = await svix.messageAttempt.listAttemptedDestinations(app.id, message.id);
+    assert.deepEqual(
+      destinations.data.map((item) => item.id),
+      [endpoint.id],
+    );
+    const attempted = await svix.messageAttempt.listAttemptedMessages(app.id, endpoint.id);
+    assert.deepEqual(
+      attempted.data.map((item) => item.id),
+      [message.id],
+    );
+    await svix.messageAttempt.expungeContent(app.id, message.id, attempt.id);
+    assert.equal((await svix.messageAttempt.get(app.id, message.id, attempt.id)).response, '');
+
+    await svix.messageAttempt.resend(app.id, message.id, endpoint.id);
+    await receiver.waitFor(() => (receiver.counts.get(message.id) ?? 0) >= 2);
+    const afterResend = await eventually(async () => {
+      const list = await svix.messageAttempt.listByMsg(app.id, message.id);
+      return list.data.length >= 2 && list;
+    });
+    assert.equal(afterResend.data[0]?.triggerType, 1, 'the resend is a manual attempt');
+
+    // A failing delivery, then recovery.
+    failNext = 1;
+    const failing = await svix.message.create(app.id, { eventType: 'invoice.paid', payload: { n: 2 } });
+    await eventually(async () => {
+      const list = await svix.messageAttempt.listByMsg(app.id, failing.id);
+      return list.data.some((item) => item.status === MessageStatus.Fail) && list;
+    });
+    const recovered = await svix.endpoint.recover(app.id, endpoint.id, {
+      since: new Date(Date.now() - 3_600_000),
+    });
+    assert.equal(recovered.task, 'endpoint.recover');
+    const stats = await svix.endpoint.getStats(app.id, endpoint.id);
+    assert.ok(stats.success + stats.sending + stats.pending + stats.fail >= 2);
+
+    const sent = await svix.endpoint.sendExample(app.id, endpoint.id, { eventType: 'invoice.paid' });
+    await receiver.waitFor(() => receiver.counts.has(sent.id));
+    const exampleDelivery = receiver.deliveries.find((item) => item.headers['webhook-id'] === sent.id);
+    assert.deepEqual(JSON.parse(exampleDelivery?.body ?? 'null'), example);
+
+    await svix.message.expungeContent(app.id, message.id);
+    assert.deepEqual((await svix.message.get(app.id, message.id, { withContent: true })).payload, {
+      expired: true,
+    });
+    await assert.rejects(svix.messageAttempt.resend(app.id, message.id, endpoint.id), is(400));
+
+    // App portal
+    const access = await svix.authentication.appPortalAccess(app.id, {});
+    assert.match(access.token, /^appsk_/);
+    const portal = new Svix(access.token, { serverUrl });
+    assert.equal((await portal.endpoint.list(app.id)).data.length, 2);
+    await assert.rejects(portal.application.list(), is(403));
+    await portal.authentication.logout();
+
+    await svix.endpoint.delete(app.id, other.id);
+    assert.equal((await svix.endpoint.list(app.id)).data.length, 1);
+  });
+});
