@@ -23,6 +23,7 @@ import { collectRoutes } from './openapi.ts';
 import { applicationRoutes } from './routes/applications.ts';
 import { attemptRoutes } from './routes/attempts.ts';
 import { authRoutes } from './routes/auth.ts';
+import { bulkOperationRoutes } from './routes/bulk-operations.ts';
 import { endpointRoutes } from './routes/endpoints.ts';
 import { eventTypeRoutes } from './routes/event-types.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -105,6 +106,9 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
     return sendError(reply, new ApiError('not_found', `No route ${request.method} ${path}.`));
   });
 
+  // Background tasks started by requests finish (or fail) before the storage they write to closes.
+  app.addHook('onClose', () => ctx.tasks.drain());
+
   app.decorateRequest('principal', null);
   // Some clients label a bodiless POST (resend, logout) as JSON; an empty body is no body, not bad JSON.
   app.addHook('onRequest', async (request) => {
@@ -145,6 +149,7 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
       await v1.register(messageRoutes(ctx));
       await v1.register(attemptRoutes(ctx));
       await v1.register(authRoutes(ctx));
+      await v1.register(bulkOperationRoutes(ctx));
     },
     { prefix: API_PREFIX },
   );

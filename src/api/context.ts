@@ -8,6 +8,7 @@ import type { OperationalSink } from '../operational/events.ts';
 import { isOperationalApp } from '../operational/internal-app.ts';
 import type { ApplicationRecord, EndpointRecord, MessageRecord, Storage } from '../storage/contract.ts';
 import { assertAppAccess, type PortalTokens } from './auth.ts';
+import { type BackgroundTasks, createBackgroundTasks } from './background-tasks.ts';
 
 /** The subset of the endpoint cache the API uses (fan-out reads, and the application a message names). */
 export interface EndpointSource {
@@ -26,10 +27,15 @@ export interface ApiContext {
   readonly guard: AddressGuard;
   /** Where endpoint.created/updated/deleted go (operational webhooks). */
   readonly operational: OperationalSink;
+  readonly tasks: BackgroundTasks;
 }
 
-export function createContext(deps: Omit<ApiContext, 'guard'>): ApiContext {
-  return { ...deps, guard: createAddressGuard(deps.config.allowedSubnets) };
+export function createContext(deps: Omit<ApiContext, 'guard' | 'tasks'>): ApiContext {
+  return {
+    ...deps,
+    guard: createAddressGuard(deps.config.allowedSubnets),
+    tasks: createBackgroundTasks(deps.storage, deps.logger, deps.clock),
+  };
 }
 
 /**

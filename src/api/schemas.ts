@@ -24,6 +24,8 @@ export const Uid = Type.String({ minLength: 1, maxLength: 256, pattern: ID_PATTE
 export const EventTypeName = Type.String({ minLength: 1, maxLength: 256, pattern: ID_PATTERN });
 export const Channel = Type.String({ minLength: 1, maxLength: 128, pattern: ID_PATTERN });
 const FeatureFlag = Type.String({ minLength: 1, maxLength: 256, pattern: ID_PATTERN });
+/** A message tag: Svix's pattern (slashes and `#` allowed, unlike uids). */
+export const Tag = Type.String({ minLength: 1, maxLength: 128, pattern: '^[a-zA-Z0-9\\-_./\\\\#]+$' });
 const DateTime = Type.String({ format: 'date-time' });
 const Metadata = Type.Record(Type.String({ maxLength: 256 }), Type.String({ maxLength: 4096 }), {
   maxProperties: 100,
@@ -110,6 +112,7 @@ export const MessageListQuery = Type.Object({
   ...page,
   ...timeRange,
   channel: Type.Optional(Channel),
+  tag: Type.Optional(Tag),
   with_content: Type.Optional(Type.Boolean({ default: true })),
   event_types: eventTypesQuery,
 });
@@ -119,6 +122,8 @@ export const AttemptListQuery = Type.Object({
   status: Type.Optional(MessageStatus),
   status_code_class: Type.Optional(StatusCodeClass),
   channel: Type.Optional(Channel),
+  tag: Type.Optional(Tag),
+  expanded_statuses: Type.Optional(Type.Boolean({ default: false })),
   with_content: Type.Optional(Type.Boolean({ default: true })),
   with_msg: Type.Optional(Type.Boolean({ default: false })),
   event_types: eventTypesQuery,
@@ -131,6 +136,8 @@ export const AttemptedMessagesQuery = Type.Object({
   ...page,
   ...timeRange,
   channel: Type.Optional(Channel),
+  tag: Type.Optional(Tag),
+  expanded_statuses: Type.Optional(Type.Boolean({ default: false })),
   status: Type.Optional(MessageStatus),
   with_content: Type.Optional(Type.Boolean({ default: true })),
   event_types: eventTypesQuery,
@@ -318,8 +325,9 @@ export const RecoverOut = named(
   'RecoverOut',
   Type.Object({
     id: Type.String(),
-    status: named('BackgroundTaskStatus', Type.Literal('running')),
-    task: named('BackgroundTaskType', Type.Literal('endpoint.recover')),
+    /** `finished`: Hookyard re-queues in one statement before it answers. */
+    status: Type.Union([Type.Literal('running'), Type.Literal('finished')]),
+    task: Type.Literal('endpoint.recover'),
     updatedAt: DateTime,
   }),
 );
@@ -361,6 +369,9 @@ export const MessageIn = named(
     payloadRetentionPeriod: Type.Optional(nullable(Type.Integer({ minimum: 5, maximum: 90, default: 90 }))),
     payloadRetentionHours: Type.Optional(nullable(Type.Integer({ minimum: 1, maximum: 2160 }))),
     application: Type.Optional(nullable(ApplicationIn)),
+    tags: Type.Optional(nullable(Type.Array(Tag, { maxItems: 20, uniqueItems: true }))),
+    /** Scheduled delivery: stored at once, first attempted at this time (any future time). */
+    deliverAt: Type.Optional(nullable(DateTime)),
   }),
 );
 export const MessageOut = named(
@@ -372,6 +383,8 @@ export const MessageOut = named(
     channels: nullable(Type.Array(Channel)),
     payload: JsonObject,
     timestamp: DateTime,
+    tags: Type.Optional(nullable(Type.Array(Tag))),
+    deliverAt: Type.Optional(nullable(DateTime)),
   }),
 );
 export const EndpointMessageOut = named(
@@ -476,3 +489,84 @@ export function listResponse(itemName: string, item: TSchema): TSchema {
     }),
   );
 }
+
+// Svix's cloud operations (the shapes of svix-cloud-subset-openapi.json).
+export const BackgroundTaskStatusSchema = named(
+  'BackgroundTaskStatus',
+  Type.Union([Type.Literal('running'), Type.Literal('finished'), Type.Literal('failed')]),
+);
+export const BackgroundTaskTypeSchema = named(
+  'BackgroundTaskType',
+  Type.Union(
+    [
+      'endpoint.replay',
+      'endpoint.recover',
+      'application.stats',
+      'message.broadcast',
+      'sdk.generate',
+      'event-type.aggregate',
+      'application.purge_content',
+      'endpoint.bulk-replay',
+    ].map((value) => Type.Literal(value)),
+  ),
+);
+export const BackgroundTaskOut = named(
+  'BackgroundTaskOut',
+  Type.Object({
+    data: JsonObject,
+    id: Type.String(),
+    status: BackgroundTaskStatusSchema,
+    task: BackgroundTaskTypeSchema,
+    updatedAt: DateTime,
+  }),
+);
+/** What an operation that starts a background task answers (Svix's ReplayOut, ExpungeAllContentsOut). */
+export const BackgroundTaskStartOut = named(
+  'BackgroundTaskStartOut',
+  Type.Object({
+    id: Type.String(),
+    status: BackgroundTaskStatusSchema,
+    task: BackgroundTaskTypeSchema,
+    updatedAt: DateTime,
+  }),
+);
+export const BackgroundTaskParams = Type.Object({ task_id: Type.String({ minLength: 1, maxLength: 64 }) });
+export const BackgroundTaskListQuery = Type.Object({
+  ...page,
+  order: Type.Optional(Ordering),
+  status: Type.Optional(BackgroundTaskStatusSchema),
+  task: Type.Optional(BackgroundTaskTypeSchema),
+});
+export const BulkReplayIn = named(
+  'BulkReplayIn',
+  Type.Object({
+    since: DateTime,
+    until: Type.Optional(nullable(DateTime)),
+    eventTypes: Type.Optional(nullable(Type.Array(EventTypeName, { maxItems: 1000, uniqueItems: true }))),
+    channel: Type.Optional(nullable(Channel)),
+    tag: Type.Optional(nullable(Tag)),
+    status: Type.Optional(nullable(MessageStatus)),
+    statusCodeClass: Type.Optional(nullable(StatusCodeClass)),
+  }),
+);
+export const MessagePrecheckIn = named(
+  'MessagePrecheckIn',
+  Type.Object({
+    eventType: EventTypeName,
+    channels: Type.Optional(nullable(MessageChannels)),
+  }),
+);
+export const MessagePrecheckOut = named('MessagePrecheckOut', Type.Object({ active: Type.Boolean() }));
+export const BulkExpungeContentsIn = named(
+  'BulkExpungeContentsIn',
+  Type.Object({ ids: Type.Optional(Type.Array(Uid, { maxItems: 1000, uniqueItems: true })) }),
+);
+export const BulkExpungeContentsOut = named(
+  'BulkExpungeContentsOut',
+  Type.Object({
+    results: Type.Record(
+      Type.String(),
+      named('BulkExpungeStatus', Type.Union([Type.Literal('expunged'), Type.Literal('not-found')])),
+    ),
+  }),
+);

@@ -84,6 +84,8 @@ export function messageOutJson(message: MessageRecord, withContent: boolean, ext
     eventType: message.eventType,
     channels: message.channels,
     timestamp: iso(message.createdAt),
+    ...(message.tags ? { tags: message.tags } : {}),
+    ...(message.deliverAt != null ? { deliverAt: iso(message.deliverAt) } : {}),
     ...extra,
   });
   const payload = withContent ? (message.payload ?? EXPUNGED_PAYLOAD) : '{}';

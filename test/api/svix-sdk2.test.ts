@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
-import { type ApiException, MessageStatus, Svix, Webhook } from 'svix2';
+import {
+  type ApiException,
+  BackgroundTaskStatus,
+  BackgroundTaskType,
+  MessageStatus,
+  Svix,
+  Webhook,
+} from 'svix2';
 import { createHttpClient } from '../../src/delivery/http-client.ts';
 import { createDispatcher } from '../../src/dispatch/dispatcher.ts';
 import { createLogger } from '../../src/log/logger.ts';
@@ -272,5 +279,122 @@ forEachBackend((backend) => {
 
     await svix.endpoint.delete(app.id, other.id);
     assert.equal((await svix.endpoint.list(app.id)).data.length, 1);
+  });
+});
+
+forEachBackend((backend) => {
+  test('SDK 2.x: bulk replay, replay missing, background tasks, precheck, expunges, tags, deliverAt', async (t) => {
+    const h = await harness({ retrySchedule: '1s', deliveryTimeout: '5s' }, backend);
+    t.after(() => h.close());
+    const receiver = await startReceiver();
+    t.after(() => receiver.close());
+    const { serverUrl } = await serveWithDispatcher(t, h);
+    const svix = new Svix(ADMIN_TOKEN, { serverUrl });
+    const app = await svix.application.create({ name: 'Shop', uid: 'shop' });
+    const since = new Date(Date.now() - 60_000);
+
+    // Precheck: would a message reach any endpoint?
+    assert.equal((await svix.message.precheck(app.id, { eventType: 'order.paid' })).active, false);
+    const endpoint = await svix.endpoint.create(app.id, {
+      url: `${receiver.url}/a`,
+      eventTypes: ['order.paid'],
+    });
+    assert.equal((await svix.message.precheck(app.id, { eventType: 'order.paid' })).active, true);
+    assert.equal((await svix.message.precheck(app.id, { eventType: 'other' })).active, false);
+
+    // Tags, and the tag filter on message and attempt lists.
+    const tagged = await svix.message.create(app.id, {
+      eventType: 'order.paid',
+      payload: { n: 1 },
+      tags: ['vip', 'eu/west'],
+      payloadRetentionHours: 2,
+    });
+    assert.deepEqual(tagged.tags, ['vip', 'eu/west']);
+    const plain = await svix.message.create(app.id, { eventType: 'order.paid', payload: { n: 2 } });
+    assert.deepEqual(
+      (await svix.message.list(app.id, { tag: 'vip' })).data.map((item) => item.id),
+      [tagged.id],
+    );
+    const stored = await h.storage.messages.get(app.id, tagged.id);
+    assert.equal(stored && stored.payloadExpiresAt - stored.createdAt, 2 * 3_600_000);
+    await receiver.waitFor(() => receiver.counts.has(tagged.id) && receiver.counts.has(plain.id));
+    await eventually(async () => (await svix.messageAttempt.listByMsg(app.id, plain.id)).data.length > 0);
+    assert.deepEqual(
+      (await svix.messageAttempt.listByEndpoint(app.id, endpoint.id, { tag: 'vip' })).data.map(
+        (item) => item.msgId,
+      ),
+      [tagged.id],
+    );
+    assert.deepEqual(
+      (await svix.messageAttempt.listAttemptedMessages(app.id, endpoint.id, { tag: 'eu/west' })).data.map(
+        (item) => item.id,
+      ),
+      [tagged.id],
+    );
+
+    // Bulk replay with a tag filter: only the tagged message goes out again, as a background task.
+    const replay = await svix.endpoint.bulkReplay(app.id, endpoint.id, { since, tag: 'vip' });
+    assert.equal(replay.task, 'endpoint.bulk-replay');
+    const finished = await eventually(async () => {
+      const task = await svix.backgroundTask.get(replay.id);
+      return task.status === 'finished' && task;
+    });
+    assert.equal(finished.data['replayed'], 1);
+    await receiver.waitFor(() => receiver.counts.get(tagged.id) === 2);
+    assert.equal(receiver.counts.get(plain.id), 1);
+
+    // Replay missing: a new endpoint gets the messages it matches and never had.
+    const late = await svix.endpoint.create(app.id, { url: `${receiver.url}/late` });
+    const missing = await svix.endpoint.replayMissing(app.id, late.id, { since });
+    const missingDone = await eventually(async () => {
+      const task = await svix.backgroundTask.get(missing.id);
+      return task.status === 'finished' && task;
+    });
+    assert.equal(missingDone.data['replayed'], 2);
+    await receiver.waitFor(() => receiver.counts.get(tagged.id) === 3 && receiver.counts.get(plain.id) === 2);
+    const again = await svix.endpoint.replayMissing(app.id, late.id, { since });
+    const againDone = await eventually(async () => {
+      const task = await svix.backgroundTask.get(again.id);
+      return task.status === 'finished' && task;
+    });
+    assert.equal(againDone.data['replayed'], 0, 'nothing is missing any more');
+
+    const tasks = await svix.backgroundTask.list({ task: BackgroundTaskType.EndpointBulkReplay });
+    assert.deepEqual(
+      tasks.data.map((task) => task.id),
+      [replay.id],
+    );
+    assert.ok((await svix.backgroundTask.list({ status: BackgroundTaskStatus.Finished })).data.length >= 3);
+    await assert.rejects(svix.backgroundTask.get('qtask_nope'), is(404));
+
+    // Scheduled delivery: stored at once, first attempted at deliverAt, not before.
+    const deliverAt = new Date(Date.now() + 1500);
+    const scheduled = await svix.message.create(app.id, {
+      eventType: 'order.paid',
+      payload: { n: 3 },
+      deliverAt,
+    });
+    assert.equal(scheduled.deliverAt?.getTime(), deliverAt.getTime());
+    const queued = await svix.messageAttempt.listAttemptedDestinations(app.id, scheduled.id);
+    assert.equal(
+      queued.data.find((item) => item.id === endpoint.id)?.nextAttempt?.getTime(),
+      deliverAt.getTime(),
+    );
+    await receiver.waitFor(() => receiver.counts.has(scheduled.id));
+    const first = receiver.deliveries.find((item) => item.headers['webhook-id'] === scheduled.id);
+    assert.ok(first && first.receivedAt >= deliverAt.getTime(), 'not delivered before deliverAt');
+
+    // Expunges: some messages by id or eventId, then the whole application as a background task.
+    const bulk = await svix.message.bulkExpungeContent(app.id, { ids: [plain.id, 'msg_missing'] });
+    assert.deepEqual(bulk.results, { [plain.id]: 'expunged', msg_missing: 'not-found' });
+    assert.deepEqual((await svix.message.get(app.id, plain.id, { withContent: true })).payload, {
+      expired: true,
+    });
+    const purge = await svix.message.expungeAllContents(app.id);
+    assert.equal(purge.task, 'application.purge_content');
+    await eventually(async () => (await svix.backgroundTask.get(purge.id)).status === 'finished');
+    assert.deepEqual((await svix.message.get(app.id, tagged.id, { withContent: true })).payload, {
+      expired: true,
+    });
   });
 });

@@ -44,6 +44,7 @@ interface AttemptQuery {
   status?: number | undefined;
   status_code_class?: number | undefined;
   channel?: string | undefined;
+  tag?: string | undefined;
   event_types?: string[] | undefined;
 }
 
@@ -54,6 +55,7 @@ function attemptFilter(query: AttemptQuery): AttemptListFilter {
     status: query.status as MessageStatus | undefined,
     statusCodeClass: query.status_code_class,
     channel: query.channel,
+    tag: query.tag,
     eventTypes: query.event_types,
   };
 }
@@ -258,6 +260,7 @@ export function attemptRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
             after: parseAfter(query.after),
             status: query.status as MessageStatus | undefined,
             channel: query.channel,
+            tag: query.tag,
             eventTypes: query.event_types,
           },
           walk.page,

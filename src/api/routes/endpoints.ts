@@ -485,10 +485,21 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
             ['body', 'since'],
             'cannot recover more than 14 days of messages at once',
           );
-        await ctx.storage.deliveries.recover(endpoint.id, since, until, now);
-        return reply
-          .code(202)
-          .send({ id: newId('task', now), status: 'running', task: 'endpoint.recover', updatedAt: iso(now) });
+        const recovered = await ctx.storage.deliveries.recover(endpoint.id, since, until, now);
+        // Done in one statement, so the task is recorded finished: `background-task/{id}` reports it.
+        const task = await ctx.tasks.record('endpoint.recover', {
+          appId: endpoint.appId,
+          endpointId: endpoint.id,
+          since: iso(since),
+          until: iso(until),
+          recovered,
+        });
+        return reply.code(202).send({
+          id: task.id,
+          status: task.status,
+          task: 'endpoint.recover',
+          updatedAt: iso(task.updatedAt),
+        });
       },
     );
 

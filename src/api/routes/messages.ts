@@ -41,6 +41,9 @@ export interface NewMessageInput {
   retentionMs: number | undefined;
   /** The endpoints it goes to; undefined = fan out by the application's endpoint filters. */
   endpointIds: string[] | undefined;
+  tags?: string[] | null | undefined;
+  /** First attempt not before this time (scheduled delivery). */
+  deliverAt?: number | undefined;
 }
 
 /**
@@ -70,6 +73,9 @@ export async function ingestMessage(
     payload: input.payload,
     payloadExpiresAt: now + (input.retentionMs ?? DEFAULT_RETENTION_MS),
     createdAt: now,
+    ...(input.tags ? { tags: input.tags } : {}),
+    // A time already past is "at once": the delivery is simply due now.
+    ...(input.deliverAt !== undefined && input.deliverAt > now ? { deliverAt: input.deliverAt } : {}),
   };
   const result = await ctx.storage.messages.ingest({ message, endpointIds });
   if (result.kind === 'duplicate') {
@@ -97,6 +103,7 @@ export function messageRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
             after: parseAfter(query.after),
             channel: query.channel,
             eventTypes: query.event_types,
+            tag: query.tag,
           },
           walk.page,
         );
@@ -146,6 +153,8 @@ export function messageRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
           uid: body.eventId ?? null,
           retentionMs,
           endpointIds: undefined,
+          tags: body.tags,
+          deliverAt: parseTime(body.deliverAt),
         });
         return reply
           .code(202)

@@ -179,6 +179,7 @@ export function createDeliveryStore(ctx: SqlContext, policies: EndpointPolicies)
         add(where, `m.event_type IN (${placeholders(filter.eventTypes.length)})`, ...filter.eventTypes);
       if (filter.channel !== undefined)
         add(where, driver.dialect.jsonArrayContains('m.channels'), filter.channel);
+      if (filter.tag !== undefined) add(where, driver.dialect.jsonArrayContains('m.tags'), filter.tag);
       return keysetPage<Record<string, unknown>, { delivery: DeliveryRecord; message: MessageRecord }>(
         driver,
         {

@@ -39,14 +39,22 @@ const MESSAGE_ARRAYS: readonly ArrayColumn[] = [
   ['payload', 'text'],
   ['payload_expires_at', 'bigint'],
   ['created_at', 'bigint'],
+  ['tags', 'text'],
+  ['deliver_at', 'bigint'],
 ];
 const DELIVERY_ARRAYS: readonly ArrayColumn[] = [
   ['id', 'text'],
   ['app_id', 'text'],
   ['msg_id', 'text'],
   ['endpoint_id', 'text'],
+  ['next_attempt_at', 'bigint'],
   ['created_at', 'bigint'],
 ];
+
+/** A new delivery is first due at the message's `deliverAt` (scheduled delivery), else at once. */
+function firstDueAt(message: MessageRecord): number {
+  return message.deliverAt ?? message.createdAt;
+}
 const KEY_ARRAYS: readonly ArrayColumn[] = [
   ['app_id', 'text'],
   ['uid', 'text'],
@@ -100,6 +108,7 @@ export function createMessageStore(ctx: SqlContext): SqlMessageStore {
         add(where, `event_type IN (${placeholders(filter.eventTypes.length)})`, ...filter.eventTypes);
       if (filter.channel !== undefined)
         add(where, driver.dialect.jsonArrayContains('channels'), filter.channel);
+      if (filter.tag !== undefined) add(where, driver.dialect.jsonArrayContains('tags'), filter.tag);
       return keysetPage<MessageRow, MessageRecord>(driver, {
         select: `SELECT ${COLUMNS} FROM messages`,
         filter: where,
@@ -184,12 +193,19 @@ async function ingestSetBased(
     if (results[index]?.kind !== 'created') continue;
     const message = item.message;
     for (const endpointId of new Set(item.endpointIds))
-      deliveries.push([newId('delivery'), message.appId, message.id, endpointId, message.createdAt]);
+      deliveries.push([
+        newId('delivery'),
+        message.appId,
+        message.id,
+        endpointId,
+        firstDueAt(message),
+        message.createdAt,
+      ]);
   }
   if (deliveries.length > 0)
     await tx.run(
       `INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, next_attempt_at, created_at, updated_at)
-       SELECT id, app_id, msg_id, endpoint_id, ${MessageStatus.pending}, created_at, created_at, created_at
+       SELECT id, app_id, msg_id, endpoint_id, ${MessageStatus.pending}, next_attempt_at, created_at, created_at
        FROM ${arrayRows('v', DELIVERY_ARRAYS)}`,
       arrayParams(deliveries, DELIVERY_ARRAYS.length, (row) => row),
     );
@@ -259,7 +275,7 @@ async function ingestOne(tx: SqlExecutor, item: NewMessage): Promise<IngestResul
         message.id,
         endpointId,
         MessageStatus.pending,
-        message.createdAt,
+        firstDueAt(message),
         message.createdAt,
         message.createdAt,
       );
