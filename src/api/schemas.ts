@@ -570,3 +570,95 @@ export const BulkExpungeContentsOut = named(
     ),
   }),
 );
+export const ApplicationTokenExpireIn = named(
+  'ApplicationTokenExpireIn',
+  Type.Optional(
+    Type.Object({
+      expiry: Type.Optional(nullable(Type.Integer({ minimum: 0, maximum: 259200 }))),
+      sessionIds: Type.Optional(
+        Type.Array(Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-zA-Z0-9@_-]+$' }), {
+          maxItems: 1000,
+        }),
+      ),
+    }),
+  ),
+);
+export const EventTypeImportOpenApiIn = named(
+  'EventTypeImportOpenApiIn',
+  Type.Object({
+    dryRun: Type.Optional(Type.Boolean({ default: false })),
+    replaceAll: Type.Optional(Type.Boolean({ default: false })),
+    spec: Type.Optional(nullable(JsonObject)),
+    specRaw: Type.Optional(nullable(Type.String({ maxLength: 4 * 1024 * 1024 }))),
+  }),
+);
+const EventTypeFromOpenApi = named(
+  'EventTypeFromOpenApi',
+  Type.Object({
+    name: EventTypeName,
+    description: Type.String(),
+    schemas: Type.Optional(nullable(JsonObject)),
+    deprecated: Type.Boolean(),
+  }),
+);
+export const EventTypeImportOpenApiOut = named(
+  'EventTypeImportOpenApiOut',
+  Type.Object({
+    data: named(
+      'EventTypeImportOpenApiOutData',
+      Type.Object({
+        modified: Type.Array(EventTypeName),
+        to_modify: Type.Optional(nullable(Type.Array(EventTypeFromOpenApi))),
+      }),
+    ),
+  }),
+);
+const ExportedEndpoint = Type.Object({
+  uid: Type.Optional(nullable(Uid)),
+  url: EndpointUrl,
+  description: Type.Optional(Type.String({ maxLength: 8192 })),
+  disabled: Type.Optional(Type.Boolean()),
+  eventTypes: Type.Optional(nullable(Type.Array(EventTypeName, { maxItems: 1000, uniqueItems: true }))),
+  channels: Type.Optional(nullable(Type.Array(Channel, { maxItems: 10, uniqueItems: true }))),
+  rateLimit: Type.Optional(nullable(RateIn)),
+  metadata: Type.Optional(Metadata),
+  headers: Type.Optional(HeaderMap),
+  secret: Type.Optional(nullable(Secret)),
+});
+/** Hookyard's part of an environment document, under `settings.hookyard`. */
+export const HookyardEnvironment = Type.Object({
+  version: Type.Optional(Type.Integer()),
+  applications: Type.Array(
+    Type.Object({
+      uid: Type.Optional(nullable(Uid)),
+      name: Name,
+      rateLimit: Type.Optional(nullable(RateIn)),
+      metadata: Type.Optional(Metadata),
+      endpoints: Type.Optional(Type.Array(ExportedEndpoint, { maxItems: 10_000 })),
+    }),
+    { maxItems: 100_000 },
+  ),
+});
+export const EnvironmentIn = named(
+  'EnvironmentIn',
+  Type.Object({
+    eventTypes: Type.Optional(nullable(Type.Array(EventTypeIn, { maxItems: 10_000 }))),
+    settings: Type.Optional(
+      nullable(Type.Object({ hookyard: Type.Optional(HookyardEnvironment) }, { additionalProperties: true })),
+    ),
+    connectors: Type.Optional(nullable(Type.Array(JsonObject, { maxItems: 0 }))),
+  }),
+);
+export const EnvironmentOut = named(
+  'EnvironmentOut',
+  Type.Object({
+    version: Type.Integer(),
+    createdAt: DateTime,
+    eventTypes: Type.Array(EventTypeOut),
+    settings: nullable(JsonObject),
+    connectors: Type.Array(JsonObject),
+  }),
+);
+export const EnvironmentExportQuery = Type.Object({
+  include_secrets: Type.Optional(Type.Boolean({ default: false })),
+});

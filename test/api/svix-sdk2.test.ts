@@ -398,3 +398,134 @@ forEachBackend((backend) => {
     });
   });
 });
+
+forEachBackend((backend) => {
+  test('SDK 2.x: authentication.expireAll, eventType.importOpenapi, environment export and import', async (t) => {
+    const h = await harness({}, backend);
+    t.after(() => h.close());
+    const { serverUrl } = await serveWithDispatcher(t, h);
+    const svix = new Svix(ADMIN_TOKEN, { serverUrl });
+
+    // expireAll: every token issued so far stops working; new ones work. With sessionIds, only those.
+    const app = await svix.application.create({ name: 'Shop', uid: 'shop' });
+    const old = await svix.authentication.appPortalAccess(app.id, {});
+    const session = await svix.authentication.appPortalAccess(app.id, { sessionId: 'user_1' });
+    const other = await svix.authentication.appPortalAccess(app.id, { sessionId: 'user_2' });
+    const read = (token: string) => new Svix(token, { serverUrl }).endpoint.list(app.id);
+    await read(old.token);
+    await svix.authentication.expireAll(app.id, { sessionIds: ['user_1'] });
+    await assert.rejects(read(session.token), is(401));
+    await read(old.token);
+    await read(other.token);
+    await svix.authentication.expireAll(app.id, {});
+    await assert.rejects(read(old.token), is(401));
+    await assert.rejects(read(other.token), is(401));
+    const fresh = await svix.authentication.appPortalAccess(app.id, {});
+    await read(fresh.token);
+    // A grace period: old tokens keep working until it ends.
+    await svix.authentication.expireAll(app.id, { expiry: 3600 });
+    await read(fresh.token);
+
+    // importOpenapi: webhooks become event types, with $refs inlined and the example kept.
+    const spec = {
+      openapi: '3.1.0',
+      info: { title: 'Shop', version: '1' },
+      webhooks: {
+        'order.paid': {
+          post: {
+            description: 'An order was paid',
+            requestBody: {
+              content: {
+                'application/json': {
+                  schema: { $ref: '#/components/schemas/Order' },
+                  example: { id: 'ord_1', total: 5 },
+                },
+              },
+            },
+          },
+        },
+        'order.refunded': { post: { summary: 'Refunded', deprecated: true } },
+      },
+      components: {
+        schemas: {
+          Order: { type: 'object', properties: { id: { type: 'string' }, total: { type: 'number' } } },
+        },
+      },
+    };
+    await svix.eventType.create({ name: 'legacy', description: 'not in the spec' });
+    const dry = await svix.eventType.importOpenapi({ spec, dryRun: true });
+    assert.deepEqual(dry.data.modified, []);
+    assert.deepEqual(
+      dry.data.toModify?.map((item) => item.name),
+      ['order.paid', 'order.refunded'],
+    );
+    await assert.rejects(svix.eventType.get('order.paid'), is(404));
+    const imported = await svix.eventType.importOpenapi({ spec, replaceAll: true });
+    assert.deepEqual(imported.data.modified.sort(), ['legacy', 'order.paid', 'order.refunded']);
+    const paid = await svix.eventType.get('order.paid');
+    assert.equal(paid.description, 'An order was paid');
+    assert.deepEqual(
+      (paid.schemas as Record<string, { properties: unknown; examples: unknown }>)['1']?.examples,
+      [{ id: 'ord_1', total: 5 }],
+    );
+    assert.equal((await svix.eventType.get('order.refunded')).deprecated, true);
+    assert.equal((await svix.eventType.get('legacy')).archived, true);
+    const yaml =
+      'openapi: 3.1.0\ninfo: {title: y, version: "1"}\nwebhooks:\n  user.created:\n    post:\n      summary: A user\n';
+    assert.deepEqual((await svix.eventType.importOpenapi({ specRaw: yaml })).data.modified, ['user.created']);
+    await assert.rejects(svix.eventType.importOpenapi({}), is(400));
+
+    // Environment: export, then import into a fresh server through the SDK, which passes it through.
+    const endpoint = await svix.endpoint.create(app.id, {
+      url: 'https://example.com/hook',
+      uid: 'main',
+      eventTypes: ['order.paid'],
+      metadata: { team: 'a' },
+    });
+    const exported = await svix.environment.export();
+    assert.ok(exported.eventTypes.some((item) => item.name === 'order.paid'));
+    const settings = exported.settings as {
+      hookyard: { applications: { endpoints: Record<string, unknown>[] }[] };
+    };
+    assert.equal(
+      settings.hookyard.applications[0]?.endpoints[0]?.['secret'],
+      undefined,
+      'no secrets unless asked',
+    );
+
+    const target = await harness({}, backend);
+    t.after(() => target.close());
+    const { serverUrl: targetUrl } = await serveWithDispatcher(t, target);
+    const copy = new Svix(ADMIN_TOKEN, { serverUrl: targetUrl });
+    await copy.environment.import({
+      eventTypes: exported.eventTypes,
+      settings: exported.settings,
+      connectors: exported.connectors,
+    });
+    assert.equal((await copy.eventType.get('order.paid')).description, 'An order was paid');
+    const copied = await copy.endpoint.get('shop', 'main');
+    assert.equal(copied.url, endpoint.url);
+    assert.deepEqual(copied.eventTypes, ['order.paid']);
+    assert.deepEqual(copied.metadata, { team: 'a' });
+    assert.notEqual(
+      (await copy.endpoint.getSecret('shop', 'main')).key,
+      (await svix.endpoint.getSecret(app.id, endpoint.id)).key,
+    );
+    // Importing again changes nothing but updates in place.
+    await copy.environment.import({ eventTypes: exported.eventTypes, settings: exported.settings });
+    assert.equal((await copy.application.list()).data.length, 1);
+
+    // With include_secrets the key (and headers) travel too.
+    await svix.endpoint.setHeaders(app.id, endpoint.id, { headers: { 'X-Api-Key': 'k' } });
+    const withSecrets = await h.call({
+      method: 'POST',
+      url: '/api/v1/environment/export?include_secrets=true',
+    });
+    await target.call({ method: 'POST', url: '/api/v1/environment/import', payload: withSecrets.json() });
+    assert.equal(
+      (await copy.endpoint.getSecret('shop', 'main')).key,
+      (await svix.endpoint.getSecret(app.id, endpoint.id)).key,
+    );
+    assert.deepEqual((await copy.endpoint.getHeaders('shop', 'main')).sensitive, ['X-Api-Key']);
+  });
+});

@@ -3,9 +3,12 @@ import { ApiError } from '../../errors/api-error.ts';
 import type { EventTypeRecord } from '../../storage/contract.ts';
 import type { ApiContext } from '../context.ts';
 import { assertEventTypeSchemas } from '../event-type-schemas.ts';
+import { eventTypesFromOpenApi, openApiDocument } from '../openapi-import.ts';
 import { finishPage, pageWalk } from '../pagination.ts';
 import {
   EventTypeDeleteQuery,
+  EventTypeImportOpenApiIn,
+  EventTypeImportOpenApiOut,
   EventTypeIn,
   EventTypeListQuery,
   EventTypeOut,
@@ -67,6 +70,56 @@ export function eventTypeRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
           updatedAt: now,
         });
         return reply.code(201).send(eventTypeOut(created));
+      },
+    );
+
+    app.post(
+      '/event-type/import/openapi',
+      {
+        schema: { body: EventTypeImportOpenApiIn },
+        config: {
+          access: 'admin',
+          operationId: 'v1.event-type.import-openapi',
+          description:
+            'Creates or updates (and unarchives) an event type for each webhook of an OpenAPI document (`webhooks` or `x-webhooks`); `replaceAll` archives the others, `dryRun` only reports what would change.',
+          responses: { 200: EventTypeImportOpenApiOut },
+        },
+      },
+      async (request) => {
+        const body = request.body;
+        const imported = eventTypesFromOpenApi(
+          openApiDocument(body.spec as Record<string, unknown> | null | undefined, body.specRaw),
+        );
+        for (const item of imported) assertEventTypeSchemas(item.schemas);
+        if (body.dryRun === true) return { data: { modified: [], to_modify: imported } };
+        const now = ctx.clock();
+        const modified: string[] = [];
+        for (const item of imported) {
+          const current = await ctx.storage.eventTypes.get(item.name);
+          const fields = {
+            description: item.description,
+            schemas: item.schemas,
+            deprecated: item.deprecated,
+            archived: false,
+          };
+          if (current) await save({ ...current, ...fields, updatedAt: now });
+          else
+            await ctx.storage.eventTypes.create({
+              name: item.name,
+              ...fields,
+              featureFlag: null,
+              createdAt: now,
+              updatedAt: now,
+            });
+          modified.push(item.name);
+        }
+        if (body.replaceAll === true) {
+          const keep = new Set(imported.map((item) => item.name));
+          for (const name of await allEventTypeNames()) {
+            if (!keep.has(name) && (await ctx.storage.eventTypes.delete(name, false))) modified.push(name);
+          }
+        }
+        return { data: { modified } };
       },
     );
 
@@ -159,6 +212,19 @@ export function eventTypeRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         return reply.code(204).send();
       },
     );
+
+    /** Every active event type's name (the catalog is small: names are the keyset). */
+    async function allEventTypeNames(): Promise<string[]> {
+      const names: string[] = [];
+      let iterator: string | undefined;
+      for (;;) {
+        const page = await ctx.storage.eventTypes.list({ limit: 250, iterator }, { includeArchived: false });
+        names.push(...page.data.map((item) => item.name));
+        const last = page.data.at(-1);
+        if (page.done || !last) return names;
+        iterator = last.name;
+      }
+    }
 
     async function save(record: EventTypeRecord): Promise<EventTypeRecord> {
       const stored = await ctx.storage.eventTypes.update(record);
