@@ -28,6 +28,7 @@ import { endpointRoutes } from './routes/endpoints.ts';
 import { eventTypeRoutes } from './routes/event-types.ts';
 import { healthRoutes } from './routes/health.ts';
 import { messageRoutes } from './routes/messages.ts';
+import { operationalWebhookRoutes } from './routes/operational-webhooks.ts';
 
 export interface BuildAppDeps {
   config: Config;
@@ -150,6 +151,7 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
       await v1.register(attemptRoutes(ctx));
       await v1.register(authRoutes(ctx));
       await v1.register(bulkOperationRoutes(ctx));
+      await v1.register(operationalWebhookRoutes(ctx));
     },
     { prefix: API_PREFIX },
   );

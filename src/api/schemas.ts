@@ -662,3 +662,44 @@ export const EnvironmentOut = named(
 export const EnvironmentExportQuery = Type.Object({
   include_secrets: Type.Optional(Type.Boolean({ default: false })),
 });
+
+/** Svix's operational-webhook endpoints: the event types are Hookyard's operational events. */
+const OperationalEventTypes = Type.Array(EventTypeName, { minItems: 1, maxItems: 100, uniqueItems: true });
+const operationalEndpointFields = {
+  url: EndpointUrl,
+  description: Type.Optional(Type.String({ maxLength: 8192, default: '' })),
+  throttleRate: Type.Optional(nullable(RateIn)),
+  rateLimit: Type.Optional(nullable(RateIn)),
+  uid: Type.Optional(nullable(Uid)),
+  disabled: Type.Optional(Type.Boolean({ default: false })),
+  eventTypes: Type.Optional(nullable(OperationalEventTypes)),
+  metadata: Type.Optional(Metadata),
+};
+export const OperationalWebhookEndpointIn = named(
+  'OperationalWebhookEndpointIn',
+  Type.Object({
+    ...operationalEndpointFields,
+    secret: Type.Optional(nullable(Secret)),
+    headers: Type.Optional(nullable(HeaderMap)),
+  }),
+);
+export const OperationalWebhookEndpointUpsertIn = named(
+  'OperationalWebhookEndpointUpsertIn',
+  Type.Object(operationalEndpointFields),
+);
+export const OperationalWebhookEndpointOut = named(
+  'OperationalWebhookEndpointOut',
+  Type.Object({
+    id: Type.String(),
+    url: Type.String(),
+    description: Type.String(),
+    throttleRate: nullable(RateOut),
+    uid: nullable(Uid),
+    disabled: Type.Boolean(),
+    eventTypes: nullable(Type.Array(EventTypeName)),
+    createdAt: DateTime,
+    updatedAt: DateTime,
+    metadata: Metadata,
+  }),
+);
+export const OperationalEndpointParams = Type.Object({ endpoint_id: Uid });

@@ -13,7 +13,9 @@ import {
 import { createHttpClient } from '../../src/delivery/http-client.ts';
 import { createDispatcher } from '../../src/dispatch/dispatcher.ts';
 import { createLogger } from '../../src/log/logger.ts';
+import { createOperationalSink } from '../../src/operational/operational-sink.ts';
 import { forEachBackend } from '../helpers/backends.ts';
+import { ADMIN_TOKEN as PIPELINE_TOKEN, pipeline, silentLogger } from '../helpers/pipeline.ts';
 import { startReceiver } from '../helpers/receiver.ts';
 import { ADMIN_TOKEN, type Harness, harness } from './harness.ts';
 
@@ -527,5 +529,89 @@ forEachBackend((backend) => {
       (await svix.endpoint.getSecret(app.id, endpoint.id)).key,
     );
     assert.deepEqual((await copy.endpoint.getHeaders('shop', 'main')).sensitive, ['X-Api-Key']);
+  });
+});
+
+forEachBackend((backend) => {
+  test('SDK 2.x: operational-webhook endpoints receive the operational events they filter on', async (t) => {
+    const onlyCreated = await startReceiver();
+    t.after(() => onlyCreated.close());
+    const everything = await startReceiver();
+    t.after(() => everything.close());
+    const seeded = await startReceiver();
+    t.after(() => seeded.close());
+    const seedSecret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+    const p = await pipeline(t, backend, {
+      settings: { operationalWebhookUrl: `${seeded.url}/ops`, operationalWebhookSecret: seedSecret },
+      operational: async (storage) => {
+        const sink = createOperationalSink({ storage, config: storage.config, logger: silentLogger });
+        await sink.start();
+        return sink;
+      },
+    });
+    await p.startDispatcher();
+    await p.app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = p.app.server.address() as AddressInfo;
+    const svix = new Svix(PIPELINE_TOKEN, { serverUrl: `http://127.0.0.1:${port}` });
+    const ops = svix.operationalWebhook.endpoint;
+
+    // The endpoint seeded from HOOKYARD_OPERATIONAL_WEBHOOK_URL is listed and readable, not writable.
+    const [seed] = (await ops.list()).data;
+    assert.equal(seed?.uid, 'hookyard.operational');
+    assert.equal((await ops.getSecret('hookyard.operational')).key, seedSecret);
+    await assert.rejects(ops.delete('hookyard.operational'), is(403));
+
+    const created = await ops.create({
+      url: `${onlyCreated.url}/a`,
+      uid: 'created-only',
+      eventTypes: ['endpoint.created'],
+    });
+    assert.deepEqual(created.eventTypes, ['endpoint.created']);
+    const all = await ops.create({ url: `${everything.url}/b`, description: 'all events' });
+    assert.equal((await ops.get('created-only')).id, created.id);
+    assert.equal((await ops.list()).data.length, 3);
+    assert.equal(
+      (await ops.upsert(all.id, { url: `${everything.url}/b`, description: 'every event' })).description,
+      'every event',
+    );
+    await ops.setHeaders(all.id, { headers: { 'X-Team': 'ops', Authorization: 'Bearer t' } });
+    assert.deepEqual(await ops.getHeaders(all.id), {
+      headers: { 'X-Team': 'ops' },
+      sensitive: ['Authorization'],
+    });
+    const { key: before } = await ops.getSecret(all.id);
+    await ops.rotateSecret(all.id, {});
+    const { key: secret } = await ops.getSecret(all.id);
+    assert.notEqual(secret, before);
+
+    // An ordinary endpoint created then deleted: created reaches both, deleted only the unfiltered one.
+    const app = await svix.application.create({ name: 'Shop', uid: 'shop' });
+    const endpoint = await svix.endpoint.create(app.id, { url: 'https://example.com/hook' });
+    await svix.endpoint.delete(app.id, endpoint.id);
+    const typeOf = (body: string) => (JSON.parse(body) as { type: string }).type;
+    await everything.waitFor(() => everything.deliveries.length >= 2);
+    await onlyCreated.waitFor(() => onlyCreated.deliveries.length >= 1);
+    await seeded.waitFor(() => seeded.deliveries.length >= 2);
+    assert.deepEqual(everything.deliveries.map((item) => typeOf(item.body)).sort(), [
+      'endpoint.created',
+      'endpoint.deleted',
+    ]);
+    const delivery = everything.deliveries[0];
+    assert.ok(delivery);
+    assert.equal(delivery.headers['x-team'], 'ops');
+    assert.doesNotThrow(() =>
+      new Webhook(secret).verify(delivery.body, delivery.headers as Record<string, string>),
+    );
+
+    await ops.delete('created-only');
+    await assert.rejects(ops.get('created-only'), is(404));
+    // Whatever arrives after the deletion, the filtered endpoint only ever heard endpoint.created.
+    const more = await svix.endpoint.create(app.id, { url: 'https://example.com/hook2' });
+    await svix.endpoint.delete(app.id, more.id);
+    await everything.waitFor(() => everything.deliveries.length >= 4);
+    assert.deepEqual(
+      onlyCreated.deliveries.map((item) => typeOf(item.body)),
+      ['endpoint.created'],
+    );
   });
 });

@@ -1,15 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Static } from 'typebox';
-import {
-  headerLimits,
-  headerProblem,
-  isSensitiveHeader,
-  mergeHeaders,
-} from '../../domain/endpoint-headers.ts';
+import { headerLimits, mergeHeaders } from '../../domain/endpoint-headers.ts';
 import { newId } from '../../domain/ids.ts';
 import { ApiError } from '../../errors/api-error.ts';
-import { generateSecret, generateSigningKeyPair, normaliseSecret, publicKeyOf } from '../../signing/keys.ts';
-import type { ApplicationRecord, EndpointRecord, EndpointSecret } from '../../storage/contract.ts';
+import type { ApplicationRecord, EndpointRecord } from '../../storage/contract.ts';
 import {
   type ApiContext,
   assertEndpointUrl,
@@ -18,6 +12,7 @@ import {
   loadEndpoint,
   parseTime,
 } from '../context.ts';
+import { checkedHeaders, headersOut, rotatedSecrets, secretFrom, secretOut } from '../endpoint-rules.ts';
 import { finishPage, pageWalk } from '../pagination.ts';
 import {
   AppParams,
@@ -46,34 +41,11 @@ import { endpointOut, iso, messageOutJson } from '../serialize.ts';
 import { ingestMessage } from './messages.ts';
 
 const ListEndpointOut = listResponse('EndpointOut', EndpointOut);
-const DEFAULT_GRACE_SECONDS = 86_400;
-/** Rotated-out keys still inside their grace period, besides the current one (Svix's limit). */
-const MAX_PREVIOUS_SECRETS = 10;
 const DAY_MS = 86_400_000;
 /** Svix's allowance for clock skew on the stats and recover windows ("now - 28 days" must pass). */
 const WINDOW_SLACK_MS = 5 * 60_000;
 const MAX_STATS_WINDOW_MS = 28 * DAY_MS + WINDOW_SLACK_MS;
 const MAX_RECOVER_WINDOW_MS = 14 * DAY_MS + WINDOW_SLACK_MS;
-
-/** A new key of the type named: an HMAC `whsec_` secret, or an ed25519 `whsk_` signing key. */
-function generateKey(type: 'hmac256' | 'ed25519'): string {
-  return type === 'ed25519' ? generateSigningKeyPair().secretKey : generateSecret();
-}
-
-function secretFrom(given: string | null | undefined, loc: string[], type: 'hmac256' | 'ed25519'): string {
-  if (given === undefined || given === null) return generateKey(type);
-  const result = normaliseSecret(given);
-  if (!result.ok) throw ApiError.validation(loc, result.reason);
-  return result.secret;
-}
-
-function checkedHeaders(headers: Readonly<Record<string, string | null>>, loc: string[]): void {
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === null) continue;
-    const problem = headerProblem(name, value);
-    if (problem) throw ApiError.validation([...loc, name], `header ${name} ${problem}`);
-  }
-}
 
 /** `filterTypes` is the newer SDKs' name for `eventTypes`; an empty list means every type. */
 function eventTypesOf(body: {
@@ -339,10 +311,8 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       },
       async (request) => {
         const { endpoint } = await target(request, request.params);
-        const current = endpoint.secrets[0];
-        if (!current) throw ApiError.notFound('Endpoint secret');
         // A v1a endpoint's private key never leaves Hookyard: receivers verify with the public key.
-        return { key: publicKeyOf(current.key) ?? current.key };
+        return secretOut(endpoint);
       },
     );
 
@@ -355,29 +325,10 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         const { app: application, endpoint } = await target(request, request.params);
         const now = ctx.clock();
-        // A generated key keeps the current key's type, so the receiver's way of verifying still holds.
-        const currentType =
-          endpoint.secrets[0] && publicKeyOf(endpoint.secrets[0].key) ? 'ed25519' : 'hmac256';
-        const key = secretFrom(request.body.key, ['body', 'key'], currentType);
-        const graceMs = (request.body.gracePeriodSeconds ?? DEFAULT_GRACE_SECONDS) * 1000;
-        // The outgoing key keeps signing (alongside the new one) until the grace period ends, so a
-        // receiver that has not switched yet still verifies every delivery.
-        const previous: EndpointSecret[] = [];
-        const [current, ...older] = endpoint.secrets;
-        if (current && graceMs > 0) previous.push({ key: current.key, expiresAt: now + graceMs });
-        for (const secret of older) {
-          if (secret.expiresAt !== null && secret.expiresAt > now) previous.push(secret);
-        }
-        if (previous.length > MAX_PREVIOUS_SECRETS) {
-          const nextExpiry = Math.min(...previous.map((secret) => secret.expiresAt ?? now));
-          throw new ApiError(
-            'limit_reached',
-            `An endpoint keeps at most ${MAX_PREVIOUS_SECRETS} old keys in their grace period; the next one expires at ${iso(nextExpiry)}. Rotate after that, or with gracePeriodSeconds 0.`,
-          );
-        }
+        const secrets = rotatedSecrets(endpoint, request.body.key, request.body.gracePeriodSeconds, now);
         await save(application, {
           ...endpoint,
-          secrets: [{ key, expiresAt: null }, ...previous],
+          secrets,
           updatedAt: now,
         });
         return reply.code(204).send();
@@ -396,13 +347,7 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       },
       async (request) => {
         const { endpoint } = await target(request, request.params);
-        const headers: Record<string, string> = {};
-        const sensitive: string[] = [];
-        for (const [name, value] of Object.entries(endpoint.headers)) {
-          if (isSensitiveHeader(name)) sensitive.push(name);
-          else headers[name] = value;
-        }
-        return { headers, sensitive };
+        return headersOut(endpoint);
       },
     );
 
