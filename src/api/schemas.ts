@@ -67,7 +67,7 @@ export const Ordering = named(
   'Ordering',
   Type.Union([Type.Literal('ascending'), Type.Literal('descending')]),
 );
-export const MessageStatus = named('MessageStatus', Type.Integer({ enum: [0, 1, 2, 3] }));
+export const MessageStatus = named('MessageStatus', Type.Integer({ enum: [0, 1, 2, 3, 4] }));
 export const StatusCodeClass = named('StatusCodeClass', Type.Integer({ enum: [0, 100, 200, 300, 400, 500] }));
 export const MessageStatusText = named(
   'MessageStatusText',
@@ -76,6 +76,7 @@ export const MessageStatusText = named(
     Type.Literal('pending'),
     Type.Literal('fail'),
     Type.Literal('sending'),
+    Type.Literal('canceled'),
   ]),
 );
 export const MessageAttemptTriggerType = named('MessageAttemptTriggerType', Type.Integer({ enum: [0, 1] }));
@@ -143,6 +144,10 @@ export const AttemptedMessagesQuery = Type.Object({
   event_types: eventTypesQuery,
 });
 export const PageQuery = Type.Object({ ...page });
+/** `expanded_statuses=true` shows `canceled` (4) as such; otherwise as success (0), as Svix does. */
+export const ExpandedStatusesQuery = Type.Object({
+  expanded_statuses: Type.Optional(Type.Boolean({ default: false })),
+});
 export const StatsQuery = Type.Object({ since: Type.Optional(DateTime), until: Type.Optional(DateTime) });
 
 // Bodies.

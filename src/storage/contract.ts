@@ -26,9 +26,13 @@
  * a row whose endpoint is paused, throttled or at its concurrency cap is *postponed* to a later due time.
  */
 
-export const MessageStatus = { success: 0, pending: 1, fail: 2, sending: 3 } as const;
+/**
+ * `canceled`: will never be attempted, and not for the receiver's sake (its message's payload was
+ * expunged in bulk while it was queued). Final, like success and fail.
+ */
+export const MessageStatus = { success: 0, pending: 1, fail: 2, sending: 3, canceled: 4 } as const;
 export type MessageStatus = (typeof MessageStatus)[keyof typeof MessageStatus];
-export const statusText = ['success', 'pending', 'fail', 'sending'] as const;
+export const statusText = ['success', 'pending', 'fail', 'sending', 'canceled'] as const;
 
 export const TriggerType = { scheduled: 0, manual: 1 } as const;
 export type TriggerType = (typeof TriggerType)[keyof typeof TriggerType];
@@ -535,8 +539,13 @@ export interface BulkOperationStore {
     until: number,
     now: number,
   ): Promise<number>;
-  /** Drops the payload of every message of the application. */
+  /**
+   * Drops the payload of every message of the application, and cancels their deliveries still queued
+   * (not leased): without a payload they can never be sent. Returns the messages purged.
+   */
   expungeAppPayloads(appId: string): Promise<number>;
+  /** The same for some messages (by id); returns the ids whose payload was dropped. */
+  expungePayloads(appId: string, msgIds: readonly string[]): Promise<string[]>;
 }
 
 export interface Storage {

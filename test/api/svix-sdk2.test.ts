@@ -386,6 +386,13 @@ forEachBackend((backend) => {
     const first = receiver.deliveries.find((item) => item.headers['webhook-id'] === scheduled.id);
     assert.ok(first && first.receivedAt >= deliverAt.getTime(), 'not delivered before deliverAt');
 
+    // A message scheduled an hour ahead: still queued when its payload is purged below.
+    const parked = await svix.message.create(app.id, {
+      eventType: 'order.paid',
+      payload: { n: 4 },
+      deliverAt: new Date(Date.now() + 3_600_000),
+    });
+
     // Expunges: some messages by id or eventId, then the whole application as a background task.
     const bulk = await svix.message.bulkExpungeContent(app.id, { ids: [plain.id, 'msg_missing'] });
     assert.deepEqual(bulk.results, { [plain.id]: 'expunged', msg_missing: 'not-found' });
@@ -398,6 +405,18 @@ forEachBackend((backend) => {
     assert.deepEqual((await svix.message.get(app.id, tagged.id, { withContent: true })).payload, {
       expired: true,
     });
+
+    // Its queued delivery can never be sent now: canceled (4), which 2.x asks to see (expanded_statuses);
+    // a client that does not ask sees success (0), as Svix shows it.
+    const attemptedNow = await svix.messageAttempt.listAttemptedMessages(app.id, endpoint.id);
+    const canceled = attemptedNow.data.find((item) => item.id === parked.id);
+    assert.equal(canceled?.status, MessageStatus.Canceled);
+    assert.equal(canceled?.statusText, 'canceled');
+    assert.equal(canceled?.nextAttempt ?? null, null);
+    const legacy = await h.call({ url: `/api/v1/app/${app.id}/endpoint/${endpoint.id}/msg` });
+    const legacyItem = legacy.json().data.find((item: { id: string }) => item.id === parked.id);
+    assert.equal(legacyItem.status, 0);
+    assert.equal((await svix.endpoint.getStats(app.id, endpoint.id)).canceled, 1);
   });
 });
 

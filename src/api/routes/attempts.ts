@@ -18,6 +18,7 @@ import {
   EmptyResponse,
   EndpointMessageOut,
   EndpointParams,
+  ExpandedStatusesQuery,
   listResponse,
   MessageAttemptOut,
   MessageEndpointOut,
@@ -67,15 +68,17 @@ export function attemptRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
     attempts: readonly AttemptRecord[],
     withContent: boolean,
     withMsg: boolean,
+    expanded: boolean,
   ): Promise<string[]> {
-    if (!withMsg) return attempts.map((attempt) => JSON.stringify(attemptOut(attempt, withContent)));
+    if (!withMsg)
+      return attempts.map((attempt) => JSON.stringify(attemptOut(attempt, withContent, expanded)));
     const messages = new Map<string, string>();
     for (const msgId of new Set(attempts.map((attempt) => attempt.msgId))) {
       const message = await ctx.storage.messages.get(app.id, msgId);
       if (message) messages.set(msgId, messageOutJson(message, withContent));
     }
     return attempts.map((attempt) => {
-      const head = JSON.stringify(attemptOut(attempt, withContent));
+      const head = JSON.stringify(attemptOut(attempt, withContent, expanded));
       const msg = messages.get(attempt.msgId);
       return msg === undefined ? head : `${head.slice(0, -1)},"msg":${msg}}`;
     });
@@ -109,6 +112,7 @@ export function attemptRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
           data,
           query.with_content !== false,
           query.with_msg === true,
+          query.expanded_statuses === true,
         );
         return reply.type(JSON_TYPE).send(listJson(items, cursor));
       },
@@ -140,6 +144,7 @@ export function attemptRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         data,
         query.with_content !== false,
         query.with_msg === true,
+        query.expanded_statuses === true,
       );
       return reply.type(JSON_TYPE).send(listJson(items, cursor));
     }
@@ -178,7 +183,7 @@ export function attemptRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
     app.get(
       '/app/:app_id/msg/:msg_id/attempt/:attempt_id',
       {
-        schema: { params: AttemptParams },
+        schema: { params: AttemptParams, querystring: ExpandedStatusesQuery },
         config: {
           access: 'app-read',
           operationId: 'v1.message-attempt.get',
@@ -190,7 +195,7 @@ export function attemptRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         const message = await loadMessage(ctx, application, request.params.msg_id);
         const attempt = await ctx.storage.attempts.get(application.id, message.id, request.params.attempt_id);
         if (!attempt) throw ApiError.notFound('Message attempt');
-        return attemptOut(attempt, true);
+        return attemptOut(attempt, true, request.query.expanded_statuses === true);
       },
     );
 
@@ -267,7 +272,9 @@ export function attemptRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         );
         const { data, cursor } = finishPage(walk, result, (item) => item.delivery.id);
         const withContent = query.with_content !== false;
-        const items = data.map((item) => endpointMessageOutJson(item.delivery, item.message, withContent));
+        const items = data.map((item) =>
+          endpointMessageOutJson(item.delivery, item.message, withContent, query.expanded_statuses === true),
+        );
         return reply.type(JSON_TYPE).send(listJson(items, cursor));
       },
     );

@@ -163,12 +163,19 @@ export function bulkOperationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox 
       },
       async (request) => {
         const application = await loadApp(ctx, request, request.params.app_id);
-        const results: Record<string, 'expunged' | 'not-found'> = {};
+        const found = new Map<string, string>();
         for (const idOrUid of request.body.ids ?? []) {
           const message = await ctx.storage.messages.get(application.id, idOrUid);
-          const done =
-            message !== undefined && (await ctx.storage.messages.expungePayload(application.id, message.id));
-          results[idOrUid] = done ? 'expunged' : 'not-found';
+          if (message) found.set(idOrUid, message.id);
+        }
+        // Their queued deliveries are canceled with them: without a payload they can never be sent.
+        const expunged = new Set(
+          await ctx.storage.bulk.expungePayloads(application.id, [...new Set(found.values())]),
+        );
+        const results: Record<string, 'expunged' | 'not-found'> = {};
+        for (const idOrUid of request.body.ids ?? []) {
+          const id = found.get(idOrUid);
+          results[idOrUid] = id !== undefined && expunged.has(id) ? 'expunged' : 'not-found';
         }
         return { results };
       },

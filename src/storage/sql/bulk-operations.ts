@@ -7,6 +7,7 @@ import { add, conditions } from './paging.ts';
 import { type EndpointRow, toEndpoint } from './rows.ts';
 
 const FINAL = `${MessageStatus.success}, ${MessageStatus.fail}`;
+const QUEUED = `${MessageStatus.pending}, ${MessageStatus.sending}`;
 const BATCH = 1000;
 
 /**
@@ -139,9 +140,31 @@ export function createBulkOperationStore(ctx: SqlContext): BulkOperationStore {
     },
 
     expungeAppPayloads(appId) {
-      return driver.run('UPDATE messages SET payload = NULL WHERE app_id = ? AND payload IS NOT NULL', [
-        appId,
-      ]);
+      return driver.transaction(async (tx) => {
+        await tx.run(
+          `UPDATE deliveries SET status = ${MessageStatus.canceled}, next_attempt_at = NULL, updated_at = ?
+           WHERE app_id = ? AND status IN (${QUEUED}) AND lease_owner IS NULL`,
+          [Date.now(), appId],
+        );
+        return tx.run('UPDATE messages SET payload = NULL WHERE app_id = ? AND payload IS NOT NULL', [appId]);
+      });
+    },
+
+    async expungePayloads(appId, msgIds) {
+      if (msgIds.length === 0) return [];
+      return driver.transaction(async (tx) => {
+        const list = placeholders(msgIds.length);
+        await tx.run(
+          `UPDATE deliveries SET status = ${MessageStatus.canceled}, next_attempt_at = NULL, updated_at = ?
+           WHERE app_id = ? AND msg_id IN (${list}) AND status IN (${QUEUED}) AND lease_owner IS NULL`,
+          [Date.now(), appId, ...msgIds],
+        );
+        const rows = await tx.query<{ id: string }>(
+          `UPDATE messages SET payload = NULL WHERE app_id = ? AND id IN (${list}) RETURNING id`,
+          [appId, ...msgIds],
+        );
+        return rows.map((row) => row.id);
+      });
     },
   };
 }
