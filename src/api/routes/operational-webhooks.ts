@@ -167,7 +167,7 @@ export function operationalWebhookRoutes(ctx: ApiContext): FastifyPluginAsyncTyp
         schema: { params: OperationalEndpointParams, body: OperationalWebhookEndpointUpsertIn },
         config: {
           access: 'admin',
-          operationId: 'v1.operational-webhook.endpoint.update',
+          operationId: 'v1.operational-webhook.endpoint.upsert',
           responses: { 200: OperationalWebhookEndpointOut, 201: OperationalWebhookEndpointOut },
         },
       },
@@ -254,7 +254,7 @@ export function operationalWebhookRoutes(ctx: ApiContext): FastifyPluginAsyncTyp
         schema: { params: OperationalEndpointParams, body: EndpointHeadersIn },
         config: {
           access: 'admin',
-          operationId: 'v1.operational-webhook.endpoint.update-headers',
+          operationId: 'v1.operational-webhook.endpoint.set-headers',
           responses: { 204: null },
         },
       },
