@@ -30,8 +30,10 @@ const DateTime = Type.String({ format: 'date-time' });
 const Metadata = Type.Record(Type.String({ maxLength: 256 }), Type.String({ maxLength: 4096 }), {
   maxProperties: 100,
 });
-const Name = Type.String({ minLength: 1, maxLength: 1024 });
-const Description = Type.String({ maxLength: 8192 });
+/** Svix refuses control characters 0x00-0x08 in names and descriptions. */
+const NO_CONTROL = '^[^\\u0000-\\u0008]*$';
+const Name = Type.String({ minLength: 1, maxLength: 1024, pattern: NO_CONTROL });
+const Description = Type.String({ maxLength: 8192, pattern: NO_CONTROL });
 const RateIn = Type.Integer({ minimum: 1, maximum: 65535 });
 const RateOut = Type.Integer({ minimum: 0, maximum: 65535 });
 const EndpointUrl = Type.String({ format: 'uri', minLength: 1, maxLength: 65536 });
@@ -236,7 +238,7 @@ export const EventTypeOut = named(
 const endpointFields = {
   url: EndpointUrl,
   uid: Type.Optional(nullable(Uid)),
-  description: Type.Optional(Type.String({ maxLength: 8192, default: '' })),
+  description: Type.Optional(Type.String({ maxLength: 8192, default: '', pattern: NO_CONTROL })),
   disabled: Type.Optional(Type.Boolean({ default: false })),
   eventTypes: Type.Optional(nullable(EventTypes)),
   filterTypes: Type.Optional(nullable(EventTypes)),
@@ -260,7 +262,7 @@ export const EndpointPatch = named(
   Type.Object({
     url: Type.Optional(EndpointUrl),
     uid: Type.Optional(nullable(Uid)),
-    description: Type.Optional(Type.String({ maxLength: 8192 })),
+    description: Type.Optional(Type.String({ maxLength: 8192, pattern: NO_CONTROL })),
     disabled: Type.Optional(Type.Boolean()),
     eventTypes: Type.Optional(nullable(Type.Array(EventTypeName, { maxItems: 1000, uniqueItems: true }))),
     filterTypes: Type.Optional(nullable(Type.Array(EventTypeName, { maxItems: 1000, uniqueItems: true }))),
@@ -672,7 +674,7 @@ export const EnvironmentExportQuery = Type.Object({
 const OperationalEventTypes = Type.Array(EventTypeName, { minItems: 1, maxItems: 100, uniqueItems: true });
 const operationalEndpointFields = {
   url: EndpointUrl,
-  description: Type.Optional(Type.String({ maxLength: 8192, default: '' })),
+  description: Type.Optional(Type.String({ maxLength: 8192, default: '', pattern: NO_CONTROL })),
   throttleRate: Type.Optional(nullable(RateIn)),
   rateLimit: Type.Optional(nullable(RateIn)),
   uid: Type.Optional(nullable(Uid)),

@@ -441,4 +441,13 @@ forEachBackend((backend) => {
       assert.equal(resend.body['code'], 'missing_payload');
     });
   });
+  describe('Svix parity: text fields', () => {
+    test('control characters 0x00-0x08 in names and descriptions are 422', async (t) => {
+      const h = await withHarness(t);
+      assert.deepEqual((await invalid(h, 'POST', '/app', { name: 'bad\u0001name' })).loc, ['body', 'name']);
+      await invalid(h, 'POST', '/event-type', { name: 'a', description: 'x\u0000' });
+      await ok(h, 'POST', '/app', { name: 'tabs\tand\nnewlines are fine', uid: 'shop' });
+      await invalid(h, 'POST', '/app/shop/endpoint', { url: 'https://example.com', description: '\u0008' });
+    });
+  });
 });
