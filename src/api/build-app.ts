@@ -25,6 +25,7 @@ import { attemptRoutes } from './routes/attempts.ts';
 import { authRoutes } from './routes/auth.ts';
 import { bulkOperationRoutes } from './routes/bulk-operations.ts';
 import { endpointRoutes } from './routes/endpoints.ts';
+import { environmentRoutes } from './routes/environment.ts';
 import { eventTypeRoutes } from './routes/event-types.ts';
 import { healthRoutes } from './routes/health.ts';
 import { messageRoutes } from './routes/messages.ts';
@@ -151,6 +152,7 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
       await v1.register(attemptRoutes(ctx));
       await v1.register(authRoutes(ctx));
       await v1.register(bulkOperationRoutes(ctx));
+      await v1.register(environmentRoutes(ctx));
       await v1.register(operationalWebhookRoutes(ctx));
     },
     { prefix: API_PREFIX },

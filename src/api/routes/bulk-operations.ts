@@ -3,7 +3,6 @@ import { fanOut } from '../../domain/filter.ts';
 import { ApiError } from '../../errors/api-error.ts';
 import type { BackgroundTaskRecord, MessageStatus } from '../../storage/contract.ts';
 import { type ApiContext, loadApp, loadEndpoint, parseTime } from '../context.ts';
-import { exportEnvironment, importEnvironment } from '../environment.ts';
 import { finishPage, pageWalk } from '../pagination.ts';
 import {
   AppParams,
@@ -15,9 +14,6 @@ import {
   BulkExpungeContentsOut,
   BulkReplayIn,
   EndpointParams,
-  EnvironmentExportQuery,
-  EnvironmentIn,
-  EnvironmentOut,
   listResponse,
   MessagePrecheckIn,
   MessagePrecheckOut,
@@ -27,8 +23,7 @@ import { iso } from '../serialize.ts';
 
 /**
  * Svix's cloud operations on many messages or deliveries at once (bulk replay, replay missing,
- * expunge all contents, bulk expunge, precheck), the environment export and import, and the
- * background tasks that report on them.
+ * expunge all contents, bulk expunge, precheck) and the background tasks that report on them.
  */
 const ListBackgroundTaskOut = listResponse('BackgroundTaskOut', BackgroundTaskOut);
 
@@ -201,39 +196,6 @@ export function bulkOperationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox 
           }),
         );
         return reply.code(202).send(startedOut(task));
-      },
-    );
-
-    app.post(
-      '/environment/export',
-      {
-        schema: { querystring: EnvironmentExportQuery },
-        config: {
-          access: 'admin',
-          operationId: 'v1.environment.export',
-          description:
-            "Event types (Svix's shape) and, under settings.hookyard, every application with its endpoints; endpoint secrets and headers only with include_secrets=true.",
-          responses: { 200: EnvironmentOut },
-        },
-      },
-      async (request) => exportEnvironment(ctx, request.query.include_secrets === true),
-    );
-
-    app.post(
-      '/environment/import',
-      {
-        schema: { body: EnvironmentIn },
-        config: {
-          access: 'admin',
-          operationId: 'v1.environment.import',
-          description:
-            'Adds or updates (never deletes) the event types, applications (by uid) and endpoints (by uid) of an exported document.',
-          responses: { 204: null },
-        },
-      },
-      async (request, reply) => {
-        await importEnvironment(ctx, request.body);
-        return reply.code(204).send();
       },
     );
 
