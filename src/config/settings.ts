@@ -265,7 +265,7 @@ export const settings = {
     default: '',
     accepts: 'empty (direct) or an http:// or https:// proxy URL',
     description:
-      "Send every delivery through this HTTP proxy (CONNECT for https receivers), as Svix's `proxy_config`. The address guard then checks the proxy's address, not the receiver's: the proxy must enforce egress rules.",
+      "Send every delivery through this HTTP proxy (a CONNECT tunnel per receiver origin), as Svix's `proxy_config`. The address guard then checks the proxy's address, not the receiver's: the proxy must enforce egress rules.",
     secret: true,
     parse: proxyUrl,
   }),
