@@ -53,6 +53,8 @@ interface Target {
   appId: string;
 }
 
+const NO_APP_RECHECK_MS = 5_000;
+
 /** Operational payloads are small and kept as long as any payload by default. */
 const RETENTION_MS = 90 * 86_400_000;
 
@@ -62,6 +64,7 @@ export function createOperationalSink(deps: OperationalSinkDeps): OperationalSen
   const clock = deps.clock ?? Date.now;
   const enabled = config.operationalWebhookUrl !== '';
   let target: Promise<Target | undefined> | undefined;
+  let checkedAt = 0;
   let closed = false;
   const storing = new Set<Promise<void>>();
 
@@ -147,6 +150,7 @@ export function createOperationalSink(deps: OperationalSinkDeps): OperationalSen
 
   function resolveTarget(): Promise<Target | undefined> {
     if (!target) {
+      checkedAt = clock();
       target = sync();
       // A failed sync (database down) is tried again by the next emit.
       target.catch(() => {
@@ -159,8 +163,9 @@ export function createOperationalSink(deps: OperationalSinkDeps): OperationalSen
   async function store(event: OperationalEvent): Promise<void> {
     try {
       const to = await resolveTarget();
-      // The application may appear later (the API makes it with the first operational endpoint).
-      if (!to) target = undefined;
+      // The application may appear later (the API makes it with the first operational endpoint):
+      // looked for again at most every NO_APP_RECHECK_MS, so a server without one pays nothing per event.
+      if (!to && clock() - checkedAt >= NO_APP_RECHECK_MS) target = undefined;
       // Events about the operational application itself are dropped: a failing operational receiver
       // would otherwise report its own failures to itself, without end.
       if (!to || event.data.appId === to.appId) return;
