@@ -11,7 +11,7 @@ import type {
   Page,
   PageQuery,
 } from '../storage/contract.ts';
-import { type ApiContext, assertEndpointUrl } from './context.ts';
+import { type ApiContext, assertEndpointUrl, assertUid } from './context.ts';
 import { assertEventTypeSchemas } from './event-type-schemas.ts';
 import type { EnvironmentIn, HookyardEnvironment } from './schemas.ts';
 import { eventTypeOut, iso } from './serialize.ts';
@@ -105,6 +105,7 @@ export async function importEnvironment(ctx: ApiContext, body: Static<typeof Env
   const hookyard = (body.settings as { hookyard?: Hookyard } | null | undefined)?.hookyard;
   for (const [a, app] of (hookyard?.applications ?? []).entries()) {
     if (app.uid === OPERATIONAL_APP_UID) continue;
+    assertUid('application', app.uid, ['body', 'settings', 'hookyard', 'applications', a, 'uid']);
     const existing = app.uid ? await ctx.storage.applications.get(app.uid) : undefined;
     const record: ApplicationRecord = {
       id: existing?.id ?? newId('application', now),
@@ -121,6 +122,7 @@ export async function importEnvironment(ctx: ApiContext, body: Static<typeof Env
     if (!stored) throw ApiError.notFound('Application');
     for (const [e, endpoint] of (app.endpoints ?? []).entries()) {
       const loc = ['body', 'settings', 'hookyard', 'applications', String(a), 'endpoints', String(e)];
+      assertUid('endpoint', endpoint.uid, [...loc, 'uid']);
       const url = assertEndpointUrl(ctx, endpoint.url, [...loc, 'url']);
       const headers = endpoint.headers ?? {};
       for (const [name, value] of Object.entries(headers)) {
