@@ -14,8 +14,8 @@
  * event: events are rare next to messages); with none, nothing is stored.
  */
 import { ConfigError } from '../config/load.ts';
-import type { Config } from '../config/settings.ts';
-import { checkEndpointUrl } from '../delivery/address-guard.ts';
+import { type Config, DEFAULT_PAYLOAD_RETENTION_MS } from '../config/settings.ts';
+import { checkEndpointUrl } from '../domain/endpoint-url.ts';
 import { fanOut } from '../domain/filter.ts';
 import { newId } from '../domain/ids.ts';
 import { toError } from '../errors/coerce.ts';
@@ -54,9 +54,6 @@ interface Target {
 }
 
 const NO_APP_RECHECK_MS = 5_000;
-
-/** Operational payloads are small and kept as long as any payload by default. */
-const RETENTION_MS = 90 * 86_400_000;
 
 export function createOperationalSink(deps: OperationalSinkDeps): OperationalSender {
   const { storage, config } = deps;
@@ -188,7 +185,7 @@ export function createOperationalSink(deps: OperationalSinkDeps): OperationalSen
           eventType: event.type,
           channels: null,
           payload,
-          payloadExpiresAt: now + RETENTION_MS,
+          payloadExpiresAt: now + DEFAULT_PAYLOAD_RETENTION_MS,
           createdAt: now,
         },
         endpointIds,

@@ -298,7 +298,7 @@ export function attemptRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
             'missing_payload',
             'Unable to resend the message: its payload was expunged or is past its retention.',
           );
-        // Safe to repeat: while the first resend's attempt is queued or in flight a second one changes
+        // Safe to repeat: while the first resend's attempt is queued or leased a second one changes
         // nothing (see ReplayStore.resend), so a double click sends the message once.
         const result = await ctx.storage.replay.resend(application.id, message.id, endpoint.id, ctx.clock());
         if (result === 'missing') throw ApiError.notFound('Message or endpoint');

@@ -12,7 +12,6 @@ import {
   loadEndpoint,
   parseTime,
 } from '../context.ts';
-import { checkedHeaders, headersOut, rotatedSecrets, secretFrom, secretOut } from '../endpoint-rules.ts';
 import { finishPage, pageWalk } from '../pagination.ts';
 import {
   AppParams,
@@ -38,7 +37,14 @@ import {
   StatsQuery,
 } from '../schemas.ts';
 import { endpointOut, iso, messageOutJson } from '../serialize.ts';
-import { ingestMessage } from './messages.ts';
+import {
+  checkedHeaders,
+  headersOut,
+  rotatedSecrets,
+  secretFrom,
+  secretOut,
+} from '../use-cases/endpoint-rules.ts';
+import { ingestMessage } from '../use-cases/messages.ts';
 
 const ListEndpointOut = listResponse('EndpointOut', EndpointOut);
 const DAY_MS = 86_400_000;
@@ -458,7 +464,7 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
           access: 'app-write',
           operationId: 'v1.endpoint.replay',
           description:
-            'Hookyard addition. Re-queues every delivery to this endpoint created in [since, until) whose status is final (success or fail). Deliveries still queued or in flight are left alone, so repeating the call before they went out sends nothing twice.',
+            'Hookyard addition. Re-queues every delivery to this endpoint created in [since, until) whose status is final (success or fail). Unfinished deliveries (queued, leased, parked or held) are left alone, so repeating the call before they went out sends nothing twice.',
           responses: { 202: ReplayOut },
         },
       },

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { ApiContext } from '../context.ts';
-import { exportEnvironment, importEnvironment } from '../environment.ts';
 import { EnvironmentExportQuery, EnvironmentIn, EnvironmentOut } from '../schemas.ts';
+import { exportEnvironment, importEnvironment } from '../use-cases/environment.ts';
 
 /** Svix's environment export and import (see api/environment.ts for what the document carries). */
 export function environmentRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {

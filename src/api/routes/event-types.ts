@@ -2,8 +2,6 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ApiError } from '../../errors/api-error.ts';
 import type { EventTypeRecord } from '../../storage/contract.ts';
 import type { ApiContext } from '../context.ts';
-import { assertEventTypeSchemas } from '../event-type-schemas.ts';
-import { eventTypesFromOpenApi, openApiDocument } from '../openapi-import.ts';
 import { finishPage, pageWalk } from '../pagination.ts';
 import {
   EventTypeDeleteQuery,
@@ -18,6 +16,8 @@ import {
   listResponse,
 } from '../schemas.ts';
 import { eventTypeOut } from '../serialize.ts';
+import { assertEventTypeSchemas } from '../use-cases/event-type-schemas.ts';
+import { eventTypesFromOpenApi, openApiDocument } from '../use-cases/openapi-import.ts';
 
 const ListEventTypeOut = listResponse('EventTypeOut', EventTypeOut);
 

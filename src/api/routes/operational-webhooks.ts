@@ -7,7 +7,6 @@ import { OPERATIONAL_APP_UID, OPERATIONAL_ENDPOINT_UID } from '../../operational
 import { ensureOperationalApp } from '../../operational/operational-app.ts';
 import type { EndpointRecord } from '../../storage/contract.ts';
 import { type ApiContext, assertEndpointUrl, assertUid } from '../context.ts';
-import { checkedHeaders, headersOut, rotatedSecrets, secretFrom, secretOut } from '../endpoint-rules.ts';
 import { finishPage, pageWalk } from '../pagination.ts';
 import {
   EndpointHeadersIn,
@@ -22,6 +21,13 @@ import {
   OrderedListQuery,
 } from '../schemas.ts';
 import { iso } from '../serialize.ts';
+import {
+  checkedHeaders,
+  headersOut,
+  rotatedSecrets,
+  secretFrom,
+  secretOut,
+} from '../use-cases/endpoint-rules.ts';
 
 /**
  * Svix's operational-webhook endpoints (`/operational-webhook/endpoint...`): the endpoints of Hookyard's

@@ -1,5 +1,5 @@
 import { Ajv } from 'ajv';
-import { ApiError } from '../errors/api-error.ts';
+import { ApiError } from '../../errors/api-error.ts';
 
 /**
  * An event type's `schemas` are JSON Schemas (draft 7, as Svix checks them): each version's schema must

@@ -1,5 +1,5 @@
 import { parse as parseYaml } from 'yaml';
-import { ApiError } from '../errors/api-error.ts';
+import { ApiError } from '../../errors/api-error.ts';
 
 /**
  * Event types from an OpenAPI document's webhooks (Svix's `eventType.importOpenapi`): each entry of

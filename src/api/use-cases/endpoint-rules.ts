@@ -1,8 +1,8 @@
-import { headerProblem, isSensitiveHeader } from '../domain/endpoint-headers.ts';
-import { ApiError } from '../errors/api-error.ts';
-import { generateSecret, generateSigningKeyPair, normaliseSecret, publicKeyOf } from '../signing/keys.ts';
-import type { EndpointRecord, EndpointSecret } from '../storage/contract.ts';
-import { iso } from './serialize.ts';
+import { headerProblem, isSensitiveHeader } from '../../domain/endpoint-headers.ts';
+import { ApiError } from '../../errors/api-error.ts';
+import { generateSecret, generateSigningKeyPair, normaliseSecret, publicKeyOf } from '../../signing/keys.ts';
+import type { EndpointRecord, EndpointSecret } from '../../storage/contract.ts';
+import { iso } from '../serialize.ts';
 
 /**
  * What application endpoints and operational-webhook endpoints share: their keys (generation,

@@ -1,7 +1,7 @@
-import { newId } from '../domain/ids.ts';
-import { toError } from '../errors/coerce.ts';
-import type { Logger } from '../log/logger.ts';
-import type { BackgroundTaskRecord, Storage } from '../storage/contract.ts';
+import { newId } from '../../domain/ids.ts';
+import { toError } from '../../errors/coerce.ts';
+import type { Logger } from '../../log/logger.ts';
+import type { BackgroundTaskRecord, Storage } from '../../storage/contract.ts';
 
 /**
  * Runs the API's long operations (bulk replay, replay missing, expunge all contents) as Svix's

@@ -1,20 +1,20 @@
 import type { Static } from 'typebox';
-import { headerProblem } from '../domain/endpoint-headers.ts';
-import { newId } from '../domain/ids.ts';
-import { ApiError } from '../errors/api-error.ts';
-import { OPERATIONAL_APP_UID } from '../operational/internal-app.ts';
-import { generateSecret, generateSigningKeyPair, normaliseSecret } from '../signing/keys.ts';
+import { headerProblem } from '../../domain/endpoint-headers.ts';
+import { newId } from '../../domain/ids.ts';
+import { ApiError } from '../../errors/api-error.ts';
+import { OPERATIONAL_APP_UID } from '../../operational/internal-app.ts';
+import { generateSecret, generateSigningKeyPair, normaliseSecret } from '../../signing/keys.ts';
 import type {
   ApplicationRecord,
   EndpointRecord,
   EventTypeRecord,
   Page,
   PageQuery,
-} from '../storage/contract.ts';
-import { type ApiContext, assertEndpointUrl, assertUid } from './context.ts';
+} from '../../storage/contract.ts';
+import { type ApiContext, assertEndpointUrl, assertUid } from '../context.ts';
+import type { EnvironmentIn, HookyardEnvironment } from '../schemas.ts';
+import { eventTypeOut, iso } from '../serialize.ts';
 import { assertEventTypeSchemas } from './event-type-schemas.ts';
-import type { EnvironmentIn, HookyardEnvironment } from './schemas.ts';
-import { eventTypeOut, iso } from './serialize.ts';
 
 /**
  * Svix's environment export/import, extended to move a whole tenant between servers: the Svix shape
