@@ -9,7 +9,7 @@
  * A delivery (one row per message × endpoint; Svix's "message destination") is in one of the states
  * pending, sending, leased, parked, held, success or fail; the state machine and every transition
  * between them is storage/sql/delivery-transitions.ts (summed up in docs/architecture.md). `status`
- * on records is the Svix status (0 success, 1 pending, 2 fail, 3 sending): a leased, parked or held
+ * on records is the Svix status (0 success, 1 pending, 2 fail, 3 sending, 4 canceled): a leased, parked or held
  * delivery shows the status it had when it was queued.
  */
 

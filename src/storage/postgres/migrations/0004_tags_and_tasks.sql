@@ -1,5 +1,6 @@
 -- Hookyard schema 4 (PostgreSQL): message tags and scheduled delivery (deliverAt), and the background
 -- tasks of the bulk operations (bulk replay, replay missing, expunge all contents).
+-- deliveries.status may now also be 4 (canceled: see delivery-transitions.ts).
 
 ALTER TABLE messages ADD COLUMN tags TEXT;           -- JSON array or NULL
 ALTER TABLE messages ADD COLUMN deliver_at BIGINT;   -- first attempt not before; NULL = at once
