@@ -588,16 +588,14 @@ export const BulkExpungeContentsOut = named(
 );
 export const ApplicationTokenExpireIn = named(
   'ApplicationTokenExpireIn',
-  Type.Optional(
-    Type.Object({
-      expiry: Type.Optional(nullable(Type.Integer({ minimum: 0, maximum: 259200 }))),
-      sessionIds: Type.Optional(
-        Type.Array(Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-zA-Z0-9@_-]+$' }), {
-          maxItems: 1000,
-        }),
-      ),
-    }),
-  ),
+  Type.Object({
+    expiry: Type.Optional(nullable(Type.Integer({ minimum: 0, maximum: 259200 }))),
+    sessionIds: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-zA-Z0-9@_-]+$' }), {
+        maxItems: 1000,
+      }),
+    ),
+  }),
 );
 export const EventTypeImportOpenApiIn = named(
   'EventTypeImportOpenApiIn',

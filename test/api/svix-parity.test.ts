@@ -196,6 +196,18 @@ forEachBackend((backend) => {
       assert.equal((await call(h, 'GET', `/app/shop/msg/${msg}/endpoint/ep_nope/attempt`)).status, 404);
     });
 
+    test('expire-all without a body expires every token of the application at once', async (t) => {
+      const h = await withHarness(t);
+      await ok(h, 'POST', '/app', { name: 'shop', uid: 'shop' });
+      const { token } = (await ok(h, 'POST', '/auth/app-portal-access/shop', {})) as { token: string };
+      assert.equal((await h.call({ url: `${V1}/app/shop/endpoint`, token })).statusCode, 200);
+      // The cut-off is "issued before now" in milliseconds: let the clock move past the issue time.
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      assert.equal((await call(h, 'POST', '/auth/app/shop/expire-all')).status, 204);
+      assert.equal((await h.call({ url: `${V1}/app/shop/endpoint`, token })).statusCode, 401);
+      assert.equal((await call(h, 'POST', '/auth/app/nope/expire-all')).status, 404);
+    });
+
     test('an app-portal token gets 404 for another application', async (t) => {
       const h = await withHarness(t);
       await ok(h, 'POST', '/app', { name: 'mine', uid: 'mine' });

@@ -72,6 +72,10 @@ export function authRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       '/auth/app/:app_id/expire-all',
       {
         schema: { params: AppParams, body: ApplicationTokenExpireIn },
+        // Every field is optional, so a bodiless POST means the defaults (expire at once, all sessions).
+        preValidation: async (request) => {
+          request.body ??= {};
+        },
         config: {
           access: 'admin',
           operationId: 'v1.authentication.expire-all',
