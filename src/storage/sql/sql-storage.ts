@@ -3,6 +3,8 @@ import type { Logger } from '../../log/logger.ts';
 import type { ChangeEvent, Storage } from '../contract.ts';
 import { createApplicationStore } from './applications.ts';
 import { createAttemptStore } from './attempts.ts';
+import { createBackgroundTaskStore } from './background-tasks.ts';
+import { createBulkOperationStore } from './bulk-operations.ts';
 import { createCensusStore } from './census.ts';
 import { CHANGES_CHANNEL, type SqlContext, WORK_CHANNEL } from './context.ts';
 import { createDeliveryStore } from './deliveries.ts';
@@ -114,6 +116,8 @@ export async function createSqlStorage(driver: SqlDriver, options: SqlStorageOpt
     replay: createReplayStore(ctx),
     retention: createRetentionStore(ctx),
     census: createCensusStore(ctx),
+    backgroundTasks: createBackgroundTaskStore(ctx),
+    bulk: createBulkOperationStore(ctx),
     subscribe(listener) {
       changeListeners.add(listener);
       return () => changeListeners.delete(listener);
