@@ -18,6 +18,8 @@ import { createRetentionPurger } from './retention/retention-purger.ts';
 import type { Storage } from './storage/contract.ts';
 import { createStorage } from './storage/create-storage.ts';
 import { createEndpointCache } from './storage/endpoint-cache.ts';
+import { tracedDestination } from './tracing/traced-destination.ts';
+import { startTracing } from './tracing/tracing.ts';
 
 export interface RunningServer {
   /** The bound address, e.g. `http://127.0.0.1:8071` (a worker's serves only `/metrics` and health). */
@@ -47,9 +49,15 @@ export async function resolveAdminTokenHash(
   return hash;
 }
 
-export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+export async function startServer(
+  config: Config,
+  logger: Logger,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<RunningServer> {
+  // Before storage, so that its commits are traced; a bad OTEL_* value stops start-up here.
+  const tracing = await startTracing(env, logger);
   const storage = await createStorage({ config, logger });
-  const closers: Array<() => Promise<void> | void> = [() => storage.close()];
+  const closers: Array<() => Promise<void> | void> = [() => tracing?.close(), () => storage.close()];
   const closeAll = async () => {
     for (const close of closers.reverse()) {
       try {
@@ -71,7 +79,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     closers.push(() => operational.close());
 
     if (config.role !== 'api') {
-      const destination = createDestinations(config, logger);
+      const destinations = createDestinations(config, logger);
+      const destination = tracing ? tracedDestination(destinations, tracing) : destinations;
       closers.push(() => destination.close());
       const dispatcher = createDispatcher({
         storage,
@@ -99,7 +108,16 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
             'Use it as "Authorization: Bearer <token>", or set HOOKYARD_ADMIN_TOKEN to choose your own.\n\n',
         );
       });
-      app = await buildApp({ config, storage, logger, adminTokenHash, endpointCache, operational, metrics });
+      app = await buildApp({
+        config,
+        storage,
+        logger,
+        adminTokenHash,
+        endpointCache,
+        operational,
+        metrics,
+        tracing,
+      });
     }
     // Closing the app first stops accepting and lets in-flight requests finish before storage closes.
     const started = app;

@@ -16,6 +16,7 @@ import type { Logger } from '../log/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { discardOperationalEvents, type OperationalSink } from '../operational/events.ts';
 import type { EndpointRecord, Storage } from '../storage/contract.ts';
+import type { Tracing } from '../tracing/tracing.ts';
 import { authenticate, authorize, createPortalTokens } from './auth.ts';
 import { createContext, type EndpointSource } from './context.ts';
 import { createErrorHandler, sendError } from './errors.ts';
@@ -46,6 +47,8 @@ export interface BuildAppDeps {
   operational?: OperationalSink | undefined;
   /** Served at `GET /metrics` when given. */
   metrics?: Metrics | undefined;
+  /** OpenTelemetry tracing (tracing/), when it is on. */
+  tracing?: Tracing | undefined;
 }
 
 export const API_PREFIX = '/api/v1';
@@ -65,6 +68,7 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
     endpoints: deps.endpointCache ?? { forApp: (appId) => storage.endpoints.listAll(appId) },
     portal: createPortalTokens(storage.meta),
     operational: deps.operational ?? discardOperationalEvents,
+    tracing: deps.tracing,
   });
 
   const app = Fastify({

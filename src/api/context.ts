@@ -8,6 +8,7 @@ import type { Logger } from '../log/logger.ts';
 import type { OperationalSink } from '../operational/events.ts';
 import { isOperationalApp } from '../operational/internal-app.ts';
 import type { ApplicationRecord, EndpointRecord, MessageRecord, Storage } from '../storage/contract.ts';
+import type { Tracing } from '../tracing/tracing.ts';
 import { assertAppAccess, type PortalTokens } from './auth.ts';
 import { type BackgroundTasks, createBackgroundTasks } from './use-cases/background-tasks.ts';
 
@@ -28,6 +29,8 @@ export interface ApiContext {
   readonly guard: AddressGuard;
   /** Where endpoint.created/updated/deleted go (operational webhooks). */
   readonly operational: OperationalSink;
+  /** OpenTelemetry tracing when it is on (tracing/); undefined costs ingest nothing. */
+  readonly tracing?: Tracing | undefined;
   readonly tasks: BackgroundTasks;
 }
 

@@ -20,6 +20,8 @@ export interface OutboundMessage {
    * them as message headers or properties.
    */
   readonly headers: Readonly<Record<string, string>>;
+  /** The message's trace (its ingest span's traceparent) when tracing recorded one; see tracing/. */
+  readonly traceContext?: string | undefined;
 }
 
 export interface SendOptions {

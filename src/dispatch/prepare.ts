@@ -53,7 +53,13 @@ export async function prepare(
     return {
       kind: 'ready',
       endpoint,
-      message: { msgId: task.msgId, eventType: task.eventType, body: task.payload, headers },
+      message: {
+        msgId: task.msgId,
+        eventType: task.eventType,
+        body: task.payload,
+        headers,
+        ...(task.traceContext !== undefined ? { traceContext: task.traceContext } : {}),
+      },
     };
   } catch (error) {
     return { kind: 'unsendable', url: endpoint.url, reason: toError(error).message, retryable: true };

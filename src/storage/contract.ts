@@ -94,6 +94,11 @@ export interface MessageRecord {
   tags?: string[] | null;
   /** Scheduled delivery: its deliveries are first due then rather than at `createdAt`. */
   deliverAt?: number | null;
+  /**
+   * The W3C `traceparent` of the ingest span when tracing was on (tracing/): every attempt of the message
+   * continues that trace. Absent when none.
+   */
+  traceContext?: string | null;
 }
 
 export interface DeliveryRecord {
@@ -199,6 +204,8 @@ export interface ClaimedTask {
   triggerType: TriggerType;
   /** Consecutive failed attempts of this delivery so far (a success resets it). */
   failStreak: number;
+  /** The message's `traceContext` (the ingest span), when it has one. */
+  traceContext?: string;
 }
 
 /**

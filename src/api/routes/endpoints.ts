@@ -515,6 +515,7 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
           uid: null,
           retentionMs: undefined,
           endpointIds: [endpoint.id],
+          traceparent: request.headers.traceparent,
         });
         return reply.code(200).type('application/json; charset=utf-8').send(messageOutJson(message, true));
       },

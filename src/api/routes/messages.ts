@@ -98,6 +98,7 @@ export function messageRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
           uid: body.eventId ?? null,
           retentionMs,
           endpointIds: undefined,
+          traceparent: request.headers.traceparent,
           tags: body.tags,
           deliverAt: parseTime(body.deliverAt),
         });

@@ -16,6 +16,8 @@ export interface NewMessageInput {
   retentionMs: number | undefined;
   /** The endpoints it goes to; undefined = fan out by the application's endpoint filters. */
   endpointIds: string[] | undefined;
+  /** The request's W3C `traceparent` header: the ingest span continues it when tracing is on. */
+  traceparent?: string | string[] | undefined;
   tags?: string[] | null | undefined;
   /** First attempt not before this time (scheduled delivery). */
   deliverAt?: number | undefined;
@@ -25,10 +27,21 @@ export interface NewMessageInput {
  * Stores a message and its deliveries durably and returns it. A duplicate `eventId` in the application
  * is a 409 conflict, as Svix answers; retrying one request safely is what `idempotency-key` is for.
  */
-export async function ingestMessage(
+export function ingestMessage(
   ctx: ApiContext,
   app: ApplicationRecord,
   input: NewMessageInput,
+): Promise<MessageRecord> {
+  if (!ctx.tracing) return ingest(ctx, app, input, undefined);
+  const caller = Array.isArray(input.traceparent) ? input.traceparent[0] : input.traceparent;
+  return ctx.tracing.traceIngest(caller, app.id, (traceContext) => ingest(ctx, app, input, traceContext));
+}
+
+async function ingest(
+  ctx: ApiContext,
+  app: ApplicationRecord,
+  input: NewMessageInput,
+  traceContext: string | undefined,
 ): Promise<MessageRecord> {
   if (Buffer.byteLength(input.payload) > ctx.config.maxPayloadBytes) {
     throw new ApiError(
@@ -48,6 +61,7 @@ export async function ingestMessage(
     payload: input.payload,
     payloadExpiresAt: now + (input.retentionMs ?? DEFAULT_PAYLOAD_RETENTION_MS),
     createdAt: now,
+    ...(traceContext !== undefined ? { traceContext } : {}),
     ...(input.tags ? { tags: input.tags } : {}),
     // A time already past is "at once": the delivery is simply due now.
     ...(input.deliverAt !== undefined && input.deliverAt > now ? { deliverAt: input.deliverAt } : {}),

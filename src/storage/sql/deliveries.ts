@@ -82,8 +82,13 @@ export function createDeliveryStore(ctx: SqlContext, policies: EndpointPolicies)
       );
       if (leased.length === 0) return [];
       const msgIds = [...new Set(leased.map((row) => row.msg_id))];
-      const messages = await driver.query<{ id: string; event_type: string; payload: string | null }>(
-        `SELECT id, event_type, payload FROM messages WHERE id IN (${placeholders(msgIds.length)})`,
+      const messages = await driver.query<{
+        id: string;
+        event_type: string;
+        payload: string | null;
+        trace_context: string | null;
+      }>(
+        `SELECT id, event_type, payload, trace_context FROM messages WHERE id IN (${placeholders(msgIds.length)})`,
         msgIds,
       );
       const byId = new Map(messages.map((row) => [row.id, row]));
@@ -102,6 +107,7 @@ export function createDeliveryStore(ctx: SqlContext, policies: EndpointPolicies)
           payload: message.payload,
           triggerType: row.trigger_type as TriggerType,
           failStreak: Number(row.fail_streak),
+          ...(message.trace_context != null ? { traceContext: message.trace_context } : {}),
         });
       }
       return tasks.sort((a, b) => compare(a.deliveryId, b.deliveryId));

@@ -35,6 +35,7 @@ const MESSAGE: BatchSource = {
     ['created_at', 'bigint'],
     ['tags', 'text'],
     ['deliver_at', 'bigint'],
+    ['trace_context', 'text'],
   ],
 };
 const MESSAGE_KEY: BatchSource = {

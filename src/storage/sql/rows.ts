@@ -63,6 +63,7 @@ export interface MessageRow {
   created_at: number;
   tags: string | null;
   deliver_at: number | null;
+  trace_context: string | null;
 }
 
 export interface DeliveryRow {
@@ -133,6 +134,7 @@ export const columns = {
     'created_at',
     'tags',
     'deliver_at',
+    'trace_context',
   ],
   deliveries: [
     'id',
@@ -294,6 +296,7 @@ export function toMessage(row: MessageRow): MessageRecord {
     // Only when set, so a record read back equals the one written without them.
     ...(row.tags != null ? { tags: json<string[]>(row.tags) } : {}),
     ...(row.deliver_at != null ? { deliverAt: Number(row.deliver_at) } : {}),
+    ...(row.trace_context != null ? { traceContext: row.trace_context } : {}),
   };
 }
 
@@ -309,6 +312,7 @@ export function messageValues(record: MessageRecord): SqlValue[] {
     record.createdAt,
     jsonOrNull(record.tags ?? null),
     record.deliverAt ?? null,
+    record.traceContext ?? null,
   ];
 }
 
