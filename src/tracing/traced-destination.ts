@@ -1,4 +1,4 @@
-import type { Destination } from '../delivery/destination.ts';
+import type { Destination, DestinationOutcome } from '../delivery/destination.ts';
 import type { Tracing } from './tracing.ts';
 
 /**
@@ -6,6 +6,12 @@ import type { Tracing } from './tracing.ts';
  * `traceparent` (an HTTP header; a broker's message property) so the receiver's trace joins. Composed
  * in main.ts only when tracing is on: off, the dispatcher talks to the destination itself.
  */
+const THREW: DestinationOutcome = {
+  kind: 'permanent',
+  recorded: { statusCode: 0, response: 'the destination threw', durationMs: 0 },
+  host: { reached: false, unreachable: false, gone: false, slowDown: false },
+};
+
 export function tracedDestination(destination: Destination, tracing: Tracing): Destination {
   return {
     async send(endpoint, message, options) {
@@ -15,13 +21,19 @@ export function tracedDestination(destination: Destination, tracing: Tracing): D
         endpointId: endpoint.id,
         appId: endpoint.appId,
       });
-      const outcome = await destination.send(
-        endpoint,
-        { ...message, headers: { ...message.headers, traceparent: span.traceparent } },
-        options,
-      );
-      span.end(outcome);
-      return outcome;
+      let outcome: DestinationOutcome | undefined;
+      try {
+        outcome = await destination.send(
+          endpoint,
+          { ...message, headers: { ...message.headers, traceparent: span.traceparent } },
+          options,
+        );
+        return outcome;
+      } finally {
+        // A destination answers with an outcome rather than throwing; if one throws all the same, its
+        // span still ends (as a failure without a response).
+        span.end(outcome ?? THREW);
+      }
     },
     close: () => destination.close(),
   };

@@ -186,4 +186,22 @@ forEachBackend((backend) => {
     assert.deepEqual(settled[4]?.status === 'fulfilled' && settled[4].value.message, batch[0]);
     assert.equal((await storage.endpoints.stats(ids[0]!, {})).pending, 3);
   });
+
+  test('a trace context is stored with the message and handed to every claim of its deliveries', async (t) => {
+    const storage = await backend.create();
+    t.after(() => storage.cleanup());
+    const { app, endpoints } = await appWithEndpoints(storage, 2);
+    const traceContext = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const traced = message(app.id, { traceContext });
+    const plain = message(app.id);
+    for (const msg of [traced, plain])
+      await storage.messages.ingest({ message: msg, endpointIds: endpoints.map((e) => e.id) });
+    assert.deepEqual(await storage.messages.get(app.id, traced.id), traced);
+    assert.deepEqual(await storage.messages.get(app.id, plain.id), plain);
+    const tasks = await storage.deliveries.claim('worker-a', 10, Date.now(), 1000);
+    assert.equal(tasks.length, 4);
+    for (const task of tasks)
+      assert.equal(task.traceContext, task.msgId === traced.id ? traceContext : undefined, task.msgId);
+    assert.ok(tasks.filter((task) => task.msgId === plain.id).every((task) => !('traceContext' in task)));
+  });
 });
