@@ -1,0 +1,120 @@
+import { connect, type JetStreamClient, type NatsConnection, headers as natsHeaders } from 'nats';
+import type { AddressGuard } from '../address-guard.ts';
+import type { DestinationOutcome } from '../outcome.ts';
+import { type BrokerMessage, brokerHeaders, webhookId } from './broker-message.ts';
+import {
+  type BackoffOptions,
+  BrokerConfigError,
+  createConnectionPool,
+  failureOutcome,
+  parseBrokerUrl,
+  resolveGuarded,
+  successOutcome,
+  withTimeout,
+} from './connection-pool.ts';
+
+/** Hookyard's `natsJetStream` destination: publish to a subject a JetStream stream captures. */
+export interface NatsJetStreamConfig {
+  /** `nats://[user:pass@|token@]host:4222`. */
+  readonly url: string;
+  readonly subject: string;
+}
+
+interface NatsSession {
+  readonly connection: NatsConnection;
+  readonly jetstream: JetStreamClient;
+}
+
+export interface NatsJetStreamPublisher {
+  publish(
+    config: NatsJetStreamConfig,
+    message: BrokerMessage,
+    timeoutMs: number,
+  ): Promise<DestinationOutcome>;
+  connections(): number;
+  close(): Promise<void>;
+}
+
+const SUBJECT = /^[^\s*>]+$/;
+
+/**
+ * Publishes with JetStream's publish acknowledgement: a publish succeeds only when a stream has
+ * stored the message. `Nats-Msg-Id` is the webhook id and subject, so a redelivery within the
+ * stream's duplicate window is stored once (the ack says `duplicate`). The webhook headers travel
+ * as NATS headers.
+ */
+export function createNatsJetStreamPublisher(options: {
+  readonly guard: AddressGuard;
+  readonly backoff?: BackoffOptions;
+}): NatsJetStreamPublisher {
+  const pool = createConnectionPool<NatsSession>(async (session) => {
+    await session.connection.close();
+  }, options.backoff);
+
+  async function open(key: string, url: URL, timeoutMs: number): Promise<NatsSession> {
+    const address = await resolveGuarded(url.hostname, options.guard);
+    const user = decodeURIComponent(url.username);
+    const pass = decodeURIComponent(url.password);
+    const connection = await connect({
+      servers: `${address.includes(':') ? `[${address}]` : address}:${url.port || '4222'}`,
+      reconnect: false,
+      ignoreClusterUpdates: true,
+      timeout: timeoutMs,
+      name: 'hookyard',
+      ...(user && pass ? { user, pass } : user ? { token: user } : {}),
+    });
+    const session: NatsSession = { connection, jetstream: connection.jetstream({ timeout: timeoutMs }) };
+    connection.closed().then(
+      () => pool.discard(key, session),
+      () => pool.discard(key, session),
+    );
+    return session;
+  }
+
+  async function publish(
+    config: NatsJetStreamConfig,
+    message: BrokerMessage,
+    timeoutMs: number,
+  ): Promise<DestinationOutcome> {
+    const started = performance.now();
+    try {
+      if (typeof config.subject !== 'string' || !SUBJECT.test(config.subject)) {
+        throw new BrokerConfigError('subject must be a NATS subject without spaces or wildcards');
+      }
+      const url = parseBrokerUrl(config.url, 'url', ['nats']);
+      const session = await pool.acquire(config.url, () => open(config.url, url, timeoutMs), timeoutMs);
+      const headers = natsHeaders();
+      for (const [name, value] of Object.entries(brokerHeaders(message))) headers.set(name, value);
+      headers.set('content-type', 'application/json');
+      const ack = await withTimeout(
+        session.jetstream.publish(config.subject, Buffer.from(message.body), {
+          headers,
+          msgID: `${webhookId(message)}:${config.subject}`,
+          timeout: timeoutMs,
+        }),
+        timeoutMs + 100,
+        'waiting for the JetStream acknowledgement',
+      );
+      return successOutcome(
+        `stored by JetStream (stream ${ack.stream}, sequence ${ack.seq}${ack.duplicate ? ', duplicate' : ''})`,
+        started,
+      );
+    } catch (error) {
+      return failureOutcome(describeNats(error), started, isPermanent);
+    }
+  }
+
+  return { publish, connections: pool.size, close: pool.close };
+}
+
+/** NATS answers "503" when no stream captures the subject: say that in words. */
+function describeNats(thrown: unknown): unknown {
+  if (thrown instanceof Error && (thrown as { code?: unknown }).code === '503') {
+    return new Error(`no JetStream stream captures the subject (NATS 503 no responders)`, { cause: thrown });
+  }
+  return thrown;
+}
+
+function isPermanent(error: Error): boolean {
+  return (error as { code?: unknown }).code === 'MAX_PAYLOAD_EXCEEDED';
+}
