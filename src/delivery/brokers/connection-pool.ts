@@ -242,8 +242,3 @@ export function failureOutcome(
 export function successOutcome(response: string, started: number): DestinationOutcome {
   return { kind: 'success', response, durationMs: Math.round(performance.now() - started) };
 }
-
-/** A stable pool key for a config object (property order does not matter). */
-export function poolKey(config: object): string {
-  return JSON.stringify(Object.entries(config).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-}

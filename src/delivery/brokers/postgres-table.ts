@@ -1,0 +1,143 @@
+import pg from 'pg';
+import type { AddressGuard } from '../address-guard.ts';
+import type { DestinationOutcome } from '../outcome.ts';
+import { type BrokerMessage, brokerHeaders, webhookId, webhookTimestamp } from './broker-message.ts';
+import {
+  type BackoffOptions,
+  BrokerConfigError,
+  createConnectionPool,
+  failureOutcome,
+  parseBrokerUrl,
+  resolveGuarded,
+  successOutcome,
+  withTimeout,
+} from './connection-pool.ts';
+
+/** The `postgres` destination: one row per message in a table of the user's own database. */
+export interface PostgresTableConfig {
+  /** `postgres://user:pass@host:5432/db[?sslmode=require|verify-full]`. */
+  readonly url: string;
+  /** `table` or `schema.table`; it must exist with the columns docs/destinations.md lists. */
+  readonly table: string;
+}
+
+export interface PostgresTablePublisher {
+  publish(
+    config: PostgresTableConfig,
+    message: BrokerMessage,
+    timeoutMs: number,
+  ): Promise<DestinationOutcome>;
+  connections(): number;
+  close(): Promise<void>;
+}
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
+
+/** `"schema"."table"` for a validated name; a BrokerConfigError for anything else. */
+export function quoteTable(table: string): string {
+  const parts = typeof table === 'string' ? table.split('.') : [];
+  if (parts.length < 1 || parts.length > 2 || !parts.every((part) => IDENTIFIER.test(part))) {
+    throw new BrokerConfigError('table must be a table name or schema.table (letters, digits, _ and $)');
+  }
+  return parts.map((part) => `"${part}"`).join('.');
+}
+
+/** SQLSTATE classes a repeat of the same row can never satisfy: data exceptions (bad JSON for jsonb). */
+function isPermanent(error: Error): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && /^22[0-9A-Z]{3}$/.test(code);
+}
+
+/** SQLSTATEs that mean the connection itself is gone (the pool reconnects, with backoff). */
+function isConnectionLoss(error: Error): boolean {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== 'string') return /Connection terminated|connection timeout/i.test(error.message);
+  return /^(08|57P0)/.test(code) || ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'].includes(code);
+}
+
+/**
+ * `INSERT INTO <table> (webhook_id, webhook_timestamp, event_type, webhook_signature, payload)
+ * VALUES (...) ON CONFLICT DO NOTHING`: a publish succeeds when the insert has committed. With a
+ * primary key (or unique index) on webhook_id, a redelivery is absorbed by the ON CONFLICT and the
+ * table holds each message once. The payload column may be `text` (the exact signed body, so the
+ * signature verifies) or `jsonb` (queryable; PostgreSQL normalises the text, so it does not).
+ */
+export function createPostgresTablePublisher(options: {
+  readonly guard: AddressGuard;
+  readonly backoff?: BackoffOptions;
+}): PostgresTablePublisher {
+  const pool = createConnectionPool<pg.Pool>(async (database) => {
+    await database.end();
+  }, options.backoff);
+
+  async function open(url: URL, timeoutMs: number): Promise<pg.Pool> {
+    const address = await resolveGuarded(url.hostname, options.guard);
+    const servername = url.hostname.replace(/^\[|\]$/g, '');
+    const sslmode = url.searchParams.get('sslmode') ?? 'disable';
+    const ssl =
+      sslmode === 'require'
+        ? { rejectUnauthorized: false, servername }
+        : sslmode === 'verify-ca' || sslmode === 'verify-full'
+          ? { servername }
+          : false;
+    const database = new pg.Pool({
+      host: address,
+      port: Number(url.port || 5432),
+      user: decodeURIComponent(url.username) || 'postgres',
+      password: decodeURIComponent(url.password),
+      database: decodeURIComponent(url.pathname.slice(1)) || undefined,
+      ssl,
+      max: 2,
+      idleTimeoutMillis: 30_000,
+      connectionTimeoutMillis: timeoutMs,
+      statement_timeout: timeoutMs,
+      application_name: 'hookyard',
+    });
+    // An idle client whose server went away reports here; the pool replaces it on the next query.
+    database.on('error', () => {});
+    try {
+      await database.query('SELECT 1');
+    } catch (error) {
+      await database.end().catch(() => {});
+      throw error;
+    }
+    return database;
+  }
+
+  async function publish(
+    config: PostgresTableConfig,
+    message: BrokerMessage,
+    timeoutMs: number,
+  ): Promise<DestinationOutcome> {
+    const started = performance.now();
+    let database: pg.Pool | undefined;
+    try {
+      const table = quoteTable(config.table);
+      const url = parseBrokerUrl(config.url, 'url', ['postgres', 'postgresql']);
+      database = await pool.acquire(config.url, () => open(url, timeoutMs), timeoutMs);
+      const headers = brokerHeaders(message);
+      const result = await withTimeout(
+        database.query({
+          text: `INSERT INTO ${table} (webhook_id, webhook_timestamp, event_type, webhook_signature, payload)
+                 VALUES ($1, to_timestamp($2), $3, $4, $5) ON CONFLICT DO NOTHING`,
+          values: [
+            webhookId(message),
+            webhookTimestamp(message),
+            message.eventType,
+            headers['webhook-signature'] ?? '',
+            message.body,
+          ],
+        }),
+        timeoutMs,
+        'waiting for PostgreSQL to commit the insert',
+      );
+      const inserted = result.rowCount === 0 ? 'already present (ON CONFLICT)' : 'inserted';
+      return successOutcome(`${inserted} into ${table}`, started);
+    } catch (error) {
+      if (database && error instanceof Error && isConnectionLoss(error)) pool.discard(config.url, database);
+      return failureOutcome(error, started, isPermanent);
+    }
+  }
+
+  return { publish, connections: pool.size, close: pool.close };
+}

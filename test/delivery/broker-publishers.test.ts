@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Redis } from 'ioredis';
+import {
+  type BrokerDestination,
+  createBrokerPublishers,
+} from '../../src/delivery/brokers/broker-publishers.ts';
+import { assertOutcome, BROKERS, loopbackGuard, signedMessage, uniqueName } from '../helpers/brokers.ts';
+
+test('the registry routes each destination to its type, and refuses an unknown type', async () => {
+  const publishers = createBrokerPublishers({ guard: loopbackGuard });
+  const redis = new Redis(BROKERS.redis);
+  const stream = uniqueName('hookyard:registry');
+  try {
+    const { message } = signedMessage();
+    const outcome = await publishers.publish(
+      { type: 'redisStream', config: { url: BROKERS.redis, stream } },
+      message,
+      5000,
+    );
+    assertOutcome(outcome, 'success', /added to stream/);
+    assert.equal(await redis.xlen(stream), 1);
+    const unknown = { type: 'kafka', config: {} } as unknown as BrokerDestination;
+    assertOutcome(
+      await publishers.publish(unknown, message, 5000),
+      'permanent',
+      /unknown destination type kafka/,
+    );
+  } finally {
+    await publishers.close();
+    await redis.del(stream);
+    redis.disconnect();
+  }
+});
