@@ -58,7 +58,7 @@ function endpointBase(endpoint: EndpointRecord) {
 }
 
 export function endpointOut(endpoint: EndpointRecord) {
-  return { ...endpointBase(endpoint), metadata: endpoint.metadata };
+  return { ...endpointBase(endpoint), metadata: endpoint.metadata, filter: endpoint.filter ?? null };
 }
 
 export function messageEndpointOut(delivery: DeliveryRecord, endpoint: EndpointRecord) {

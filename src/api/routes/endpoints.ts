@@ -7,6 +7,7 @@ import {
   mergeHeaders,
 } from '../../domain/endpoint-headers.ts';
 import { newId } from '../../domain/ids.ts';
+import { type PayloadFilter, validateFilter } from '../../domain/payload-filter.ts';
 import { ApiError } from '../../errors/api-error.ts';
 import { generateSecret, normaliseSecret, publicKeyOf } from '../../signing/keys.ts';
 import type { ApplicationRecord, EndpointRecord, EndpointSecret } from '../../storage/contract.ts';
@@ -67,6 +68,22 @@ function eventTypesOf(body: {
   return value?.length === 0 ? null : value;
 }
 
+/** A payload filter as given, checked; `{}` and null both mean none. A mistake is a 422 naming its path. */
+function filterOf(given: object | null | undefined): PayloadFilter | null | undefined {
+  if (given === undefined || given === null) return given;
+  const issues = validateFilter(given);
+  if (issues.length > 0) {
+    throw new ApiError('validation', `The filter is invalid: ${issues[0]?.message}.`, {
+      items: issues.map((issue) => ({
+        loc: ['body', 'filter', ...issue.path],
+        msg: issue.message,
+        type: 'value_error.filter',
+      })),
+    });
+  }
+  return Object.keys(given).length === 0 ? null : (given as PayloadFilter);
+}
+
 function rateOf(body: {
   throttleRate?: number | null;
   rateLimit?: number | null;
@@ -111,6 +128,7 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       secrets: [{ key: secretFrom(body.secret, ['body', 'secret']), expiresAt: null }],
       createdAt: now,
       updatedAt: now,
+      filter: filterOf(body.filter) ?? null,
     };
     return record;
   }
@@ -217,6 +235,7 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
           channels: body.channels ?? null,
           throttleRate: rateOf(body) ?? null,
           metadata: body.metadata ?? {},
+          filter: filterOf(body.filter) ?? null,
           updatedAt: now,
         });
         return reply.code(200).send(endpointOut(updated));
@@ -235,6 +254,7 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         const eventTypes = eventTypesOf(body);
         const rate = rateOf(body);
         const channels = body.channels?.length === 0 ? null : body.channels;
+        const filter = filterOf(body.filter);
         const updated = await save(application, {
           ...endpoint,
           url: body.url === undefined ? endpoint.url : assertEndpointUrl(ctx, body.url, ['body', 'url']),
@@ -245,6 +265,7 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
           channels: channels !== undefined ? channels : endpoint.channels,
           throttleRate: rate !== undefined ? rate || null : endpoint.throttleRate,
           metadata: body.metadata ?? endpoint.metadata,
+          filter: filter !== undefined ? filter : (endpoint.filter ?? null),
           secrets:
             body.secret === undefined
               ? endpoint.secrets
