@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
-import {
-  type BrokerDestination,
-  createBrokerPublishers,
-} from '../../src/delivery/brokers/broker-publishers.ts';
+import type { BrokerDestination } from '../../src/delivery/brokers/broker-config.ts';
+import { createBrokerPublishers } from '../../src/delivery/brokers/broker-publishers.ts';
 import { assertOutcome, BROKERS, loopbackGuard, signedMessage, uniqueName } from '../helpers/brokers.ts';
 
 test('the registry routes each destination to its type, and refuses an unknown type', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
-import { createPostgresTablePublisher, quoteTable } from '../../src/delivery/brokers/postgres-table.ts';
+import { createPostgresTablePublisher } from '../../src/delivery/brokers/postgres-table.ts';
 import {
   assertOutcome,
   assertVerifies,
@@ -122,14 +122,6 @@ test(
     }
   },
 );
-
-test('table names are validated and quoted', () => {
-  assert.equal(quoteTable('public.webhooks'), '"public"."webhooks"');
-  assert.equal(quoteTable('webhooks'), '"webhooks"');
-  for (const bad of ['', 'a.b.c', 'x; DROP TABLE y', '"quoted"', '1abc']) {
-    assert.throws(() => quoteTable(bad), /table must be a table name/);
-  }
-});
 
 test(
   'a server that is down is retryable at once, then backs off; a silent one times out',

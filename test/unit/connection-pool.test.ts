@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { BrokerConfigError } from '../../src/delivery/brokers/broker-config.ts';
 import {
-  BrokerConfigError,
   BrokerUnavailableError,
   createConnectionPool,
   failureOutcome,

@@ -1,30 +1,8 @@
 import type { AddressGuard } from '../address-guard.ts';
 import type { DestinationOutcome } from '../outcome.ts';
+import { BROKER_TYPES, type BrokerDestination, type BrokerType } from './broker-config.ts';
 import type { BrokerMessage } from './broker-message.ts';
 import type { BackoffOptions } from './connection-pool.ts';
-import type { MqttConfig } from './mqtt.ts';
-import type { NatsJetStreamConfig } from './nats-jetstream.ts';
-import type { PostgresTableConfig } from './postgres-table.ts';
-import type { RabbitMqConfig } from './rabbitmq.ts';
-import type { RedisStreamConfig } from './redis-stream.ts';
-
-/** A broker or database destination as the Destination API stores it: its type and config. */
-export type BrokerDestination =
-  | { readonly type: 'rabbitMq'; readonly config: RabbitMqConfig }
-  | { readonly type: 'natsJetStream'; readonly config: NatsJetStreamConfig }
-  | { readonly type: 'redisStream'; readonly config: RedisStreamConfig }
-  | { readonly type: 'mqtt'; readonly config: MqttConfig }
-  | { readonly type: 'postgres'; readonly config: PostgresTableConfig };
-
-export type BrokerType = BrokerDestination['type'];
-
-export const BROKER_TYPES: readonly BrokerType[] = [
-  'rabbitMq',
-  'natsJetStream',
-  'redisStream',
-  'mqtt',
-  'postgres',
-];
 
 interface Publisher<C> {
   publish(config: C, message: BrokerMessage, timeoutMs: number): Promise<DestinationOutcome>;

@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { errorCodeOf, toError } from '../../errors/coerce.ts';
 import { AddressBlockedError, type AddressGuard } from '../address-guard.ts';
 import type { DestinationOutcome } from '../outcome.ts';
+import { BrokerConfigError } from './broker-config.ts';
 
 /**
  * The connection side every broker publisher shares.
@@ -33,11 +34,6 @@ export class BrokerUnavailableError extends Error {
     super(message, options);
     this.retryAfterMs = retryAfterMs;
   }
-}
-
-/** A config the publisher cannot use (bad URL, missing field): repeating will not help. */
-export class BrokerConfigError extends Error {
-  override name = 'BrokerConfigError';
 }
 
 export class BrokerTimeoutError extends Error {
@@ -164,21 +160,6 @@ export function withAddress(url: URL, address: string): URL {
   const pinned = new URL(url.href);
   pinned.hostname = isIP(address) === 6 ? `[${address}]` : address;
   return pinned;
-}
-
-/** Parses a broker URL, accepting only the given schemes; a BrokerConfigError names what is wrong. */
-export function parseBrokerUrl(raw: string, field: string, schemes: readonly string[]): URL {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new BrokerConfigError(`${field} is not a valid URL`);
-  }
-  if (!schemes.includes(url.protocol.slice(0, -1))) {
-    throw new BrokerConfigError(`${field} must use ${schemes.map((s) => `${s}://`).join(' or ')}`);
-  }
-  if (url.hostname === '') throw new BrokerConfigError(`${field} has no host`);
-  return url;
 }
 
 /**

@@ -2,25 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { connectAsync, type MqttClient } from 'mqtt';
 import type { AddressGuard } from '../address-guard.ts';
 import type { DestinationOutcome } from '../outcome.ts';
+import { assertConfig, checkMqttConfig, type MqttConfig, parseBrokerUrl } from './broker-config.ts';
 import { type BrokerMessage, brokerHeaders } from './broker-message.ts';
 import {
   type BackoffOptions,
-  BrokerConfigError,
   createConnectionPool,
   failureOutcome,
-  parseBrokerUrl,
   resolveGuarded,
   successOutcome,
   withAddress,
   withTimeout,
 } from './connection-pool.ts';
-
-/** Hookyard's `mqtt` destination: a QoS 1 publish to one topic. */
-export interface MqttConfig {
-  /** `mqtt://[user:pass@]host:1883` or `mqtts://...:8883`. */
-  readonly url: string;
-  readonly topic: string;
-}
 
 interface MqttSession {
   readonly client: MqttClient;
@@ -87,9 +79,7 @@ export function createMqttPublisher(options: {
   ): Promise<DestinationOutcome> {
     const started = performance.now();
     try {
-      if (typeof config.topic !== 'string' || config.topic === '' || /[#+]/.test(config.topic)) {
-        throw new BrokerConfigError('topic must be a non-empty MQTT topic without wildcards');
-      }
+      assertConfig(checkMqttConfig(config));
       const url = parseBrokerUrl(config.url, 'url', ['mqtt', 'mqtts']);
       const session = await pool.acquire(config.url, () => open(config.url, url, timeoutMs), timeoutMs);
       const acked = new Promise<number>((resolve, reject) => {

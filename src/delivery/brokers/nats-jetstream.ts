@@ -1,24 +1,21 @@
 import { connect, type JetStreamClient, type NatsConnection, headers as natsHeaders } from 'nats';
 import type { AddressGuard } from '../address-guard.ts';
 import type { DestinationOutcome } from '../outcome.ts';
+import {
+  assertConfig,
+  checkNatsJetStreamConfig,
+  type NatsJetStreamConfig,
+  parseBrokerUrl,
+} from './broker-config.ts';
 import { type BrokerMessage, brokerHeaders, webhookId } from './broker-message.ts';
 import {
   type BackoffOptions,
-  BrokerConfigError,
   createConnectionPool,
   failureOutcome,
-  parseBrokerUrl,
   resolveGuarded,
   successOutcome,
   withTimeout,
 } from './connection-pool.ts';
-
-/** Hookyard's `natsJetStream` destination: publish to a subject a JetStream stream captures. */
-export interface NatsJetStreamConfig {
-  /** `nats://[user:pass@|token@]host:4222`. */
-  readonly url: string;
-  readonly subject: string;
-}
 
 interface NatsSession {
   readonly connection: NatsConnection;
@@ -34,8 +31,6 @@ export interface NatsJetStreamPublisher {
   connections(): number;
   close(): Promise<void>;
 }
-
-const SUBJECT = /^[^\s*>]+$/;
 
 /**
  * Publishes with JetStream's publish acknowledgement: a publish succeeds only when a stream has
@@ -78,9 +73,7 @@ export function createNatsJetStreamPublisher(options: {
   ): Promise<DestinationOutcome> {
     const started = performance.now();
     try {
-      if (typeof config.subject !== 'string' || !SUBJECT.test(config.subject)) {
-        throw new BrokerConfigError('subject must be a NATS subject without spaces or wildcards');
-      }
+      assertConfig(checkNatsJetStreamConfig(config));
       const url = parseBrokerUrl(config.url, 'url', ['nats']);
       const session = await pool.acquire(config.url, () => open(config.url, url, timeoutMs), timeoutMs);
       const headers = natsHeaders();

@@ -1,25 +1,22 @@
 import pg from 'pg';
 import type { AddressGuard } from '../address-guard.ts';
 import type { DestinationOutcome } from '../outcome.ts';
+import {
+  assertConfig,
+  checkPostgresTableConfig,
+  type PostgresTableConfig,
+  parseBrokerUrl,
+  quoteTable,
+} from './broker-config.ts';
 import { type BrokerMessage, brokerHeaders, webhookId, webhookTimestamp } from './broker-message.ts';
 import {
   type BackoffOptions,
-  BrokerConfigError,
   createConnectionPool,
   failureOutcome,
-  parseBrokerUrl,
   resolveGuarded,
   successOutcome,
   withTimeout,
 } from './connection-pool.ts';
-
-/** The `postgres` destination: one row per message in a table of the user's own database. */
-export interface PostgresTableConfig {
-  /** `postgres://user:pass@host:5432/db[?sslmode=require|verify-full]`. */
-  readonly url: string;
-  /** `table` or `schema.table`; it must exist with the columns docs/destinations.md lists. */
-  readonly table: string;
-}
 
 export interface PostgresTablePublisher {
   publish(
@@ -29,17 +26,6 @@ export interface PostgresTablePublisher {
   ): Promise<DestinationOutcome>;
   connections(): number;
   close(): Promise<void>;
-}
-
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
-
-/** `"schema"."table"` for a validated name; a BrokerConfigError for anything else. */
-export function quoteTable(table: string): string {
-  const parts = typeof table === 'string' ? table.split('.') : [];
-  if (parts.length < 1 || parts.length > 2 || !parts.every((part) => IDENTIFIER.test(part))) {
-    throw new BrokerConfigError('table must be a table name or schema.table (letters, digits, _ and $)');
-  }
-  return parts.map((part) => `"${part}"`).join('.');
 }
 
 /** SQLSTATE classes a repeat of the same row can never satisfy: data exceptions (bad JSON for jsonb). */
@@ -112,6 +98,7 @@ export function createPostgresTablePublisher(options: {
     const started = performance.now();
     let database: pg.Pool | undefined;
     try {
+      assertConfig(checkPostgresTableConfig(config));
       const table = quoteTable(config.table);
       const url = parseBrokerUrl(config.url, 'url', ['postgres', 'postgresql']);
       database = await pool.acquire(config.url, () => open(url, timeoutMs), timeoutMs);

@@ -1,27 +1,17 @@
 import amqp, { type ChannelModel, type ConfirmChannel, type Message } from 'amqplib';
 import type { AddressGuard } from '../address-guard.ts';
 import type { DestinationOutcome } from '../outcome.ts';
+import { assertConfig, checkRabbitMqConfig, parseBrokerUrl, type RabbitMqConfig } from './broker-config.ts';
 import { type BrokerMessage, brokerHeaders, webhookId, webhookTimestamp } from './broker-message.ts';
 import {
   type BackoffOptions,
-  BrokerConfigError,
   createConnectionPool,
   failureOutcome,
-  parseBrokerUrl,
   resolveGuarded,
   successOutcome,
   withAddress,
   withTimeout,
 } from './connection-pool.ts';
-
-/** Svix's `rabbitMq` destination config, plus an optional exchange (default: the default exchange). */
-export interface RabbitMqConfig {
-  /** `amqp://user:pass@host:5672/vhost` or `amqps://...`. */
-  readonly uri: string;
-  readonly routingKey: string;
-  /** Absent or '': the default exchange, where the routing key names the queue. */
-  readonly exchange?: string;
-}
 
 interface AmqpConnection {
   readonly model: ChannelModel;
@@ -93,7 +83,7 @@ export function createRabbitMqPublisher(options: {
   ): Promise<DestinationOutcome> {
     const started = performance.now();
     try {
-      if (typeof config.routingKey !== 'string') throw new BrokerConfigError('routingKey is required');
+      assertConfig(checkRabbitMqConfig(config));
       const url = parseBrokerUrl(config.uri, 'uri', ['amqp', 'amqps']);
       const connection = await pool.acquire(config.uri, () => open(config.uri, url), timeoutMs);
       const exchange = config.exchange ?? '';

@@ -1,26 +1,21 @@
 import { Redis } from 'ioredis';
 import type { AddressGuard } from '../address-guard.ts';
 import type { DestinationOutcome } from '../outcome.ts';
+import {
+  assertConfig,
+  checkRedisStreamConfig,
+  parseBrokerUrl,
+  type RedisStreamConfig,
+} from './broker-config.ts';
 import { type BrokerMessage, brokerHeaders } from './broker-message.ts';
 import {
   type BackoffOptions,
-  BrokerConfigError,
   createConnectionPool,
   failureOutcome,
-  parseBrokerUrl,
   resolveGuarded,
   successOutcome,
   withTimeout,
 } from './connection-pool.ts';
-
-/** Hookyard's `redisStream` destination: one stream entry per message. */
-export interface RedisStreamConfig {
-  /** `redis://[user:pass@]host:6379[/db]` or `rediss://...`. */
-  readonly url: string;
-  readonly stream: string;
-  /** Trims the stream to about this many entries (`MAXLEN ~`); absent = never trimmed. */
-  readonly maxLen?: number;
-}
 
 export interface RedisStreamPublisher {
   publish(config: RedisStreamConfig, message: BrokerMessage, timeoutMs: number): Promise<DestinationOutcome>;
@@ -48,8 +43,6 @@ export function createRedisStreamPublisher(options: {
   async function open(key: string, url: URL, timeoutMs: number): Promise<Redis> {
     const address = await resolveGuarded(url.hostname, options.guard);
     const database = url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0;
-    if (!Number.isInteger(database) || database < 0)
-      throw new BrokerConfigError('url names an invalid database');
     const servername = url.hostname.replace(/^\[|\]$/g, '');
     const client = new Redis({
       host: address,
@@ -87,11 +80,7 @@ export function createRedisStreamPublisher(options: {
   ): Promise<DestinationOutcome> {
     const started = performance.now();
     try {
-      if (typeof config.stream !== 'string' || config.stream === '')
-        throw new BrokerConfigError('stream is required');
-      if (config.maxLen !== undefined && !(Number.isInteger(config.maxLen) && config.maxLen > 0)) {
-        throw new BrokerConfigError('maxLen must be a positive integer');
-      }
+      assertConfig(checkRedisStreamConfig(config));
       const url = parseBrokerUrl(config.url, 'url', ['redis', 'rediss']);
       const client = await pool.acquire(config.url, () => open(config.url, url, timeoutMs), timeoutMs);
       const fields = Object.entries(brokerHeaders(message)).flat();
