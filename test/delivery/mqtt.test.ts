@@ -106,6 +106,23 @@ test('after the connection drops, the next publish reconnects', async () => {
   }
 });
 
+test('a publish waiting for its PUBACK fails as soon as the connection drops', async () => {
+  const proxy = await startTcpProxy(1883);
+  const publisher = createMqttPublisher({ guard: loopbackGuard, backoff: fastBackoff });
+  try {
+    const config = { url: `mqtt://127.0.0.1:${proxy.port}`, topic: await topic() };
+    assertOutcome(await publisher.publish(config, signedMessage().message, 5000), 'success');
+    proxy.holdReplies();
+    const pending = publisher.publish(config, signedMessage().message, 600_000);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    proxy.dropAll();
+    assertOutcome(await pending, 'retryable', /closed before the PUBACK/);
+  } finally {
+    await publisher.close();
+    await proxy.close();
+  }
+});
+
 test('the address guard applies to the MQTT host; bad config is permanent', async () => {
   const publisher = createMqttPublisher({ guard: defaultGuard });
   try {

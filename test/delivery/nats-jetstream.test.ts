@@ -119,6 +119,25 @@ test('after the connection drops, the next publish reconnects', async () => {
   }
 });
 
+test('a publish waiting for its acknowledgement fails as soon as the connection drops', async () => {
+  const proxy = await startTcpProxy(4222);
+  const publisher = createNatsJetStreamPublisher({ guard: loopbackGuard, backoff: fastBackoff });
+  try {
+    const target = await stream();
+    const config = { url: `nats://127.0.0.1:${proxy.port}`, subject: target.subject };
+    assertOutcome(await publisher.publish(config, signedMessage().message, 5000), 'success');
+    proxy.holdReplies();
+    const pending = publisher.publish(config, signedMessage().message, 600_000);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    proxy.dropAll();
+    const outcome = await pending;
+    assert.equal(outcome.kind, 'retryable', JSON.stringify(outcome));
+  } finally {
+    await publisher.close();
+    await proxy.close();
+  }
+});
+
 test('the address guard applies to the NATS host; bad config is permanent', async () => {
   const publisher = createNatsJetStreamPublisher({ guard: defaultGuard });
   try {

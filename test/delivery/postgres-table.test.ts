@@ -175,6 +175,26 @@ test('after the connection drops, the next publish reconnects', options, async (
   }
 });
 
+test('an insert waiting for its reply fails as soon as the connection drops', options, async () => {
+  const proxy = await startTcpProxy(Number(new URL(url).port || 5432));
+  const publisher = createPostgresTablePublisher({ guard: loopbackGuard, backoff: fastBackoff });
+  try {
+    const through = new URL(url);
+    through.hostname = '127.0.0.1';
+    through.port = String(proxy.port);
+    const config = { url: through.href, table: `${schema}.webhooks` };
+    assertOutcome(await publisher.publish(config, signedMessage().message, 5000), 'success');
+    proxy.holdReplies();
+    const pending = publisher.publish(config, signedMessage().message, 600_000);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    proxy.dropAll();
+    assertOutcome(await pending, 'retryable', /Connection terminated/);
+  } finally {
+    await publisher.close();
+    await proxy.close();
+  }
+});
+
 test('the address guard applies to the database host', options, async () => {
   const publisher = createPostgresTablePublisher({ guard: defaultGuard });
   try {

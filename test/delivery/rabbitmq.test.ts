@@ -176,6 +176,25 @@ test('after the connection drops, the next publish reconnects', async () => {
   }
 });
 
+test('a publish waiting for its confirmation fails as soon as the connection drops', async () => {
+  const proxy = await startTcpProxy(5672);
+  const publisher = createRabbitMqPublisher({ guard: loopbackGuard, backoff: fastBackoff });
+  try {
+    const queue = await queueWithConsumer();
+    const config = { uri: `amqp://guest:guest@127.0.0.1:${proxy.port}`, routingKey: queue.name };
+    assertOutcome(await publisher.publish(config, signedMessage().message, 5000), 'success');
+    proxy.holdReplies();
+    const pending = publisher.publish(config, signedMessage().message, 600_000);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    proxy.dropAll();
+    const outcome = await pending;
+    assert.equal(outcome.kind, 'retryable', JSON.stringify(outcome));
+  } finally {
+    await publisher.close();
+    await proxy.close();
+  }
+});
+
 test('the address guard applies to the broker host; bad config is permanent', async () => {
   const publisher = createRabbitMqPublisher({ guard: defaultGuard });
   try {

@@ -142,6 +142,23 @@ test('after the connection drops, the next publish reconnects', async () => {
   }
 });
 
+test('a publish waiting for its reply fails as soon as the connection drops', async () => {
+  const proxy = await startTcpProxy(6379);
+  const publisher = createRedisStreamPublisher({ guard: loopbackGuard, backoff: fastBackoff });
+  try {
+    const config = { url: `redis://127.0.0.1:${proxy.port}`, stream: streamName() };
+    assertOutcome(await publisher.publish(config, signedMessage().message, 5000), 'success');
+    proxy.holdReplies();
+    const pending = publisher.publish(config, signedMessage().message, 600_000);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    proxy.dropAll();
+    assertOutcome(await pending, 'retryable', /Connection is closed/);
+  } finally {
+    await publisher.close();
+    await proxy.close();
+  }
+});
+
 test('the address guard applies to the Redis host', async () => {
   const publisher = createRedisStreamPublisher({ guard: defaultGuard });
   try {

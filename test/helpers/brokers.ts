@@ -84,6 +84,8 @@ export interface TcpProxy {
   readonly port: number;
   /** How many client connections it has accepted so far. */
   accepted(): number;
+  /** Stops passing the broker's replies to the client (they are dropped), as a stalled link would. */
+  holdReplies(): void;
   /** Destroys every open connection (both sides). */
   dropAll(): void;
   close(): Promise<void>;
@@ -92,6 +94,7 @@ export interface TcpProxy {
 export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
   let accepted = 0;
+  let holding = false;
   const server: Server = createServer((client) => {
     accepted += 1;
     const upstream = tcpConnect({ host: '127.0.0.1', port: targetPort });
@@ -106,12 +109,17 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     client.on('error', end).on('close', end);
     upstream.on('error', end).on('close', end);
     client.pipe(upstream);
-    upstream.pipe(client);
+    upstream.on('data', (chunk: Buffer) => {
+      if (!holding) client.write(chunk);
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as AddressInfo).port,
     accepted: () => accepted,
+    holdReplies() {
+      holding = true;
+    },
     dropAll() {
       for (const socket of sockets) socket.destroy();
       sockets.clear();
