@@ -40,6 +40,7 @@ export function signedMessage(payload: unknown = { hello: 'world', n: Math.rando
     secret,
     id,
     message: {
+      msgId: id,
       body,
       eventType: 'invoice.paid',
       headers: {

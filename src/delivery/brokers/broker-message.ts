@@ -1,21 +1,23 @@
 /**
- * A message ready for a broker: its body exactly as signed, and the Standard Webhooks headers the
- * dispatcher computed for it. Brokers carry the headers as their own message metadata (AMQP
- * headers, NATS headers, Redis stream fields, MQTT v5 user properties, table columns), so a
- * consumer verifies the signature with the destination's secret as an HTTP receiver would.
+ * A message ready for a broker: its body exactly as signed, and the headers the dispatcher computed
+ * for it (the Standard Webhooks `webhook-*` headers and/or their `svix-*` twins, and the endpoint's
+ * own). Brokers carry the headers as their own message metadata (AMQP headers, NATS headers, Redis
+ * stream fields, MQTT v5 user properties, table columns), so a consumer verifies the signature with
+ * the destination's secret as an HTTP receiver would. The shape is the dispatcher's outbound message.
  */
 export interface BrokerMessage {
-  /** The body as signed: the payload's JSON text. */
-  readonly body: string;
-  /** `webhook-id`, `webhook-timestamp` (seconds), `webhook-signature`, plus any configured headers. */
-  readonly headers: Readonly<Record<string, string>>;
+  /** The message id, the value of `webhook-id`. */
+  readonly msgId: string;
   /** The message's event type, also carried as `webhook-event-type`. */
   readonly eventType: string;
+  /** The body as signed: the payload's JSON text. */
+  readonly body: string;
+  readonly headers: Readonly<Record<string, string>>;
 }
 
 export const EVENT_TYPE_HEADER = 'webhook-event-type';
 
-/** The metadata every broker carries: the signed headers plus the event type, names lower-cased. */
+/** The metadata every broker carries: the message's headers plus the event type, names lower-cased. */
 export function brokerHeaders(message: BrokerMessage): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(message.headers)) headers[name.toLowerCase()] = value;
@@ -23,10 +25,17 @@ export function brokerHeaders(message: BrokerMessage): Record<string, string> {
   return headers;
 }
 
-export function webhookId(message: BrokerMessage): string {
-  return brokerHeaders(message)['webhook-id'] ?? '';
+/** A signature header by its Standard Webhooks name, or its `svix-` twin. */
+function signed(message: BrokerMessage, name: 'timestamp' | 'signature'): string | undefined {
+  const headers = brokerHeaders(message);
+  return headers[`webhook-${name}`] ?? headers[`svix-${name}`];
 }
 
-export function webhookTimestamp(message: BrokerMessage): number {
-  return Number(brokerHeaders(message)['webhook-timestamp'] ?? 0);
+/** The signing time in Unix seconds (0 when the message carries none). */
+export function signedTimestamp(message: BrokerMessage): number {
+  return Number(signed(message, 'timestamp') ?? 0);
+}
+
+export function signature(message: BrokerMessage): string {
+  return signed(message, 'signature') ?? '';
 }

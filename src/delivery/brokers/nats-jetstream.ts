@@ -7,7 +7,7 @@ import {
   type NatsJetStreamConfig,
   parseBrokerUrl,
 } from './broker-config.ts';
-import { type BrokerMessage, brokerHeaders, webhookId } from './broker-message.ts';
+import { type BrokerMessage, brokerHeaders } from './broker-message.ts';
 import {
   type BackoffOptions,
   createConnectionPool,
@@ -82,7 +82,7 @@ export function createNatsJetStreamPublisher(options: {
       const ack = await withTimeout(
         session.jetstream.publish(config.subject, Buffer.from(message.body), {
           headers,
-          msgID: `${webhookId(message)}:${config.subject}`,
+          msgID: `${message.msgId}:${config.subject}`,
           timeout: timeoutMs,
         }),
         timeoutMs + 100,

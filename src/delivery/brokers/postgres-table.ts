@@ -8,7 +8,7 @@ import {
   parseBrokerUrl,
   quoteTable,
 } from './broker-config.ts';
-import { type BrokerMessage, brokerHeaders, webhookId, webhookTimestamp } from './broker-message.ts';
+import { type BrokerMessage, signature, signedTimestamp } from './broker-message.ts';
 import {
   type BackoffOptions,
   createConnectionPool,
@@ -102,16 +102,15 @@ export function createPostgresTablePublisher(options: {
       const table = quoteTable(config.table);
       const url = parseBrokerUrl(config.url, 'url', ['postgres', 'postgresql']);
       database = await pool.acquire(config.url, () => open(url, timeoutMs), timeoutMs);
-      const headers = brokerHeaders(message);
       const result = await withTimeout(
         database.query({
           text: `INSERT INTO ${table} (webhook_id, webhook_timestamp, event_type, webhook_signature, payload)
                  VALUES ($1, to_timestamp($2), $3, $4, $5) ON CONFLICT DO NOTHING`,
           values: [
-            webhookId(message),
-            webhookTimestamp(message),
+            message.msgId,
+            signedTimestamp(message),
             message.eventType,
-            headers['webhook-signature'] ?? '',
+            signature(message),
             message.body,
           ],
         }),

@@ -2,7 +2,7 @@ import amqp, { type ChannelModel, type ConfirmChannel, type Message } from 'amqp
 import type { AddressGuard } from '../address-guard.ts';
 import type { DestinationOutcome } from '../outcome.ts';
 import { assertConfig, checkRabbitMqConfig, parseBrokerUrl, type RabbitMqConfig } from './broker-config.ts';
-import { type BrokerMessage, brokerHeaders, webhookId, webhookTimestamp } from './broker-message.ts';
+import { type BrokerMessage, brokerHeaders, signedTimestamp } from './broker-message.ts';
 import {
   type BackoffOptions,
   createConnectionPool,
@@ -87,7 +87,7 @@ export function createRabbitMqPublisher(options: {
       const url = parseBrokerUrl(config.uri, 'uri', ['amqp', 'amqps']);
       const connection = await pool.acquire(config.uri, () => open(config.uri, url), timeoutMs);
       const exchange = config.exchange ?? '';
-      const id = webhookId(message);
+      const id = message.msgId;
       const key = returnKey(exchange, config.routingKey, id);
       const confirmed = new Promise<void>((resolve, reject) => {
         connection.channel.publish(
@@ -99,7 +99,7 @@ export function createRabbitMqPublisher(options: {
             mandatory: true,
             contentType: 'application/json',
             messageId: id,
-            timestamp: webhookTimestamp(message),
+            timestamp: signedTimestamp(message),
             type: message.eventType,
             headers: brokerHeaders(message),
           },
