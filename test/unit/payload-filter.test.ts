@@ -341,3 +341,27 @@ test('property: an unknown operator anywhere is reported at its path', () => {
     }),
   );
 });
+
+test('property: on any JSON, validateFilter never throws, and compileFilter accepts exactly what it passes', () => {
+  const json = fc.jsonValue({ maxDepth: 4 });
+  const withOperators = fc.dictionary(
+    fc.oneof(
+      fc.constantFrom('$eq', '$gt', '$in', '$exist', '$or', '$and', '$x', 'a.b', '', 'a..b'),
+      fc.string(),
+    ),
+    json,
+    { maxKeys: 4 },
+  );
+  fc.assert(
+    fc.property(fc.oneof(json, withOperators), payload, (candidate, item) => {
+      const issues = validateFilter(candidate);
+      if (issues.length === 0) {
+        assert.equal(typeof compileFilter(candidate)(item), 'boolean');
+      } else {
+        assert.throws(() => compileFilter(candidate), InvalidFilterError);
+        for (const issue of issues) assert.ok(issue.message.length > 0);
+      }
+    }),
+    { numRuns: 1000 },
+  );
+});
