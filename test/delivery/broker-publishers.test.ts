@@ -3,7 +3,14 @@ import { test } from 'node:test';
 import { Redis } from 'ioredis';
 import type { BrokerDestination } from '../../src/delivery/brokers/broker-config.ts';
 import { createBrokerPublishers } from '../../src/delivery/brokers/broker-publishers.ts';
-import { assertOutcome, BROKERS, loopbackGuard, signedMessage, uniqueName } from '../helpers/brokers.ts';
+import {
+  assertOutcome,
+  BROKERS,
+  loopbackGuard,
+  signedMessage,
+  startSilentServer,
+  uniqueName,
+} from '../helpers/brokers.ts';
 
 test('the registry routes each destination to its type, and refuses an unknown type', async () => {
   const publishers = createBrokerPublishers({ guard: loopbackGuard });
@@ -26,6 +33,40 @@ test('the registry routes each destination to its type, and refuses an unknown t
     );
   } finally {
     await publishers.close();
+    await redis.del(stream);
+    redis.disconnect();
+  }
+});
+
+test('a broker that hangs does not hold up publishes to another', async () => {
+  const publishers = createBrokerPublishers({ guard: loopbackGuard });
+  const silent = await startSilentServer();
+  const redis = new Redis(BROKERS.redis);
+  const stream = uniqueName('hookyard:isolation');
+  try {
+    const { message } = signedMessage();
+    let hungDone = false;
+    const hung = publishers
+      .publish(
+        { type: 'rabbitMq', config: { uri: `amqp://127.0.0.1:${silent.port}`, routingKey: 'q' } },
+        message,
+        5000,
+      )
+      .then((outcome) => {
+        hungDone = true;
+        return outcome;
+      });
+    const healthy = await publishers.publish(
+      { type: 'redisStream', config: { url: BROKERS.redis, stream } },
+      message,
+      5000,
+    );
+    assertOutcome(healthy, 'success');
+    assert.equal(hungDone, false);
+    assertOutcome(await hung, 'retryable', /timed out after 5000 ms connecting/);
+  } finally {
+    await publishers.close();
+    await silent.close();
     await redis.del(stream);
     redis.disconnect();
   }
