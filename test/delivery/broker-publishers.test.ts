@@ -71,3 +71,22 @@ test('a broker that hangs does not hold up publishes to another', async () => {
     redis.disconnect();
   }
 });
+
+test('a publish stops waiting when its signal aborts (shutdown)', async () => {
+  const publishers = createBrokerPublishers({ guard: loopbackGuard });
+  const silent = await startSilentServer();
+  try {
+    const controller = new AbortController();
+    const pending = publishers.publish(
+      { type: 'mqtt', config: { url: `mqtt://127.0.0.1:${silent.port}`, topic: 't' } },
+      signedMessage().message,
+      600_000,
+      controller.signal,
+    );
+    controller.abort();
+    assertOutcome(await pending, 'retryable', /aborted: the process is shutting down/);
+  } finally {
+    await publishers.close();
+    await silent.close();
+  }
+});

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BrokerConfigError } from '../../src/delivery/brokers/broker-config.ts';
 import {
+  abortable,
   BrokerUnavailableError,
   createConnectionPool,
   failureOutcome,
@@ -98,4 +99,20 @@ test('withTimeout passes results and errors through, and failureOutcome classifi
   const plain = failureOutcome(Object.assign(new Error('reset'), { code: 'ECONNRESET' }), started);
   assert.ok(plain.kind === 'retryable' && plain.error === 'reset (ECONNRESET)');
   assert.equal(failureOutcome('thrown string', started, () => true).kind, 'permanent');
+});
+
+test('abortable: the attempt when it settles first, a retryable "aborted" when the signal fires first', async () => {
+  const started = performance.now();
+  const done = { kind: 'success', response: 'ok', durationMs: 1 } as const;
+  assert.equal(await abortable(Promise.resolve(done), undefined, started), done);
+  assert.equal(await abortable(Promise.resolve(done), new AbortController().signal, started), done);
+  const early = new AbortController();
+  early.abort();
+  const never = new Promise<never>(() => {});
+  assert.match(JSON.stringify(await abortable(never, early.signal, started)), /"kind":"retryable".*aborted/);
+  const later = new AbortController();
+  const pending = abortable(never, later.signal, started);
+  later.abort();
+  const outcome = await pending;
+  assert.ok(outcome.kind === 'retryable' && /shutting down/.test(outcome.error));
 });

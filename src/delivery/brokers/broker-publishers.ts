@@ -5,7 +5,12 @@ import type { BrokerMessage } from './broker-message.ts';
 import type { BackoffOptions } from './connection-pool.ts';
 
 interface Publisher<C> {
-  publish(config: C, message: BrokerMessage, timeoutMs: number): Promise<DestinationOutcome>;
+  publish(
+    config: C,
+    message: BrokerMessage,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<DestinationOutcome>;
   close(): Promise<void>;
 }
 
@@ -14,6 +19,7 @@ export interface BrokerPublishers {
     destination: BrokerDestination,
     message: BrokerMessage,
     timeoutMs: number,
+    signal?: AbortSignal,
   ): Promise<DestinationOutcome>;
   close(): Promise<void>;
 }
@@ -37,7 +43,12 @@ export function createBrokerPublishers(options: {
     return publisher;
   }
 
-  async function publish(destination: BrokerDestination, message: BrokerMessage, timeoutMs: number) {
+  async function publish(
+    destination: BrokerDestination,
+    message: BrokerMessage,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ) {
     if (!BROKER_TYPES.includes(destination.type)) {
       return {
         kind: 'permanent',
@@ -46,7 +57,7 @@ export function createBrokerPublishers(options: {
       } as const;
     }
     const publisher = (await load(destination.type)) as Publisher<BrokerDestination['config']>;
-    return publisher.publish(destination.config, message, timeoutMs);
+    return publisher.publish(destination.config, message, timeoutMs, signal);
   }
 
   async function close(): Promise<void> {

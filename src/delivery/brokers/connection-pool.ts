@@ -223,3 +223,29 @@ export function failureOutcome(
 export function successOutcome(response: string, started: number): DestinationOutcome {
   return { kind: 'success', response, durationMs: Math.round(performance.now() - started) };
 }
+
+/**
+ * `attempt`'s outcome, or, when `signal` aborts first (shutdown), a retryable outcome saying so: the
+ * caller stops waiting at once, and closing the publisher then ends the connection the attempt uses.
+ */
+export function abortable(
+  attempt: Promise<DestinationOutcome>,
+  signal: AbortSignal | undefined,
+  started: number,
+): Promise<DestinationOutcome> {
+  if (!signal) return attempt;
+  const aborted = (): DestinationOutcome => ({
+    kind: 'retryable',
+    error: 'aborted: the process is shutting down',
+    durationMs: Math.round(performance.now() - started),
+  });
+  if (signal.aborted) return Promise.resolve(aborted());
+  return new Promise((resolve) => {
+    const onAbort = () => resolve(aborted());
+    signal.addEventListener('abort', onAbort, { once: true });
+    attempt.then((outcome) => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(outcome);
+    });
+  });
+}

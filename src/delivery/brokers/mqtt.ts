@@ -5,6 +5,7 @@ import type { DestinationOutcome } from '../outcome.ts';
 import { assertConfig, checkMqttConfig, type MqttConfig, parseBrokerUrl } from './broker-config.ts';
 import { type BrokerMessage, brokerHeaders } from './broker-message.ts';
 import {
+  abortable,
   type BackoffOptions,
   createConnectionPool,
   failureOutcome,
@@ -21,7 +22,13 @@ interface MqttSession {
 }
 
 export interface MqttPublisher {
-  publish(config: MqttConfig, message: BrokerMessage, timeoutMs: number): Promise<DestinationOutcome>;
+  /** Resolves when the broker confirmed (success) or the attempt failed; `signal` stops the wait. */
+  publish(
+    config: MqttConfig,
+    message: BrokerMessage,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<DestinationOutcome>;
   connections(): number;
   close(): Promise<void>;
 }
@@ -72,12 +79,12 @@ export function createMqttPublisher(options: {
     return session;
   }
 
-  async function publish(
+  async function attempt(
     config: MqttConfig,
     message: BrokerMessage,
     timeoutMs: number,
+    started: number,
   ): Promise<DestinationOutcome> {
-    const started = performance.now();
     try {
       assertConfig(checkMqttConfig(config));
       const url = parseBrokerUrl(config.url, 'url', ['mqtt', 'mqtts']);
@@ -111,6 +118,11 @@ export function createMqttPublisher(options: {
         PERMANENT_REASONS.has(Number((e as { code?: unknown }).code)),
       );
     }
+  }
+
+  function publish(config: MqttConfig, message: BrokerMessage, timeoutMs: number, signal?: AbortSignal) {
+    const started = performance.now();
+    return abortable(attempt(config, message, timeoutMs, started), signal, started);
   }
 
   return { publish, connections: pool.size, close: pool.close };

@@ -9,6 +9,7 @@ import {
 } from './broker-config.ts';
 import { type BrokerMessage, brokerHeaders } from './broker-message.ts';
 import {
+  abortable,
   type BackoffOptions,
   createConnectionPool,
   failureOutcome,
@@ -66,12 +67,12 @@ export function createNatsJetStreamPublisher(options: {
     return session;
   }
 
-  async function publish(
+  async function attempt(
     config: NatsJetStreamConfig,
     message: BrokerMessage,
     timeoutMs: number,
+    started: number,
   ): Promise<DestinationOutcome> {
-    const started = performance.now();
     try {
       assertConfig(checkNatsJetStreamConfig(config));
       const url = parseBrokerUrl(config.url, 'url', ['nats']);
@@ -95,6 +96,16 @@ export function createNatsJetStreamPublisher(options: {
     } catch (error) {
       return failureOutcome(describeNats(error), started, isPermanent);
     }
+  }
+
+  function publish(
+    config: NatsJetStreamConfig,
+    message: BrokerMessage,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ) {
+    const started = performance.now();
+    return abortable(attempt(config, message, timeoutMs, started), signal, started);
   }
 
   return { publish, connections: pool.size, close: pool.close };

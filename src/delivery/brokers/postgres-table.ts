@@ -10,6 +10,7 @@ import {
 } from './broker-config.ts';
 import { type BrokerMessage, signature, signedTimestamp } from './broker-message.ts';
 import {
+  abortable,
   type BackoffOptions,
   createConnectionPool,
   failureOutcome,
@@ -90,12 +91,12 @@ export function createPostgresTablePublisher(options: {
     return database;
   }
 
-  async function publish(
+  async function attempt(
     config: PostgresTableConfig,
     message: BrokerMessage,
     timeoutMs: number,
+    started: number,
   ): Promise<DestinationOutcome> {
-    const started = performance.now();
     let database: pg.Pool | undefined;
     try {
       assertConfig(checkPostgresTableConfig(config));
@@ -123,6 +124,16 @@ export function createPostgresTablePublisher(options: {
       if (database && error instanceof Error && isConnectionLoss(error)) pool.discard(config.url, database);
       return failureOutcome(error, started, isPermanent);
     }
+  }
+
+  function publish(
+    config: PostgresTableConfig,
+    message: BrokerMessage,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ) {
+    const started = performance.now();
+    return abortable(attempt(config, message, timeoutMs, started), signal, started);
   }
 
   return { publish, connections: pool.size, close: pool.close };

@@ -4,6 +4,7 @@ import type { DestinationOutcome } from '../outcome.ts';
 import { assertConfig, checkRabbitMqConfig, parseBrokerUrl, type RabbitMqConfig } from './broker-config.ts';
 import { type BrokerMessage, brokerHeaders, signedTimestamp } from './broker-message.ts';
 import {
+  abortable,
   type BackoffOptions,
   createConnectionPool,
   failureOutcome,
@@ -23,7 +24,13 @@ interface AmqpConnection {
 }
 
 export interface RabbitMqPublisher {
-  publish(config: RabbitMqConfig, message: BrokerMessage, timeoutMs: number): Promise<DestinationOutcome>;
+  /** Resolves when the broker confirmed (success) or the attempt failed; `signal` stops the wait. */
+  publish(
+    config: RabbitMqConfig,
+    message: BrokerMessage,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<DestinationOutcome>;
   /** How many distinct URIs hold an open connection. */
   connections(): number;
   close(): Promise<void>;
@@ -76,12 +83,12 @@ export function createRabbitMqPublisher(options: {
     return connection;
   }
 
-  async function publish(
+  async function attempt(
     config: RabbitMqConfig,
     message: BrokerMessage,
     timeoutMs: number,
+    started: number,
   ): Promise<DestinationOutcome> {
-    const started = performance.now();
     try {
       assertConfig(checkRabbitMqConfig(config));
       const url = parseBrokerUrl(config.uri, 'uri', ['amqp', 'amqps']);
@@ -122,6 +129,11 @@ export function createRabbitMqPublisher(options: {
     } catch (error) {
       return failureOutcome(error, started, isPermanent);
     }
+  }
+
+  function publish(config: RabbitMqConfig, message: BrokerMessage, timeoutMs: number, signal?: AbortSignal) {
+    const started = performance.now();
+    return abortable(attempt(config, message, timeoutMs, started), signal, started);
   }
 
   return { publish, connections: pool.size, close: pool.close };

@@ -9,6 +9,7 @@ import {
 } from './broker-config.ts';
 import { type BrokerMessage, brokerHeaders } from './broker-message.ts';
 import {
+  abortable,
   type BackoffOptions,
   createConnectionPool,
   failureOutcome,
@@ -18,7 +19,13 @@ import {
 } from './connection-pool.ts';
 
 export interface RedisStreamPublisher {
-  publish(config: RedisStreamConfig, message: BrokerMessage, timeoutMs: number): Promise<DestinationOutcome>;
+  /** Resolves when the broker confirmed (success) or the attempt failed; `signal` stops the wait. */
+  publish(
+    config: RedisStreamConfig,
+    message: BrokerMessage,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<DestinationOutcome>;
   connections(): number;
   close(): Promise<void>;
 }
@@ -73,12 +80,12 @@ export function createRedisStreamPublisher(options: {
     return client;
   }
 
-  async function publish(
+  async function attempt(
     config: RedisStreamConfig,
     message: BrokerMessage,
     timeoutMs: number,
+    started: number,
   ): Promise<DestinationOutcome> {
-    const started = performance.now();
     try {
       assertConfig(checkRedisStreamConfig(config));
       const url = parseBrokerUrl(config.url, 'url', ['redis', 'rediss']);
@@ -94,6 +101,16 @@ export function createRedisStreamPublisher(options: {
     } catch (error) {
       return failureOutcome(error, started);
     }
+  }
+
+  function publish(
+    config: RedisStreamConfig,
+    message: BrokerMessage,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ) {
+    const started = performance.now();
+    return abortable(attempt(config, message, timeoutMs, started), signal, started);
   }
 
   return { publish, connections: pool.size, close: pool.close };
