@@ -80,6 +80,18 @@ test('a subject no stream captures is retryable', async () => {
   }
 });
 
+test('a payload over the server max_payload is permanent', async () => {
+  const publisher = createNatsJetStreamPublisher({ guard: loopbackGuard });
+  try {
+    const target = await stream();
+    const { message } = signedMessage({ blob: 'x'.repeat(2 * 1024 * 1024) });
+    const outcome = await publisher.publish({ url: BROKERS.nats, subject: target.subject }, message, 5000);
+    assertOutcome(outcome, 'permanent', /MAX_PAYLOAD_EXCEEDED|max_payload|maximum payload/i);
+  } finally {
+    await publisher.close();
+  }
+});
+
 test('a broker that is down is retryable at once, then backs off; a silent one times out', async () => {
   const silent = await startSilentServer();
   const publisher = createNatsJetStreamPublisher({
