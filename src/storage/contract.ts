@@ -1,4 +1,5 @@
 import type { PayloadFilter } from '../domain/payload-filter.ts';
+
 /**
  * The storage contract: everything the API, the dispatcher and the delivery code may ask of a
  * database. Nothing here names a driver, a connection or a transaction; a backend (SQLite, PostgreSQL)
