@@ -1,4 +1,3 @@
-import type { EndpointRecord } from '../storage/contract.ts';
 import { compileFilter, type PayloadFilter, type PayloadPredicate } from './payload-filter.ts';
 
 /** What fan-out needs to know about a message. */
@@ -10,7 +9,16 @@ export interface FanOutMessage {
   payload?: string;
 }
 
-type FilterableEndpoint = Pick<EndpointRecord, 'disabled' | 'eventTypes' | 'channels' | 'filter'>;
+/** What fan-out needs to know about an endpoint. */
+export interface FilterableEndpoint {
+  disabled: boolean;
+  /** null = every event type. */
+  eventTypes: readonly string[] | null;
+  /** null = every channel. */
+  channels: readonly string[] | null;
+  /** The payload filter; absent or null = every payload. */
+  filter?: PayloadFilter | null | undefined;
+}
 
 /**
  * Svix's rule: an endpoint hears a message when it is enabled, its event types include the message's
