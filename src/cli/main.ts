@@ -68,6 +68,14 @@ async function serve(args: string[]): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  try {
+    await server.started;
+  } catch (error) {
+    // A signal during start-up aborts it; that is a shutdown, not a failure.
+    if (stopping) return;
+    await server.close();
+    throw error;
+  }
 }
 
 async function migrate(args: string[]): Promise<void> {
