@@ -83,7 +83,8 @@ export const settings = {
     flag: 'port',
     default: '8071',
     accepts: 'an integer from 0 to 65535',
-    description: 'TCP port for the API and the probes `/livez` and `/readyz` (a worker serves only the probes).',
+    description:
+      'TCP port for the API and the probes `/livez` and `/readyz` (a worker serves only the probes).',
     parse: integer(0, 65535),
   }),
   host: def({

@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createTestDatabase } from '../helpers/postgres-database.ts';
 import { privatePostgresAvailable, startPrivatePostgres } from '../helpers/private-postgres.ts';
 import { startReceiver } from '../helpers/receiver.ts';
@@ -121,7 +121,10 @@ describe('probes', () => {
     assert.equal(child.exitCode, null);
 
     pg.start();
-    await until('ready after the database came up', async () => (await fetch(`${url}/readyz`)).status === 200);
+    await until(
+      'ready after the database came up',
+      async () => (await fetch(`${url}/readyz`)).status === 200,
+    );
     const created = await getJson<{ name: string }>(`${url}/api/v1/app`, {
       method: 'POST',
       headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/json' },

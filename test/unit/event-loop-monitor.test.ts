@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createEventLoopMonitor } from '../../src/lifecycle/event-loop-monitor.ts';
 
 test('the event-loop monitor reports a loop held longer than its limit as stuck, and recovers', async () => {
