@@ -61,7 +61,12 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const readiness = createReadiness(config.role);
   const eventLoop = createEventLoopMonitor();
   const probes = { readiness, eventLoop };
-  const probeApp = await buildProbeApp({ logger, probes, servesApi: config.role !== 'worker' });
+  const probeApp = await buildProbeApp({
+    logger,
+    probes,
+    servesApi: config.role !== 'worker',
+    backend: config.databaseUrl === '' ? 'sqlite' : 'postgres',
+  });
   // The port opens before the database is reached, so probes answer while it is awaited.
   const listener = await openHttpListener({
     host: config.host,

@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createTestDatabase } from '../helpers/postgres-database.ts';
@@ -36,8 +38,9 @@ describe('probes', () => {
     for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => {});
   });
 
-  it('an all-in-one process serves /livez, /readyz and the Svix-shaped /api/v1/health', async () => {
-    const hookyard = await startHookyard({ HOOKYARD_DATA_DIR: tempDir() });
+  it('an all-in-one process serves /livez, /readyz and the Svix-shaped /api/v1/health', async (t) => {
+    const dataDir = tempDir();
+    const hookyard = await startHookyard({ HOOKYARD_DATA_DIR: dataDir });
     cleanups.push(() => hookyard.stop());
     const live = await getJson(`${hookyard.url}/livez`);
     assert.equal(live.status, 200);
@@ -50,6 +53,21 @@ describe('probes', () => {
     });
     const health = await getJson(`${hookyard.url}/api/v1/health`);
     assert.deepEqual(health, { status: 200, body: { database: { status: 'OK' }, backend: 'sqlite' } });
+
+    // A newer Hookyard migrating the database ahead makes this process step aside.
+    const db = new DatabaseSync(join(dataDir, 'hookyard.db'));
+    t.after(() => db.close());
+    db.exec('PRAGMA busy_timeout = 5000');
+    const { value } = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as {
+      value: string;
+    };
+    db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(String(Number(value) + 1));
+    const changed = await getJson<{ reason: string; checks: { schema: string } }>(`${hookyard.url}/readyz`);
+    assert.equal(changed.status, 503);
+    assert.equal(changed.body.reason, 'schema_changed');
+    assert.equal(changed.body.checks.schema, 'changed');
+    db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(value);
+    assert.equal((await fetch(`${hookyard.url}/readyz`)).status, 200);
   });
 
   it('a worker listens on its port for the probes, and has no API there', {
@@ -115,6 +133,12 @@ describe('probes', () => {
     });
     assert.equal(write.status, 503);
     assert.equal(write.body.code, 'storage_unavailable');
+    const health = await getJson<{ database: { status: string }; backend: string }>(`${url}/api/v1/health`);
+    assert.equal(health.status, 503);
+    assert.deepEqual(
+      { database: health.body.database.status, backend: health.body.backend },
+      { database: 'ERROR', backend: 'postgres' },
+    );
     // Let a few retries pass: still one line, and the process is still there.
     await sleep(1500);
     assert.equal(output.split('database unreachable at start-up').length - 1, 1, output);
