@@ -5,6 +5,7 @@
  */
 import { buildApp } from './api/build-app.ts';
 import { buildProbeApp } from './api/build-probe-app.ts';
+import { buildStandbyApp } from './api/build-standby-app.ts';
 import type { Config } from './config/settings.ts';
 import { createHttpClient } from './delivery/http-client.ts';
 import { createDispatcher } from './dispatch/dispatcher.ts';
@@ -61,7 +62,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const readiness = createReadiness(config.role);
   const eventLoop = createEventLoopMonitor();
   const probes = { readiness, eventLoop };
-  const probeApp = await buildProbeApp({
+  const standby = await buildStandbyApp({
     logger,
     probes,
     servesApi: config.role !== 'worker',
@@ -71,7 +72,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const listener = await openHttpListener({
     host: config.host,
     port: config.port,
-    handler: probeApp.routing,
+    handler: standby.routing,
   });
   const abort = new AbortController();
   const closers: Array<() => Promise<void> | void> = [];
@@ -108,7 +109,13 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       purger.start();
     }
 
-    if (config.role !== 'worker') {
+    if (config.role === 'worker') {
+      const app = await buildProbeApp({ storage, logger, probes });
+      closers.push(() => app.close());
+      await app.ready();
+      abort.signal.throwIfAborted();
+      listener.use(app.routing);
+    } else {
       const adminTokenHash = await resolveAdminTokenHash(config, storage, (token) => {
         // Printed on stdout, not logged: log pipelines should never carry a credential.
         process.stdout.write(
@@ -145,7 +152,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     if (!(await listener.idle(HTTP_DRAIN_MS)))
       logger.warn('HTTP requests still in progress at shutdown were cut off');
     // From here the API is gone; probes still answer (503 ready) while deliveries drain.
-    listener.use(probeApp.routing);
+    listener.use(standby.routing);
     // Reverse order of start: the app, then the dispatcher (which finishes in-flight attempts), storage last.
     for (const closer of closers.reverse()) {
       try {
@@ -155,7 +162,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       }
     }
     eventLoop.close();
-    await probeApp.close();
+    await standby.close();
     await listener.close();
   };
 

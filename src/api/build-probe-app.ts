@@ -1,44 +1,37 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { ApiError } from '../errors/api-error.ts';
 import type { Logger } from '../log/logger.ts';
+import type { Storage } from '../storage/contract.ts';
 import { API_PREFIX } from './build-app.ts';
-import { sendError } from './errors.ts';
-import { unavailableHealthReport } from './routes/health.ts';
+import { createErrorHandler, sendError } from './errors.ts';
+import { healthRoutes } from './routes/health.ts';
 import { type Probes, probeRoutes } from './routes/probes.ts';
 
 export interface BuildProbeAppDeps {
+  readonly storage: Storage;
   readonly logger: Logger;
   readonly probes: Probes;
-  /** Whether this process serves the API once it is up (roles all and api). */
-  readonly servesApi: boolean;
-  /** `sqlite` or `postgres`, for the Svix-shaped health report. */
-  readonly backend: string;
 }
 
 /**
- * What the listener serves while the API is not (yet, or any more) up, and all a worker serves: the
- * probes, `/api/v1/health` in Svix's shape, and for every other path a 503 saying why (`storage_unavailable` while the database is
- * being waited for, `shutting_down` while draining), or a 404 on a worker, which has no API.
+ * What a process without the API (`--role worker`) serves on HOOKYARD_PORT once it runs, so it can be
+ * probed like any pod: `/livez`, `/readyz`, and the health routes at their API paths
+ * (`/api/v1/health`, `/api/v1/health/ping`). Every other path is 404.
  */
 export async function buildProbeApp(deps: BuildProbeAppDeps): Promise<FastifyInstance> {
   const app = Fastify({
+    // pino's Logger is a FastifyBaseLogger; the cast only drops pino-specific members from the type.
     loggerInstance: deps.logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
   });
+  app.setErrorHandler(createErrorHandler(deps.logger));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(
+      reply,
+      new ApiError('not_found', `No route ${request.method} ${request.url.split('?')[0]} on a worker.`),
+    ),
+  );
   await app.register(probeRoutes(deps.probes));
-  if (deps.servesApi)
-    // Svix's health shape also before the API is up, for monitors that parse it.
-    app.get(`${API_PREFIX}/health`, async (_request, reply) => {
-      if (deps.probes.readiness.phase === 'draining') return sendError(reply, new ApiError('shutting_down'));
-      return reply.code(503).send(unavailableHealthReport(deps.backend));
-    });
-  app.setNotFoundHandler(async (request, reply) => {
-    const path = request.url.split('?')[0] ?? '';
-    if (deps.probes.readiness.phase === 'draining') return sendError(reply, new ApiError('shutting_down'));
-    if (!deps.servesApi)
-      return sendError(reply, new ApiError('not_found', `No route ${request.method} ${path} on a worker.`));
-    return sendError(reply, new ApiError('storage_unavailable'));
-  });
-  await app.ready();
+  await app.register(healthRoutes({ storage: deps.storage }), { prefix: API_PREFIX });
   return app;
 }

@@ -70,7 +70,7 @@ describe('probes', () => {
     assert.equal((await fetch(`${hookyard.url}/readyz`)).status, 200);
   });
 
-  it('a worker listens on its port for the probes, and has no API there', {
+  it('a worker listens on its port for the probes and health, and has no API there', {
     skip: databaseUrl ? false : 'HOOKYARD_TEST_DATABASE_URL not set',
   }, async () => {
     const db = await createTestDatabase(databaseUrl!, 'probes');
@@ -84,6 +84,10 @@ describe('probes', () => {
       checks: { storage: 'ok', schema: 'current', dispatcher: 'claiming' },
     });
     assert.equal((await fetch(`${worker.url}/livez`)).status, 200);
+    assert.deepEqual(await getJson(`${worker.url}/api/v1/health`), {
+      status: 200,
+      body: { database: { status: 'OK' }, backend: 'postgres' },
+    });
     const api = await getJson<{ code: string }>(`${worker.url}/api/v1/app`);
     assert.equal(api.status, 404);
     assert.equal(api.body.code, 'not_found');

@@ -14,7 +14,7 @@ export function unavailableHealthReport(backend: string) {
   };
 }
 
-export function healthRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
+export function healthRoutes(ctx: Pick<ApiContext, 'storage'>): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/health',
