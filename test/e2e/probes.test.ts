@@ -159,6 +159,15 @@ describe('probes', () => {
       body: JSON.stringify({ name: 'on time' }),
     });
     assert.equal(created.status, 201);
+
+    // An outage later makes it unready (never restarted), and it recovers by itself again.
+    pg.stop();
+    await until('unready during an outage', async () => (await fetch(`${url}/readyz`)).status === 503);
+    const down = await getJson<{ reason: string }>(`${url}/readyz`);
+    assert.equal(down.body.reason, 'storage_unavailable');
+    assert.equal((await fetch(`${url}/livez`)).status, 200);
+    pg.start();
+    await until('ready after the outage', async () => (await fetch(`${url}/readyz`)).status === 200);
     child.kill('SIGTERM');
     const [code] = await once(child, 'exit');
     assert.equal(code, 0);
