@@ -30,6 +30,7 @@ import { eventTypeRoutes } from './routes/event-types.ts';
 import { healthRoutes } from './routes/health.ts';
 import { messageRoutes } from './routes/messages.ts';
 import { operationalWebhookRoutes } from './routes/operational-webhooks.ts';
+import { type Probes, probeRoutes } from './routes/probes.ts';
 
 export interface BuildAppDeps {
   config: Config;
@@ -42,12 +43,15 @@ export interface BuildAppDeps {
   clock?: () => number;
   /** Receives endpoint.created/updated/deleted; without one they are discarded. */
   operational?: OperationalSink | undefined;
+  /** `/livez` and `/readyz`; while its readiness is draining, writes are refused with 503 `shutting_down`. */
+  probes?: Probes | undefined;
 }
 
 export const API_PREFIX = '/api/v1';
 /** Query parameters that carry lists: comma-separated (the SDKs), repeated, or repeated as `name[]=`. */
 const LIST_QUERY_PARAMS = ['event_types'];
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** The HTTP API as a Fastify instance, ready for `inject()` or `listen()` (which only main calls). */
 export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
@@ -116,6 +120,17 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
   app.addHook('onRequest', async (request) => {
     if (request.headers['content-length'] === '0') delete request.headers['content-type'];
   });
+
+  const probes = deps.probes;
+  if (probes) {
+    // Draining: requests already in progress finish, reads are still answered, and a new write is
+    // refused before it touches storage, so the caller retries against another instance.
+    app.addHook('onRequest', async (request, reply) => {
+      if (probes.readiness.phase === 'draining' && !READS.has(request.method))
+        return sendError(reply, new ApiError('shutting_down'));
+    });
+    await app.register(probeRoutes(probes));
+  }
 
   await app.register(
     async (v1) => {

@@ -94,7 +94,8 @@ export const settings = {
     flag: 'port',
     default: '8071',
     accepts: 'an integer from 0 to 65535',
-    description: 'TCP port the API listens on.',
+    description:
+      'TCP port for the API and the probes `/livez` and `/readyz` (a worker serves only the probes and health).',
     parse: integer(0, 65535),
   }),
   host: def({
