@@ -1,13 +1,15 @@
 /**
- * The composition root: listener (probes) → storage → endpoint cache → dispatcher → HTTP API. The only
- * place that listens on a port and owns shutdown; everything it starts has a `close()`, closed in
- * reverse order after the listener stopped taking new work and what was in progress finished.
+ * The composition root: listener (probes) → storage → metrics → endpoint cache → destinations →
+ * dispatcher → HTTP API. The only place that listens on a port and owns shutdown; everything it starts
+ * has a `close()`, closed in reverse order after the listener stopped taking new work and what was in
+ * progress finished. Every role listens on HOOKYARD_PORT: the API with `/metrics` and the probes, or for
+ * `--role worker` only `/metrics`, the probes and health.
  */
 import { buildApp } from './api/build-app.ts';
 import { buildProbeApp } from './api/build-probe-app.ts';
 import { buildStandbyApp } from './api/build-standby-app.ts';
 import type { Config } from './config/settings.ts';
-import { createHttpClient } from './delivery/http-client.ts';
+import { createDestinations } from './delivery/destinations.ts';
 import { createDispatcher } from './dispatch/dispatcher.ts';
 import { generateAdminToken, hashToken } from './domain/tokens.ts';
 import { connectStorage } from './lifecycle/connect-storage.ts';
@@ -15,6 +17,7 @@ import { createEventLoopMonitor } from './lifecycle/event-loop-monitor.ts';
 import { openHttpListener } from './lifecycle/http-listener.ts';
 import { createReadiness } from './lifecycle/readiness.ts';
 import type { Logger } from './log/logger.ts';
+import { createMetrics } from './observability/metrics.ts';
 import { createOperationalSink } from './operational/operational-sink.ts';
 import { createRetentionPurger } from './retention/retention-purger.ts';
 import type { Storage } from './storage/contract.ts';
@@ -83,6 +86,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     readiness.connected(storage, await storage.meta.get(SCHEMA_VERSION_KEY));
     abort.signal.throwIfAborted();
 
+    const metrics = createMetrics({ storage, logger });
+    closers.push(() => metrics.close());
     const endpointCache = createEndpointCache(storage);
     closers.push(() => endpointCache.close());
     // Before anything can emit: creates or updates the internal operational application and endpoint.
@@ -91,12 +96,12 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     closers.push(() => operational.close());
 
     if (config.role !== 'api') {
-      const httpClient = createHttpClient(config, logger);
-      closers.push(() => httpClient.close());
+      const destination = createDestinations(config, logger);
+      closers.push(() => destination.close());
       const dispatcher = createDispatcher({
         storage,
         endpointCache,
-        httpClient,
+        destination,
         config,
         logger,
         operational,
@@ -110,7 +115,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     }
 
     if (config.role === 'worker') {
-      const app = await buildProbeApp({ storage, logger, probes });
+      const app = await buildProbeApp({ config, storage, logger, metrics, probes });
       closers.push(() => app.close());
       await app.ready();
       abort.signal.throwIfAborted();
@@ -131,6 +136,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         endpointCache,
         operational,
         probes,
+        metrics,
       });
       closers.push(() => app.close());
       await app.ready();

@@ -13,6 +13,7 @@ import Fastify, {
 import type { Config } from '../config/settings.ts';
 import { ApiError } from '../errors/api-error.ts';
 import type { Logger } from '../log/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
 import { discardOperationalEvents, type OperationalSink } from '../operational/events.ts';
 import type { EndpointRecord, Storage } from '../storage/contract.ts';
 import { authenticate, authorize, createPortalTokens } from './auth.ts';
@@ -29,6 +30,7 @@ import { environmentRoutes } from './routes/environment.ts';
 import { eventTypeRoutes } from './routes/event-types.ts';
 import { healthRoutes } from './routes/health.ts';
 import { messageRoutes } from './routes/messages.ts';
+import { metricsRoute } from './routes/metrics.ts';
 import { operationalWebhookRoutes } from './routes/operational-webhooks.ts';
 import { type Probes, probeRoutes } from './routes/probes.ts';
 
@@ -45,6 +47,8 @@ export interface BuildAppDeps {
   operational?: OperationalSink | undefined;
   /** `/livez` and `/readyz`; while its readiness is draining, writes are refused with 503 `shutting_down`. */
   probes?: Probes | undefined;
+  /** Served at `GET /metrics` when given. */
+  metrics?: Metrics | undefined;
 }
 
 export const API_PREFIX = '/api/v1';
@@ -132,6 +136,7 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
     await app.register(probeRoutes(probes));
   }
 
+  if (deps.metrics) await app.register(metricsRoute(deps.metrics, config.metricsToken));
   await app.register(
     async (v1) => {
       v1.addHook('onRequest', async (request) => {
