@@ -41,7 +41,7 @@ async function perRequestMicros(app: FastifyInstance, body: string, count: numbe
 }
 
 const rows: string[] = [
-  '| body | Fastify default (µs/request) | Hookyard parser (µs/request) | change |',
+  '| body | Fastify default (CPU µs/request) | Hookyard parser (CPU µs/request) | change |',
   '| --- | --- | --- | --- |',
 ];
 for (const size of [1_024, 16_384, 262_144]) {

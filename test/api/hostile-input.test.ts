@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { isUtf8 } from 'node:buffer';
 import { describe, test } from 'node:test';
 import { exceedsDepth, invalidUtf8Offset, MAX_JSON_DEPTH, pathPastDepth } from '../../src/api/json-body.ts';
 import { type Harness, harness } from './harness.ts';
@@ -91,10 +92,13 @@ describe('deeply nested JSON', () => {
     assert.equal(json(update)['code'], 'json_too_deep');
   });
 
-  test('brackets inside strings do not count, and the path walk needs no recursion', () => {
-    assert.equal(exceedsDepth(`{"a":"${'['.repeat(500)}\\"{{{"}`, 3), false);
-    assert.equal(exceedsDepth('[[[[]]]]', 3), true);
-    assert.equal(exceedsDepth('[[[]]]', 3), false);
+  test('brackets inside strings do not count, and neither walk needs recursion', () => {
+    assert.equal(exceedsDepth(JSON.parse(`{"a":"${'['.repeat(500)}\\"{{{"}`), 3), false);
+    assert.equal(exceedsDepth([[[[]]]], 3), true);
+    assert.equal(exceedsDepth([[[]]], 3), false);
+    assert.equal(exceedsDepth({ a: [1, { b: 'x' }] }, 3), false);
+    assert.equal(exceedsDepth({ a: [1, { b: {} }] }, 3), true);
+    assert.equal(exceedsDepth(JSON.parse(nested(100_000, 'array')), 99_999), true);
     assert.deepEqual(pathPastDepth({ x: 1, y: [{ z: [[]] }] }, 3), ['y', 0, 'z']);
     assert.equal(pathPastDepth({ y: [{ z: 1 }] }, 3), undefined);
     assert.equal(pathPastDepth(JSON.parse(nested(100_000, 'array')), 100_000), undefined);
@@ -156,7 +160,7 @@ describe('invalid UTF-8', () => {
     assert.equal((json(response)['payload'] as { s: string }).s, 'é€𝄞 é 日本');
   });
 
-  test('the offset finder agrees with the fatal decoder', () => {
+  test('the offset finder agrees with the fatal decoder and isUtf8', () => {
     const decoder = new TextDecoder('utf-8', { fatal: true });
     const samples = [
       [0x41, 0xe2, 0x82, 0xac, 0xf0, 0x9d, 0x84, 0x9e],
@@ -175,6 +179,7 @@ describe('invalid UTF-8', () => {
         valid = false;
       }
       assert.equal(invalidUtf8Offset(bytes) === undefined, valid, Buffer.from(bytes).toString('hex'));
+      assert.equal(isUtf8(bytes), valid, Buffer.from(bytes).toString('hex'));
     }
     assert.equal(invalidUtf8Offset(Uint8Array.from([0x41, 0xe2, 0x82, 0xac, 0xed, 0xa0, 0x80])), 4);
   });
