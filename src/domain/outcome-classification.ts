@@ -61,6 +61,11 @@ export const errnoTable: Readonly<Record<string, Classification>> = {
   UND_ERR_HEADERS_TIMEOUT: UNREACHABLE,
   UND_ERR_BODY_TIMEOUT: FAILURE,
   UND_ERR_SOCKET: FAILURE,
+  /**
+   * No connection of Hookyard's own pool to the origin freed up in time, so the request was never
+   * sent: retried, and not held against the receiver (it is not unreachable, only busy with our others).
+   */
+  EPOOLWAIT: FAILURE,
   /** The endpoint has no unexpired signing secret: retried, since rotating one in fixes it. */
   ENOSECRET: FAILURE,
 };
