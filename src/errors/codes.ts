@@ -39,6 +39,11 @@ export const errorCodes = {
     status: 503,
     message: 'The database is unavailable; the request was not stored. Retry later.',
   },
+  storage_full: {
+    status: 507,
+    message:
+      "The data directory's disk is full; the request was not stored. Retry later: Hookyard takes writes again by itself once space is freed.",
+  },
   shutting_down: { status: 503, message: 'This server is shutting down; retry against another instance.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -88,7 +88,8 @@ export async function migrateDatabase(
 
 async function openDriver(options: OpenDatabaseOptions): Promise<SqlDriver> {
   const { config } = options;
-  if (config.databaseUrl === '') return openSqliteDriver(join(ensureDataDir(config), 'hookyard.db'));
+  if (config.databaseUrl === '')
+    return openSqliteDriver(join(ensureDataDir(config), 'hookyard.db'), { reserveBytes: config.diskReserve });
   const { openPostgresDriver } = await import('./postgres/postgres-driver.ts');
   return openPostgresDriver({
     url: config.databaseUrl,
