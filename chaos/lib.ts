@@ -118,14 +118,15 @@ export function paced(options: {
   return (async () => {
     const inFlight = new Set<Promise<void>>();
     let i = 0;
-    const tickMs = 50;
-    const perTick = Math.max(1, Math.round((options.perSecond * tickMs) / 1000));
+    const started = performance.now();
     while (!options.stop()) {
-      for (let k = 0; k < perTick && inFlight.size < 256; k++) {
+      // Catch up to the rate from the start, so a slow tick does not lower it (at most 256 in flight).
+      const due = Math.floor(((performance.now() - started) / 1000) * options.perSecond);
+      while (i < due && inFlight.size < 256) {
         const p = one(i++).finally(() => inFlight.delete(p));
         inFlight.add(p);
       }
-      await sleep(tickMs);
+      await sleep(20);
     }
     await Promise.all(inFlight);
     return { accepted, rejected };
