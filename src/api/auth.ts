@@ -1,5 +1,6 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
+import { tokenMatches } from '../domain/tokens.ts';
 import { ApiError } from '../errors/api-error.ts';
 import type { MetaStore } from '../storage/contract.ts';
 
@@ -102,10 +103,6 @@ export function createPortalTokens(meta: MetaStore): PortalTokens {
   };
 }
 
-export function sha256(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
-}
-
 /** The bearer token of a request, or undefined. */
 export function bearerToken(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
@@ -115,8 +112,8 @@ export function bearerToken(request: FastifyRequest): string | undefined {
 }
 
 /**
- * Resolves the caller. The admin token is compared as SHA-256 digests with `timingSafeEqual`, so the
- * comparison neither leaks the token's length nor how many leading bytes matched.
+ * Resolves the caller. The admin token is compared as SHA-256 digests in constant time (`tokenMatches`),
+ * so the comparison neither leaks the token's length nor how many leading bytes matched.
  */
 export async function authenticate(
   request: FastifyRequest,
@@ -131,9 +128,7 @@ export async function authenticate(
     if (principal) return principal;
     throw new ApiError('authentication_failed', 'The app-portal token is invalid or has expired.');
   }
-  const digest = sha256(token);
-  if (digest.length === adminTokenHash.length && timingSafeEqual(digest, adminTokenHash))
-    return { kind: 'admin' };
+  if (tokenMatches(token, adminTokenHash)) return { kind: 'admin' };
   throw new ApiError('authentication_failed');
 }
 
