@@ -16,10 +16,11 @@ import type { Logger } from '../log/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { discardOperationalEvents, type OperationalSink } from '../operational/events.ts';
 import type { EndpointRecord, Storage } from '../storage/contract.ts';
-import { authenticate, authorize, createPortalTokens } from './auth.ts';
+import { assertAppAccess, authenticate, authorize, createPortalTokens } from './auth.ts';
 import { createContext, type EndpointSource } from './context.ts';
 import { createErrorHandler, sendError } from './errors.ts';
 import { registerIdempotency } from './idempotency.ts';
+import { registerJsonBodyParser } from './json-body.ts';
 import { collectRoutes } from './openapi.ts';
 import { applicationRoutes } from './routes/applications.ts';
 import { attemptRoutes } from './routes/attempts.ts';
@@ -94,6 +95,7 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
   app.setErrorHandler(handleError);
   // Only JSON bodies: anything else is 415 rather than a string handed to a schema.
   app.removeContentTypeParser(['text/plain']);
+  registerJsonBodyParser(app);
 
   const patterns: { method: string; pattern: RegExp }[] = [];
   app.addHook('onRoute', (route) => {
@@ -145,6 +147,15 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
         const principal = await authenticate(request, deps.adminTokenHash, ctx.portal, clock());
         authorize(principal, access);
         request.principal = principal;
+        // A portal token's application is checked here, before the body is parsed or validated, so a
+        // malformed request on another application's resource is refused as such (404), not answered
+        // by validation. Handlers still check the application they load.
+        const params = request.params as Record<string, unknown> | undefined;
+        const appParam = params?.['app_id'];
+        if (principal.kind === 'portal' && typeof appParam === 'string' && appParam !== principal.appId) {
+          const target = await storage.applications.get(appParam);
+          assertAppAccess(principal, target?.id);
+        }
       });
       v1.addHook('preValidation', async (request) => {
         const query = request.query as Record<string, unknown> | undefined;
