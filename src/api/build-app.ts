@@ -13,20 +13,27 @@ import Fastify, {
 import type { Config } from '../config/settings.ts';
 import { ApiError } from '../errors/api-error.ts';
 import type { Logger } from '../log/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
 import { discardOperationalEvents, type OperationalSink } from '../operational/events.ts';
 import type { EndpointRecord, Storage } from '../storage/contract.ts';
-import { authenticate, authorize, createPortalTokens } from './auth.ts';
+import { assertAppAccess, authenticate, authorize, createPortalTokens } from './auth.ts';
 import { createContext, type EndpointSource } from './context.ts';
 import { createErrorHandler, sendError } from './errors.ts';
 import { registerIdempotency } from './idempotency.ts';
+import { registerJsonBodyParser } from './json-body.ts';
 import { collectRoutes } from './openapi.ts';
 import { applicationRoutes } from './routes/applications.ts';
 import { attemptRoutes } from './routes/attempts.ts';
 import { authRoutes } from './routes/auth.ts';
+import { bulkOperationRoutes } from './routes/bulk-operations.ts';
 import { endpointRoutes } from './routes/endpoints.ts';
+import { environmentRoutes } from './routes/environment.ts';
 import { eventTypeRoutes } from './routes/event-types.ts';
 import { healthRoutes } from './routes/health.ts';
 import { messageRoutes } from './routes/messages.ts';
+import { metricsRoute } from './routes/metrics.ts';
+import { operationalWebhookRoutes } from './routes/operational-webhooks.ts';
+import { type Probes, probeRoutes } from './routes/probes.ts';
 
 export interface BuildAppDeps {
   config: Config;
@@ -39,12 +46,17 @@ export interface BuildAppDeps {
   clock?: () => number;
   /** Receives endpoint.created/updated/deleted; without one they are discarded. */
   operational?: OperationalSink | undefined;
+  /** `/livez` and `/readyz`; while its readiness is draining, writes are refused with 503 `shutting_down`. */
+  probes?: Probes | undefined;
+  /** Served at `GET /metrics` when given. */
+  metrics?: Metrics | undefined;
 }
 
 export const API_PREFIX = '/api/v1';
-/** Query parameters that carry lists, sent comma-separated by the SDKs or repeated. */
+/** Query parameters that carry lists: comma-separated (the SDKs), repeated, or repeated as `name[]=`. */
 const LIST_QUERY_PARAMS = ['event_types'];
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** The HTTP API as a Fastify instance, ready for `inject()` or `listen()` (which only main calls). */
 export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
@@ -69,7 +81,8 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
     // (eventType, channels, application) and the whitespace a pretty-printed body carries.
     bodyLimit: config.maxPayloadBytes + Math.max(64 * 1024, Math.ceil(config.maxPayloadBytes / 4)),
     // Room for 256-character uids, so an over-long one is a 422 naming the parameter rather than a 404.
-    routerOptions: { maxParamLength: 512 },
+    // A trailing slash names the same route (`POST /api/v1/app/`), as Svix normalises it.
+    routerOptions: { maxParamLength: 512, ignoreTrailingSlash: true },
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
   // TypeBox validates: bodies strictly as Svix (serde) does, with no coercion (Ajv's would turn a
@@ -82,6 +95,7 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
   app.setErrorHandler(handleError);
   // Only JSON bodies: anything else is 415 rather than a string handed to a schema.
   app.removeContentTypeParser(['text/plain']);
+  registerJsonBodyParser(app);
 
   const patterns: { method: string; pattern: RegExp }[] = [];
   app.addHook('onRoute', (route) => {
@@ -104,12 +118,27 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
     return sendError(reply, new ApiError('not_found', `No route ${request.method} ${path}.`));
   });
 
+  // Background tasks started by requests finish (or fail) before the storage they write to closes.
+  app.addHook('onClose', () => ctx.tasks.drain());
+
   app.decorateRequest('principal', null);
   // Some clients label a bodiless POST (resend, logout) as JSON; an empty body is no body, not bad JSON.
   app.addHook('onRequest', async (request) => {
     if (request.headers['content-length'] === '0') delete request.headers['content-type'];
   });
 
+  const probes = deps.probes;
+  if (probes) {
+    // Draining: requests already in progress finish, reads are still answered, and a new write is
+    // refused before it touches storage, so the caller retries against another instance.
+    app.addHook('onRequest', async (request, reply) => {
+      if (probes.readiness.phase === 'draining' && !READS.has(request.method))
+        return sendError(reply, new ApiError('shutting_down'));
+    });
+    await app.register(probeRoutes(probes));
+  }
+
+  if (deps.metrics) await app.register(metricsRoute(deps.metrics, config.metricsToken));
   await app.register(
     async (v1) => {
       v1.addHook('onRequest', async (request) => {
@@ -118,11 +147,25 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
         const principal = await authenticate(request, deps.adminTokenHash, ctx.portal, clock());
         authorize(principal, access);
         request.principal = principal;
+        // A portal token's application is checked here, before the body is parsed or validated, so a
+        // malformed request on another application's resource is refused as such (404), not answered
+        // by validation. Handlers still check the application they load.
+        const params = request.params as Record<string, unknown> | undefined;
+        const appParam = params?.['app_id'];
+        if (principal.kind === 'portal' && typeof appParam === 'string' && appParam !== principal.appId) {
+          const target = await storage.applications.get(appParam);
+          assertAppAccess(principal, target?.id);
+        }
       });
       v1.addHook('preValidation', async (request) => {
         const query = request.query as Record<string, unknown> | undefined;
         if (!query || typeof query !== 'object') return;
         for (const name of LIST_QUERY_PARAMS) {
+          const bracketed = query[`${name}[]`];
+          if (bracketed !== undefined) {
+            delete query[`${name}[]`];
+            query[name] = [query[name] ?? [], bracketed].flat();
+          }
           const value = query[name];
           if (value === undefined) continue;
           const parts = (Array.isArray(value) ? value : [value]).flatMap((item) => String(item).split(','));
@@ -139,6 +182,9 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
       await v1.register(messageRoutes(ctx));
       await v1.register(attemptRoutes(ctx));
       await v1.register(authRoutes(ctx));
+      await v1.register(bulkOperationRoutes(ctx));
+      await v1.register(environmentRoutes(ctx));
+      await v1.register(operationalWebhookRoutes(ctx));
     },
     { prefix: API_PREFIX },
   );

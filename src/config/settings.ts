@@ -74,13 +74,28 @@ function databaseUrl(raw: string): string {
   throw new Error('empty (embedded SQLite) or a postgres:// URL');
 }
 
+function proxyUrl(raw: string): string {
+  const value = raw.trim();
+  if (value === '') return value;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error('empty or an http:// or https:// proxy URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new Error('empty or an http:// or https:// proxy URL');
+  return value;
+}
+
 export const settings = {
   port: def({
     env: 'HOOKYARD_PORT',
     flag: 'port',
     default: '8071',
     accepts: 'an integer from 0 to 65535',
-    description: 'TCP port the API listens on.',
+    description:
+      'TCP port for the API, `/metrics` and the probes `/livez` and `/readyz` (a `--role worker` process serves only `/metrics`, the probes and health).',
     parse: integer(0, 65535),
   }),
   host: def({
@@ -132,6 +147,21 @@ export const settings = {
     accepts: 'a token of at least 16 characters, or empty',
     description:
       'Bearer token for the API. Empty on first start: one is generated, printed once, and only its hash kept.',
+    secret: true,
+    parse: (raw) => {
+      const value = raw.trim();
+      if (value !== '' && (value.length < 16 || /\s/.test(value)))
+        throw new Error('a token of at least 16 characters without spaces, or empty');
+      return value;
+    },
+  }),
+  metricsToken: def({
+    env: 'HOOKYARD_METRICS_TOKEN',
+    flag: 'metrics-token',
+    default: '',
+    accepts: 'a token of at least 16 characters, or empty',
+    description:
+      'Bearer token `GET /metrics` requires (Prometheus `authorization` credentials). Empty: the metrics are open to anyone who reaches the port.',
     secret: true,
     parse: (raw) => {
       const value = raw.trim();
@@ -196,6 +226,15 @@ export const settings = {
     description: 'Largest message payload accepted (bytes of JSON); larger gets 413.',
     parse: integer(1024, 64 * 1024 * 1024),
   }),
+  diskReserve: def({
+    env: 'HOOKYARD_DISK_RESERVE',
+    flag: 'disk-reserve',
+    default: '8388608',
+    accepts: 'an integer from 0 to 1073741824 (bytes; 0 keeps no reserve)',
+    description:
+      'Embedded SQLite only: bytes kept free in the data directory as the file hookyard.reserve. When the disk fills, ingest is refused (507 storage_full) and the reserve is released so deliveries of accepted messages go on; it is re-made once space is freed.',
+    parse: integer(0, 1024 * 1024 * 1024),
+  }),
   responseBodyLimit: def({
     env: 'HOOKYARD_RESPONSE_BODY_LIMIT',
     flag: 'response-body-limit',
@@ -232,6 +271,25 @@ export const settings = {
     accepts: 'webhook, svix or both',
     description: 'Send `webhook-*` (Standard Webhooks) headers, `svix-*` headers, or both.',
     parse: oneOf(['webhook', 'svix', 'both'] as const),
+  }),
+  defaultSignatureType: def({
+    env: 'HOOKYARD_DEFAULT_SIGNATURE_TYPE',
+    flag: 'default-signature-type',
+    default: 'hmac256',
+    accepts: 'hmac256 or ed25519',
+    description:
+      "The key a new endpoint gets when it names no secret: an HMAC-SHA256 `whsec_` secret (`v1` signatures) or an ed25519 `whsk_` signing key (`v1a`), as Svix's `default_signature_type`.",
+    parse: oneOf(['hmac256', 'ed25519'] as const),
+  }),
+  egressProxy: def({
+    env: 'HOOKYARD_EGRESS_PROXY',
+    flag: 'egress-proxy',
+    default: '',
+    accepts: 'empty (direct) or an http:// or https:// proxy URL',
+    description:
+      "Send every delivery through this HTTP proxy (a CONNECT tunnel per receiver origin), as Svix's `proxy_config`. The address guard then checks the proxy's address, not the receiver's: the proxy must enforce egress rules.",
+    secret: true,
+    parse: proxyUrl,
   }),
   ingestBatchWindow: def({
     env: 'HOOKYARD_INGEST_BATCH_WINDOW',

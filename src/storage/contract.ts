@@ -11,7 +11,7 @@ import type { PayloadFilter } from '../domain/payload-filter.ts';
  * A delivery (one row per message × endpoint; Svix's "message destination") is in one of the states
  * pending, sending, leased, parked, held, success or fail; the state machine and every transition
  * between them is storage/sql/delivery-transitions.ts (summed up in docs/architecture.md). `status`
- * on records is the Svix status (0 success, 1 pending, 2 fail, 3 sending): a leased, parked or held
+ * on records is the Svix status (0 success, 1 pending, 2 fail, 3 sending, 4 canceled): a leased, parked or held
  * delivery shows the status it had when it was queued.
  */
 
@@ -94,6 +94,10 @@ export interface MessageRecord {
   payload: string | null;
   payloadExpiresAt: number;
   createdAt: number;
+  /** Svix message tags (a list filter); absent or null when none. */
+  tags?: string[] | null;
+  /** Scheduled delivery: its deliveries are first due then rather than at `createdAt`. */
+  deliverAt?: number | null;
 }
 
 export interface DeliveryRecord {
@@ -152,9 +156,12 @@ export interface TimeRange {
 export interface MessageListFilter extends TimeRange {
   channel?: string | undefined;
   eventTypes?: string[] | undefined;
+  tag?: string | undefined;
 }
 
 export interface AttemptListFilter extends TimeRange {
+  /** Attempts of messages carrying this tag. */
+  tag?: string | undefined;
   status?: MessageStatus | undefined;
   /** 0 (no response), 100, 200, 300, 400 or 500: the hundreds of the status code. */
   statusCodeClass?: number | undefined;
@@ -168,6 +175,7 @@ export interface DeliveryListFilter extends TimeRange {
   status?: MessageStatus | undefined;
   channel?: string | undefined;
   eventTypes?: string[] | undefined;
+  tag?: string | undefined;
 }
 
 /** A message being ingested with the endpoints it fans out to. */
@@ -434,9 +442,107 @@ export interface IdempotencyStore {
   purgeOlderThan(cutoff: number): Promise<number>;
 }
 
+/** Where the unfinished deliveries stand, for the metrics gauges (observability/metrics.ts). */
+export const CensusStates = ['pending', 'sending', 'leased', 'parked', 'held'] as const;
+export type CensusState = (typeof CensusStates)[number];
+
+/** Connections of a pooled backend (PostgreSQL); read from memory, free to call on every scrape. */
+export interface PoolStats {
+  total: number;
+  idle: number;
+  /** Queries waiting for a connection. */
+  waiting: number;
+}
+
+/** Counts for operators (the metrics gauges), read periodically, never per request. */
+export interface CensusStore {
+  /**
+   * Unfinished deliveries by state: pending (queued for a first attempt) and sending (queued for a
+   * retry), each waiting for its due time or due; leased (claimed by a worker: in flight, queued in its memory, or a
+   * lapsed lease not yet reclaimed); parked (leased to a worker whose queue for the endpoint is full);
+   * held (endpoint disabled or circuit open). Reads every unfinished delivery through the due index:
+   * its cost grows with the backlog.
+   */
+  countByState(): Promise<Record<CensusState, number>>;
+  /** Endpoints whose circuit breaker is open (one row per endpoint at most). */
+  circuitsOpen(): Promise<number>;
+  /** Undefined for a backend without a connection pool (SQLite). */
+  pool(): PoolStats | undefined;
+}
+
 export interface MetaStore {
   get(key: string): Promise<string | undefined>;
   set(key: string, value: string): Promise<void>;
+}
+
+export type BackgroundTaskStatus = 'running' | 'finished' | 'failed';
+
+/** A long operation started by the API (bulk replay, replay missing, expunge all contents, recover). */
+export interface BackgroundTaskRecord {
+  id: string;
+  /** Svix's BackgroundTaskType, e.g. `endpoint.bulk-replay`. */
+  task: string;
+  status: BackgroundTaskStatus;
+  /** What the task reports: its inputs and, once finished, its result (e.g. `{"replayed": 12}`). */
+  data: Record<string, unknown>;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface BackgroundTaskStore {
+  create(record: BackgroundTaskRecord): Promise<BackgroundTaskRecord>;
+  /** Records the outcome; returns false when the task is missing. */
+  finish(
+    id: string,
+    status: BackgroundTaskStatus,
+    data: Record<string, unknown>,
+    now: number,
+  ): Promise<boolean>;
+  get(id: string): Promise<BackgroundTaskRecord | undefined>;
+  /** Newest first by default. */
+  list(
+    filter: { status?: BackgroundTaskStatus | undefined; task?: string | undefined },
+    page: PageQuery,
+  ): Promise<Page<BackgroundTaskRecord>>;
+}
+
+export interface BulkReplayFilter {
+  since: number;
+  until: number;
+  eventTypes?: string[] | undefined;
+  channel?: string | undefined;
+  tag?: string | undefined;
+  /** Only deliveries in this final status (success or fail). */
+  status?: MessageStatus | undefined;
+  /** Only deliveries with an attempt whose response code is in this class (0 = no response). */
+  statusCodeClass?: number | undefined;
+}
+
+/** Svix's bulk operations on many messages or deliveries at once. Each returns how many rows changed. */
+export interface BulkOperationStore {
+  /**
+   * Re-queues the endpoint's finished deliveries (success and fail, as replay) created in
+   * [since, until) that match the filter; queued and in-flight ones are left alone.
+   */
+  replayFiltered(endpointId: string, filter: BulkReplayFilter, now: number): Promise<number>;
+  /**
+   * Queues, due now, the messages of the application created in [since, until) that have no delivery
+   * to the endpoint and match its event-type and channel filters (Svix's replay-missing).
+   */
+  replayMissing(
+    appId: string,
+    endpointId: string,
+    since: number,
+    until: number,
+    now: number,
+  ): Promise<number>;
+  /**
+   * Drops the payload of every message of the application, and cancels their deliveries still queued
+   * (not leased): without a payload they can never be sent. Returns the messages purged.
+   */
+  expungeAppPayloads(appId: string): Promise<number>;
+  /** The same for some messages (by id); returns the ids whose payload was dropped. */
+  expungePayloads(appId: string, msgIds: readonly string[]): Promise<string[]>;
 }
 
 export interface Storage {
@@ -453,6 +559,9 @@ export interface Storage {
   readonly meta: MetaStore;
   readonly replay: ReplayStore;
   readonly retention: RetentionStore;
+  readonly backgroundTasks: BackgroundTaskStore;
+  readonly bulk: BulkOperationStore;
+  readonly census: CensusStore;
   /**
    * Listens for changes to applications, endpoints and event types (ours and, with `listenNotify`,
    * other processes'). The stores publish these themselves after every committed mutation.
@@ -464,7 +573,10 @@ export interface Storage {
    * with `listenNotify`, another). Dispatchers wake on it instead of polling. Returns an unsubscribe.
    */
   subscribeWork(listener: () => void): () => void;
-  /** Resolves when the database answers a trivial query; rejects otherwise. */
+  /**
+   * Resolves when the database answers a trivial query and can take writes; rejects otherwise
+   * (`StorageFull` while the disk is full).
+   */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -477,6 +589,14 @@ export class UniqueViolation extends Error {
 /** The database cannot be reached; the API turns this into 503 `storage_unavailable`. */
 export class StorageUnavailable extends Error {
   override name = 'StorageUnavailable';
+}
+
+/**
+ * The database's disk is full: the write was not made. The API turns this into 507 `storage_full`;
+ * it clears by itself once space is freed (see sqlite/disk-reserve.ts).
+ */
+export class StorageFull extends StorageUnavailable {
+  override name = 'StorageFull';
 }
 
 /** The database was migrated by a newer Hookyard than this one. */

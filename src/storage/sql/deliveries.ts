@@ -1,3 +1,4 @@
+import { events } from '../../observability/events.ts';
 import type {
   AttemptOutcome,
   ClaimedTask,
@@ -36,6 +37,8 @@ export function createDeliveryStore(ctx: SqlContext, policies: EndpointPolicies)
 
   const completions = createGroupCommit<readonly AttemptOutcome[], CompletionReport>({
     ...ctx.groupCommit,
+    kind: 'completion',
+    gatherTurns: 2,
     async commit(items) {
       // Delivery-id order keeps concurrent batches on a multi-writer database from deadlocking.
       const outcomes = items.flat().sort((a, b) => compare(a.attempt.deliveryId, b.attempt.deliveryId));
@@ -49,6 +52,8 @@ export function createDeliveryStore(ctx: SqlContext, policies: EndpointPolicies)
         { durable: false },
       );
       if (folded.madeDue) ctx.wakeLocal();
+      if (events.circuitChanged.hasSubscribers)
+        for (const change of folded.circuits) events.circuitChanged.publish(change);
       return reportPerItem(items, folded.disabled);
     },
   });
@@ -119,7 +124,9 @@ export function createDeliveryStore(ctx: SqlContext, policies: EndpointPolicies)
           select: `SELECT ${prefixed('d', columns.deliveries)}, ${prefixed('e', columns.endpoints)}
                  FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id`,
           filter,
-          key: 'd.id',
+          // One delivery per endpoint of a message: listed by endpoint id, ascending, as Svix lists them.
+          key: 'd.endpoint_id',
+          ascending: true,
           page,
           map: (row) => ({
             delivery: toDelivery(unprefix<DeliveryRow>(row, 'd')),
@@ -139,6 +146,7 @@ export function createDeliveryStore(ctx: SqlContext, policies: EndpointPolicies)
         add(where, `m.event_type IN (${placeholders(filter.eventTypes.length)})`, ...filter.eventTypes);
       if (filter.channel !== undefined)
         add(where, driver.dialect.jsonArrayContains('m.channels'), filter.channel);
+      if (filter.tag !== undefined) add(where, driver.dialect.jsonArrayContains('m.tags'), filter.tag);
       return keysetPage<Record<string, unknown>, { delivery: DeliveryRecord; message: MessageRecord }>(
         driver,
         {

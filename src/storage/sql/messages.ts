@@ -1,4 +1,5 @@
 import { newId } from '../../domain/ids.ts';
+import { events } from '../../observability/events.ts';
 import {
   type IngestResult,
   type MessageRecord,
@@ -32,6 +33,8 @@ const MESSAGE: BatchSource = {
     ['payload', 'text'],
     ['payload_expires_at', 'bigint'],
     ['created_at', 'bigint'],
+    ['tags', 'text'],
+    ['deliver_at', 'bigint'],
   ],
 };
 const MESSAGE_KEY: BatchSource = {
@@ -52,6 +55,7 @@ export function createMessageStore(ctx: SqlContext): SqlMessageStore {
 
   const batcher: GroupCommit<NewMessage, IngestResult> = createGroupCommit({
     ...ctx.groupCommit,
+    kind: 'ingest',
     async commit(items) {
       let newWork = false;
       const results = await driver.transaction(async (tx) => {
@@ -63,6 +67,7 @@ export function createMessageStore(ctx: SqlContext): SqlMessageStore {
         return out;
       });
       if (newWork) ctx.wakeLocal();
+      if (events.messageIngested.hasSubscribers) publishIngested(items, results);
       return results;
     },
   });
@@ -88,6 +93,7 @@ export function createMessageStore(ctx: SqlContext): SqlMessageStore {
         add(where, `event_type IN (${placeholders(filter.eventTypes.length)})`, ...filter.eventTypes);
       if (filter.channel !== undefined)
         add(where, driver.dialect.jsonArrayContains('channels'), filter.channel);
+      if (filter.tag !== undefined) add(where, driver.dialect.jsonArrayContains('tags'), filter.tag);
       return keysetPage<MessageRow, MessageRecord>(driver, {
         select: `SELECT ${COLUMNS} FROM messages`,
         filter: where,
@@ -170,9 +176,11 @@ async function ingestBatch(
   const deliveries: NewDelivery[] = [];
   for (const [index, item] of items.entries()) {
     if (results[index]?.kind !== 'created') continue;
-    const { appId, id: msgId, createdAt } = item.message;
+    const { appId, id: msgId, createdAt, deliverAt } = item.message;
+    // A scheduled message (deliverAt) has its deliveries first due then rather than at once.
+    const dueAt = deliverAt ?? createdAt;
     for (const endpointId of new Set(item.endpointIds))
-      deliveries.push({ id: newId('delivery'), appId, msgId, endpointId, createdAt });
+      deliveries.push({ id: newId('delivery'), appId, msgId, endpointId, createdAt, dueAt });
   }
   await ctx.transitions.insertPending(tx, deliveries);
   return results as IngestResult[];
@@ -206,4 +214,13 @@ function compareKeys(a: NewMessage, b: NewMessage): number {
   if (x.uid === null) return -1;
   if (y.uid === null) return 1;
   return x.uid < y.uid ? -1 : 1;
+}
+
+function publishIngested(items: readonly NewMessage[], results: readonly IngestResult[]): void {
+  results.forEach((result, index) => {
+    if (result.kind !== 'created') return;
+    const { message } = result;
+    const deliveries = items[index]?.endpointIds.length ?? 0;
+    events.messageIngested.publish({ appId: message.appId, msgId: message.id, deliveries });
+  });
 }
