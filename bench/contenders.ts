@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { request } from 'undici';
 import { type Child, startChild } from './children.ts';
+import type { CostSource } from './cost.ts';
 import type { IngestTarget } from './load.ts';
 import type { StatsTarget } from './proc-stats.ts';
 
@@ -36,6 +37,8 @@ export interface RunningContender {
   readonly stats: StatsTarget;
   /** Processes to watch: if one exits mid-scenario, the scenario fails instead of waiting out its deadline. */
   readonly children: readonly Child[];
+  /** Where the cost model's SQL counters come from (none for contenders without SQL). */
+  readonly cost?: CostSource;
   close(): Promise<void>;
 }
 
@@ -174,7 +177,7 @@ function postgresUnavailable(): Promise<string | undefined> {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// The three contenders written for the bench (bench/contenders/*.ts)
+// The contenders written for the bench (bench/contenders/*.ts)
 
 const plainIngest = (origin: string): IngestTarget => ({
   origin,
@@ -217,6 +220,24 @@ async function startScript(
   );
   return { child, origin: `http://127.0.0.1:${port}` };
 }
+
+const bare: ContenderDef = {
+  name: 'bare',
+  description:
+    'node:http ingest that parses the JSON, answers 202 and POSTs the payload on with undici (64 keep-alive connections per receiver), storing nothing, signing nothing: the limit of this machine.',
+  durability: 'none: an accepted event lives only in memory until delivered.',
+  isHookyard: false,
+  unavailable: async () => undefined,
+  async start(ctx) {
+    const { child, origin } = await startScript('bare', ctx, {});
+    return {
+      ingest: plainIngest(origin),
+      stats: { roots: () => [child.pid] },
+      children: [child],
+      close: () => child.stop(),
+    };
+  },
+};
 
 const ceiling: ContenderDef = {
   name: 'ceiling',
@@ -315,6 +336,7 @@ const pgqueue: ContenderDef = {
     return {
       ingest: plainIngest(origin),
       stats: { roots: () => [child.pid], cpuOnly: backendsOf('hookyard_bench_gw') },
+      cost: { postgres: { adminUrl: pgAdminUrl, database: 'hookyard_bench_gw' } },
       children: [child],
       close: () => child.stop(),
     };
@@ -325,6 +347,7 @@ const pgqueue: ContenderDef = {
 // Hookyard, through its CLI and HTTP API
 
 const hookyardEntry = join(repoRoot, 'src/cli/main.ts');
+const countingPreload = join(repoRoot, 'bench/instrument/count-queries.ts');
 const hookyardApp = 'bench';
 
 let hookyardCheck: Promise<string | undefined> | undefined;
@@ -410,14 +433,16 @@ function hookyard(layout: HookyardLayout): ContenderDef {
     async start(ctx) {
       const databaseUrl = layout.postgres ? await freshDatabase('hookyard_bench_hy') : '';
       const children: Child[] = [];
+      const counted: { pid: number; file: string }[] = [];
       try {
         let origin = '';
         for (const [index, role] of layout.roles.entries()) {
           const port = await freePort();
+          const countsFile = join(ctx.workDir, `hookyard-${role}-${index}.counts.json`);
           const child = startChild({
             name: `hookyard-${role}`,
             command: process.execPath,
-            args: [hookyardEntry, 'serve', '--role', role],
+            args: ['--import', countingPreload, hookyardEntry, 'serve', '--role', role],
             cwd: repoRoot,
             logPath: join(ctx.workDir, `hookyard-${role}-${index}.log`),
             env: {
@@ -434,9 +459,12 @@ function hookyard(layout: HookyardLayout): ContenderDef {
               // The backlog scenario holds attempts open until the receiver comes up; allow for it.
               HOOKYARD_DELIVERY_TIMEOUT: '5m',
               HOOKYARD_LEASE_DURATION: '15m',
+              BENCH_COUNTS_FILE: countsFile,
+              BENCH_COUNT_PG: layout.postgres ? '1' : '0',
             },
           });
           children.push(child);
+          counted.push({ pid: child.pid, file: countsFile });
           if (index === 0) {
             origin = `http://127.0.0.1:${port}`;
             await waitHealthy(child, origin, 30_000);
@@ -465,6 +493,10 @@ function hookyard(layout: HookyardLayout): ContenderDef {
             roots: () => children.map((child) => child.pid),
             ...(layout.postgres ? { cpuOnly: backendsOf('hookyard_bench_hy') } : {}),
           },
+          cost: {
+            counted: () => counted,
+            ...(layout.postgres ? { postgres: { adminUrl: pgAdminUrl, database: 'hookyard_bench_hy' } } : {}),
+          },
           children,
           async close() {
             await Promise.all(children.map((child) => child.stop()));
@@ -479,6 +511,7 @@ function hookyard(layout: HookyardLayout): ContenderDef {
 }
 
 export const contenders: readonly ContenderDef[] = [
+  bare,
   ceiling,
   bullmq,
   pgqueue,
