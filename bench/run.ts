@@ -1,5 +1,6 @@
 /**
  * `npm run bench [-- --quick] [--only a,b] [--scenario x,y] [--million]`
+ * `npm run bench -- --data-scale 10000,1000000 [--only hookyard-sqlite,hookyard-pg] [--quick]` (bench/data-scale.ts)
  *
  * Runs every selected contender through every selected scenario, one at a time, on 127.0.0.1, and
  * writes bench/results/<timestamp>.md, .json and .svg. Every process and database the bench creates is
@@ -11,6 +12,7 @@ import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stopAllChildren } from './children.ts';
 import { type ContenderDef, contenders, dropBenchDatabases, repoRoot } from './contenders.ts';
+import { runDataScale } from './data-scale.ts';
 import { type Report, renderMarkdown, renderSvg } from './report.ts';
 import {
   runScenario,
@@ -27,7 +29,10 @@ const usage = `Usage: npm run bench -- [--quick] [--only <contender,...>] [--sce
   --quick       small counts; the whole run takes under 2 minutes
   --only        contenders: ${contenders.map((c) => c.name).join(', ')}
   --scenario    scenarios: ${scenarioNames.filter((s) => s !== 'million').join(', ')} (default: all of them)
-  --million     only the "1,000,000 queued" RSS measurement (slow; e.g. with --only hookyard-sqlite)`;
+  --million     only the "1,000,000 queued" RSS measurement (slow; e.g. with --only hookyard-sqlite)
+  --data-scale  sizes, e.g. 10000,1000000: fill a database with that many messages (and their
+                deliveries and attempts) by bulk SQL, then time ingest, claim and the read endpoints
+                at each size; --only hookyard-sqlite,hookyard-pg picks the backends`;
 
 function list(value: string | undefined): string[] | undefined {
   return value
@@ -43,6 +48,7 @@ function parseCli() {
       only: { type: 'string', multiple: true },
       scenario: { type: 'string', multiple: true },
       million: { type: 'boolean', default: false },
+      'data-scale': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -52,6 +58,17 @@ function parseCli() {
     process.exit(0);
   }
   const only = list(values.only?.join(','));
+  const dataScale = values['data-scale'];
+  if (dataScale !== undefined) {
+    const sizes = list(dataScale)?.map((n) => Number(n.replaceAll('_', ''))) ?? [];
+    if (sizes.length === 0 || sizes.some((n) => !Number.isInteger(n) || n <= 0)) {
+      process.stderr.write(
+        `bench: --data-scale wants positive whole numbers, e.g. 10000,1000000\n\n${usage}\n`,
+      );
+      process.exit(2);
+    }
+    return { dataScale: { sizes, ...(only ? { only } : {}), quick: values.quick } } as const;
+  }
   const chosenContenders = only
     ? contenders.filter((c) => only.includes(c.name))
     : contenders.filter((c) => !c.optional);
@@ -99,7 +116,9 @@ function summary(r: ScenarioResult): string {
 }
 
 async function main(): Promise<void> {
-  const cli = parseCli();
+  const parsed = parseCli();
+  if (parsed.dataScale) return runDataScale(parsed.dataScale);
+  const cli = parsed as Exclude<typeof parsed, { dataScale: object }>;
   const started = new Date();
   const loadAtStart = loadavg()[0] ?? 0;
   const startedMs = performance.now();
