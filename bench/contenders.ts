@@ -550,6 +550,7 @@ function hookyard(layout: HookyardLayout): ContenderDef {
           },
           stats: {
             roots: () => processes.children.map((child) => child.pid),
+            named: () => processes.children.map((child) => ({ name: child.name, pid: child.pid })),
             ...(layout.postgres ? { cpuOnly: backendsOf('hookyard_bench_hy') } : {}),
           },
           cost: {

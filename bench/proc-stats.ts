@@ -80,6 +80,8 @@ export interface StatsTarget {
   roots(): readonly number[];
   /** Extra processes counted for CPU only (PostgreSQL backends of the contender's database). */
   cpuOnly?(): Promise<readonly number[]>;
+  /** Roots whose CPU is also reported on its own, by name (e.g. a Hookyard api and its worker). */
+  named?(): readonly { readonly name: string; readonly pid: number }[];
 }
 
 export interface StatsResult {
@@ -93,6 +95,8 @@ export interface StatsResult {
   readonly ownWriteBytes: number;
   /** write_bytes of the PostgreSQL backends (WAL they flushed themselves, evicted pages). */
   readonly databaseWriteBytes: number;
+  /** CPU seconds of each named root (several roots of one name are added up). */
+  readonly cpuByName: Readonly<Record<string, number>>;
 }
 
 export interface StatsMeter {
@@ -174,7 +178,13 @@ export function createStatsMeter(target: StatsTarget): StatsMeter {
       }
       let hwm = 0;
       for (const pid of rootPids) hwm += readProc(pid)?.hwmKb ?? 0;
+      const cpuByName: Record<string, number> = {};
+      for (const { name, pid } of target.named?.() ?? []) {
+        const used = ((lastCpu.get(pid) ?? 0) - (baseCpu.get(pid) ?? 0)) / ticksPerSecond;
+        cpuByName[name] = (cpuByName[name] ?? 0) + used;
+      }
       return {
+        cpuByName,
         cpuSeconds: (ownTicks + databaseTicks) / ticksPerSecond,
         ownCpuSeconds: ownTicks / ticksPerSecond,
         databaseCpuSeconds: databaseTicks / ticksPerSecond,

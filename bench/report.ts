@@ -140,6 +140,8 @@ export interface DeliveryCost {
   readonly walBytes?: number;
   readonly ownWriteBytes: number;
   readonly databaseWriteBytes: number;
+  /** Own CPU per delivery of each process role, when there is more than one role. */
+  readonly cpuUsByProcess?: Readonly<Record<string, number>>;
 }
 
 export function costPerDelivery(r: ScenarioResult): DeliveryCost | undefined {
@@ -156,12 +158,19 @@ export function costPerDelivery(r: ScenarioResult): DeliveryCost | undefined {
     ...(c?.database ? { transactions: per(c.database.xacts), walBytes: per(c.database.walBytes) } : {}),
     ownWriteBytes: per(r.ownWriteBytes ?? 0),
     databaseWriteBytes: per(r.databaseWriteBytes ?? 0),
+    ...(r.cpuByProcess && Object.keys(r.cpuByProcess).length > 1
+      ? {
+          cpuUsByProcess: Object.fromEntries(
+            Object.entries(r.cpuByProcess).map(([name, seconds]) => [name, per(seconds * 1e6)]),
+          ),
+        }
+      : {}),
   };
 }
 
 function costTable(report: Report): string[] {
   const rows: string[] = [];
-  const notes = new Set<string>();
+  const busy: string[] = [];
   for (const scenario of report.scenarios) {
     if (scenario.name === 'million') continue;
     for (const contender of report.contenders) {
@@ -169,13 +178,15 @@ function costTable(report: Report): string[] {
       const c = r && costPerDelivery(r);
       if (!r || !c) continue;
       const other = r.cost?.database?.otherXacts ?? 0;
-      if (other > 0)
-        notes.add(
-          `- WAL bytes are cluster-wide: ${int(other)} transactions of other databases ran during ${contender.name} · ${scenario.name} (and possibly others), so its WAL figure is an upper bound.`,
-        );
+      if (other > 0) busy.push(`${contender.name} · ${scenario.name} (${int(other)})`);
       const opt = (n: number | undefined, digits = 1) => (n === undefined ? '–' : n.toFixed(digits));
+      const byProcess = c.cpuUsByProcess
+        ? ` (${Object.entries(c.cpuUsByProcess)
+            .map(([name, us]) => `${name.replace(/^hookyard-/, '')} ${int(us)}`)
+            .join(', ')})`
+        : '';
       rows.push(
-        `| ${contender.name} | ${scenario.name} | ${int(r.delivered)} | ${int(c.ownCpuUs)} | ${c.databaseCpuUs > 0 ? int(c.databaseCpuUs) : '–'} | ${opt(c.sqlCalls)} | ${opt(c.sqlStatements)} | ${opt(c.transactions, 2)} | ${c.walBytes === undefined ? '–' : int(c.walBytes)} | ${int(c.ownWriteBytes)} | ${c.walBytes === undefined ? '–' : int(c.databaseWriteBytes)} |`,
+        `| ${contender.name} | ${scenario.name} | ${int(r.delivered)} | ${int(c.ownCpuUs)}${byProcess} | ${c.databaseCpuUs > 0 ? int(c.databaseCpuUs) : '–'} | ${opt(c.sqlCalls)} | ${opt(c.sqlStatements)} | ${opt(c.transactions, 2)} | ${c.walBytes === undefined ? '–' : int(c.walBytes)} | ${int(c.ownWriteBytes)} | ${c.walBytes === undefined ? '–' : int(c.databaseWriteBytes)} |`,
       );
     }
   }
@@ -183,12 +194,17 @@ function costTable(report: Report): string[] {
   return [
     '## Cost per delivery',
     '',
-    'Everything the contender used in the measured window divided by the deliveries in it (so ingest is included: it is part of what a delivery costs). Own CPU: its Node processes (and Redis for BullMQ); PostgreSQL CPU: the backends serving its database. SQL calls: round trips to PostgreSQL, or calls into SQLite (in-process); statements count each `;`-separated statement of a script. Transactions and WAL from `pg_stat_database` and `pg_current_wal_lsn()`. Bytes written: `write_bytes` (/proc/<pid>/io) of the contender’s processes (for SQLite: its WAL, checkpoints and database file) and of its PostgreSQL backends (the WAL they flush at commit, pages they evict; the WAL writer and checkpointer are shared and not counted).',
+    'Everything the contender used in the measured window divided by the deliveries in it (so ingest is included: it is part of what a delivery costs). Own CPU: its Node processes (and Redis for BullMQ; for a Hookyard layout of several processes, split by role in brackets); PostgreSQL CPU: the backends serving its database. SQL calls: round trips to PostgreSQL, or calls into SQLite (in-process); statements count each `;`-separated statement of a script. Transactions and WAL from `pg_stat_database` and `pg_current_wal_lsn()`. Bytes written: `write_bytes` (/proc/<pid>/io) of the contender’s processes (for SQLite: its WAL, checkpoints and database file) and of its PostgreSQL backends (the WAL they flush at commit, pages they evict; the WAL writer and checkpointer are shared and not counted).',
     '',
     '| Contender | Scenario | Deliveries | Own CPU µs | PostgreSQL CPU µs | SQL calls | SQL statements | Transactions | WAL bytes | Bytes written | PostgreSQL bytes written |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows,
-    ...(notes.size > 0 ? ['', ...notes] : []),
+    ...(busy.length > 0
+      ? [
+          '',
+          `WAL is cluster-wide, so a WAL figure taken while other databases were busy is an upper bound. Transactions in other databases during the window: ${busy.join(', ')}.`,
+        ]
+      : []),
     '',
   ];
 }

@@ -144,6 +144,8 @@ export interface ScenarioResult {
   /** write_bytes (/proc/<pid>/io) of the contender's own processes and of its PostgreSQL backends. */
   readonly ownWriteBytes?: number;
   readonly databaseWriteBytes?: number;
+  /** CPU seconds of each Hookyard process by role (hookyard-api, hookyard-worker, hookyard-all). */
+  readonly cpuByProcess?: Readonly<Record<string, number>>;
   /** SQL counters of the window (bench/cost.ts), for the cost per delivery. */
   readonly cost?: CostWindow;
   readonly peakRssMb?: number;
@@ -381,6 +383,7 @@ export async function runScenario(
         databaseCpuSeconds: stats.databaseCpuSeconds,
         ownWriteBytes: stats.ownWriteBytes,
         databaseWriteBytes: stats.databaseWriteBytes,
+        ...(Object.keys(stats.cpuByName).length > 0 ? { cpuByProcess: stats.cpuByName } : {}),
         peakRssMb: stats.peakRssMb,
         benchCpuSeconds: (benchCpu.user + benchCpu.system) / 1e6,
       };
