@@ -10,10 +10,12 @@
  *                  so and on exit; WAL bytes from pg_current_wal_lsn() at both ends, with pg_stat_wal's
  *                  records and syncs. WAL is cluster-wide: other databases' transactions in the same
  *                  window are counted too (`otherXacts` says how many there were, so a figure taken on
- *                  a busy server can be recognised).
+ *                  a busy server can be recognised). The same holds for the CPU of PostgreSQL's shared
+ *                  processes (WAL writer, checkpointer, background writer), read from /proc.
  */
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
+import { readCpuTicks, ticksPerSecond } from './proc-stats.ts';
 
 export interface QueryCounts {
   readonly pgRoundTrips: number;
@@ -40,6 +42,11 @@ export interface DatabaseCounters {
   readonly walSyncs: number;
   /** Transactions in other databases of the cluster during the window (the admin database aside). */
   readonly otherXacts: number;
+  /**
+   * CPU of PostgreSQL's shared processes (WAL writer, checkpointer, background writer, autovacuum):
+   * work done for every database, so the contender's share only on an otherwise idle server.
+   */
+  readonly sharedCpuSeconds: number;
 }
 
 export interface CostWindow extends Partial<QueryCounts> {
@@ -87,6 +94,8 @@ interface DatabaseReading {
   readonly otherXacts: number;
   readonly walRecords: number;
   readonly walSyncs: number;
+  /** CPU ticks of each of PostgreSQL's shared (non-client) processes. */
+  readonly sharedTicks: ReadonlyMap<number, number>;
 }
 
 async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
@@ -120,7 +129,16 @@ async function readDatabase(adminUrl: string, database: string): Promise<Databas
       'select pg_current_wal_lsn()::text as lsn, wal_records as records, wal_sync as syncs from pg_stat_wal',
     );
     const stats = Object.fromEntries(Object.entries(db.rows[0] ?? {}).map(([k, v]) => [k, Number(v)]));
+    const shared = await client.query<{ pid: number }>(
+      "select pid from pg_stat_activity where backend_type <> 'client backend'",
+    );
+    const sharedTicks = new Map<number, number>();
+    for (const { pid } of shared.rows) {
+      const ticks = readCpuTicks(pid);
+      if (ticks !== undefined) sharedTicks.set(pid, ticks);
+    }
     return {
+      sharedTicks,
       lsn: wal.rows[0]!.lsn,
       stats,
       otherXacts: Number(other.rows[0]!.n),
@@ -175,6 +193,7 @@ export function createCostMeter(source: CostSource): CostMeter {
   let countsAtEnd: QueryCounts | undefined;
   let dbAtBegin: DatabaseReading | undefined;
   let lsnAtEnd: string | undefined;
+  let sharedAtEnd: ReadonlyMap<number, number> | undefined;
   const pgSource = source.postgres;
   return {
     async begin() {
@@ -184,7 +203,9 @@ export function createCostMeter(source: CostSource): CostMeter {
     async end() {
       if (source.counted) countsAtEnd = await snapshot(source.counted());
       if (pgSource) {
-        lsnAtEnd = (await readDatabase(pgSource.adminUrl, pgSource.database)).lsn;
+        const reading = await readDatabase(pgSource.adminUrl, pgSource.database);
+        lsnAtEnd = reading.lsn;
+        sharedAtEnd = reading.sharedTicks;
       }
     },
     async finish() {
@@ -193,7 +214,10 @@ export function createCostMeter(source: CostSource): CostMeter {
         for (const key of Object.keys(zeroCounts) as (keyof QueryCounts)[])
           out[key] = countsAtEnd[key] - countsAtBegin[key];
       }
-      if (pgSource && dbAtBegin && lsnAtEnd) {
+      if (pgSource && dbAtBegin && lsnAtEnd && sharedAtEnd) {
+        let sharedTicks = 0;
+        // A shared process that started in the window (an autovacuum worker) counts from zero.
+        for (const [pid, ticks] of sharedAtEnd) sharedTicks += ticks - (dbAtBegin.sharedTicks.get(pid) ?? 0);
         await backendsGone(pgSource.adminUrl, pgSource.database, 5_000);
         const after = await readDatabase(pgSource.adminUrl, pgSource.database);
         const delta = (key: string) => (after.stats[key] ?? 0) - (dbAtBegin!.stats[key] ?? 0);
@@ -209,6 +233,7 @@ export function createCostMeter(source: CostSource): CostMeter {
           walRecords: after.walRecords - dbAtBegin.walRecords,
           walSyncs: after.walSyncs - dbAtBegin.walSyncs,
           otherXacts: after.otherXacts - dbAtBegin.otherXacts,
+          sharedCpuSeconds: sharedTicks / ticksPerSecond,
         };
       }
       return out;

@@ -13,7 +13,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 
-const ticksPerSecond = 100; // USER_HZ on Linux; not exposed to Node, and 100 on every mainstream kernel.
+export const ticksPerSecond = 100; // USER_HZ on Linux; not exposed to Node, and 100 on every mainstream kernel.
 
 interface ProcSample {
   readonly cpuTicks: number;
@@ -45,6 +45,11 @@ function readProc(pid: number): ProcSample | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** utime + stime (with reaped children) of one process in clock ticks, undefined once it is gone. */
+export function readCpuTicks(pid: number): number | undefined {
+  return readProc(pid)?.cpuTicks;
 }
 
 function childrenOf(): Map<number, number[]> {

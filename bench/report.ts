@@ -134,6 +134,8 @@ function targets(report: Report): Target[] {
 export interface DeliveryCost {
   readonly ownCpuUs: number;
   readonly databaseCpuUs: number;
+  /** PostgreSQL's shared processes (WAL writer, checkpointer…): cluster-wide. */
+  readonly sharedCpuUs?: number;
   readonly sqlCalls?: number;
   readonly sqlStatements?: number;
   readonly transactions?: number;
@@ -155,7 +157,13 @@ export function costPerDelivery(r: ScenarioResult): DeliveryCost | undefined {
     databaseCpuUs: per((r.databaseCpuSeconds ?? 0) * 1e6),
     ...(calls !== undefined && c?.pgRoundTrips !== undefined ? { sqlCalls: per(calls) } : {}),
     ...(statements !== undefined && c?.pgStatements !== undefined ? { sqlStatements: per(statements) } : {}),
-    ...(c?.database ? { transactions: per(c.database.xacts), walBytes: per(c.database.walBytes) } : {}),
+    ...(c?.database
+      ? {
+          transactions: per(c.database.xacts),
+          walBytes: per(c.database.walBytes),
+          sharedCpuUs: per(c.database.sharedCpuSeconds * 1e6),
+        }
+      : {}),
     ownWriteBytes: per(r.ownWriteBytes ?? 0),
     databaseWriteBytes: per(r.databaseWriteBytes ?? 0),
     ...(r.cpuByProcess && Object.keys(r.cpuByProcess).length > 1
@@ -186,7 +194,7 @@ function costTable(report: Report): string[] {
             .join(', ')})`
         : '';
       rows.push(
-        `| ${contender.name} | ${scenario.name} | ${int(r.delivered)} | ${int(c.ownCpuUs)}${byProcess} | ${c.databaseCpuUs > 0 ? int(c.databaseCpuUs) : '–'} | ${opt(c.sqlCalls)} | ${opt(c.sqlStatements)} | ${opt(c.transactions, 2)} | ${c.walBytes === undefined ? '–' : int(c.walBytes)} | ${int(c.ownWriteBytes)} | ${c.walBytes === undefined ? '–' : int(c.databaseWriteBytes)} |`,
+        `| ${contender.name} | ${scenario.name} | ${int(r.delivered)} | ${int(c.ownCpuUs)}${byProcess} | ${c.databaseCpuUs > 0 ? int(c.databaseCpuUs) : '–'}${c.sharedCpuUs === undefined ? '' : ` + ${int(c.sharedCpuUs)}`} | ${opt(c.sqlCalls)} | ${opt(c.sqlStatements)} | ${opt(c.transactions, 2)} | ${c.walBytes === undefined ? '–' : int(c.walBytes)} | ${int(c.ownWriteBytes)} | ${c.walBytes === undefined ? '–' : int(c.databaseWriteBytes)} |`,
       );
     }
   }
@@ -194,7 +202,7 @@ function costTable(report: Report): string[] {
   return [
     '## Cost per delivery',
     '',
-    'Everything the contender used in the measured window divided by the deliveries in it (so ingest is included: it is part of what a delivery costs). Own CPU: its Node processes (and Redis for BullMQ; for a Hookyard layout of several processes, split by role in brackets); PostgreSQL CPU: the backends serving its database. SQL calls: round trips to PostgreSQL, or calls into SQLite (in-process); statements count each `;`-separated statement of a script. Transactions and WAL from `pg_stat_database` and `pg_current_wal_lsn()`. Bytes written: `write_bytes` (/proc/<pid>/io) of the contender’s processes (for SQLite: its WAL, checkpoints and database file) and of its PostgreSQL backends (the WAL they flush at commit, pages they evict; the WAL writer and checkpointer are shared and not counted).',
+    'Everything the contender used in the measured window divided by the deliveries in it (so ingest is included: it is part of what a delivery costs). Own CPU: its Node processes (and Redis for BullMQ; for a Hookyard layout of several processes, split by role in brackets); PostgreSQL CPU: the backends serving its database, + the shared processes (WAL writer, checkpointer, background writer: cluster-wide, like WAL). SQL calls: round trips to PostgreSQL, or calls into SQLite (in-process); statements count each `;`-separated statement of a script. Transactions and WAL from `pg_stat_database` and `pg_current_wal_lsn()`. Bytes written: `write_bytes` (/proc/<pid>/io) of the contender’s processes (for SQLite: its WAL, checkpoints and database file) and of its PostgreSQL backends (the WAL they flush at commit, pages they evict; the WAL writer and checkpointer are shared and not counted).',
     '',
     '| Contender | Scenario | Deliveries | Own CPU µs | PostgreSQL CPU µs | SQL calls | SQL statements | Transactions | WAL bytes | Bytes written | PostgreSQL bytes written |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -202,7 +210,7 @@ function costTable(report: Report): string[] {
     ...(busy.length > 0
       ? [
           '',
-          `WAL is cluster-wide, so a WAL figure taken while other databases were busy is an upper bound. Transactions in other databases during the window: ${busy.join(', ')}.`,
+          `WAL and the shared processes' CPU are cluster-wide, so figures taken while other databases were busy are upper bounds. Transactions in other databases during the window: ${busy.join(', ')}.`,
         ]
       : []),
     '',
