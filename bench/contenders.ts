@@ -20,7 +20,7 @@ import type { StatsTarget } from './proc-stats.ts';
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const contenderDir = fileURLToPath(new URL('./contenders/', import.meta.url));
-const adminToken = 'bench-admin-token-0123456789abcd'; // 32 characters, fixed so runs are repeatable.
+export const adminToken = 'bench-admin-token-0123456789abcd'; // 32 characters, fixed so runs are repeatable.
 const pgAdminUrl = process.env['BENCH_PG_ADMIN_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const redisPort = Number(process.env['BENCH_REDIS_PORT'] ?? 6390);
 

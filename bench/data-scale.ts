@@ -23,6 +23,7 @@ import pg from 'pg';
 import { request } from 'undici';
 import { stopAllChildren } from './children.ts';
 import {
+  adminToken,
   dropDatabase,
   freshDatabase,
   type HookyardProcesses,
@@ -47,7 +48,6 @@ import { sendAtRate, sendClosedLoop } from './load.ts';
 import { createStatsMeter } from './proc-stats.ts';
 import { createReceivers } from './receiver.ts';
 
-const adminToken = 'bench-admin-token-0123456789abcd';
 const scaleDatabase = 'hookyard_bench_scale';
 const backends = ['hookyard-sqlite', 'hookyard-pg'] as const;
 type Backend = (typeof backends)[number];
