@@ -13,6 +13,8 @@ export interface RunInfo {
   readonly durationSeconds: number;
   /** 1-minute load average at the start and at the end: other work on the machine skews the numbers. */
   readonly loadAverage: readonly [number, number];
+  /** A median report (bench/median.ts): the command of the runs, and when each started. */
+  readonly medianOf?: { readonly command: string; readonly startedAt: readonly string[] };
 }
 
 export interface Report {
@@ -223,6 +225,11 @@ export function renderMarkdown(report: Report, chartFile: string): string {
     `# Hookyard benchmark, ${info.startedAt}`,
     '',
     `Command: \`${info.command}\` (${info.quick ? 'quick: small counts' : 'full counts'}), ${info.durationSeconds.toFixed(0)} s.`,
+    ...(info.medianOf
+      ? [
+          `Median of ${info.medianOf.startedAt.length} runs of \`${info.medianOf.command}\` (started ${info.medianOf.startedAt.join(', ')}): for each contender and scenario, the run with the median headline figure, whole; ratios and targets computed on those rows. Load average: the highest of the runs.`,
+        ]
+      : []),
     `Machine: ${info.machine}; load average ${info.loadAverage[0].toFixed(1)} at the start, ${info.loadAverage[1].toFixed(1)} at the end. Everything on 127.0.0.1; the bench (load generator and receivers) shares the machine with the system under test.`,
     '',
     '## Summary',

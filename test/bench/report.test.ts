@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { medianReport } from '../../bench/median.ts';
 import { costPerDelivery, type Report, renderMarkdown } from '../../bench/report.ts';
 import { type ScenarioResult, scenarioDefs } from '../../bench/scenarios.ts';
 
@@ -155,5 +156,37 @@ test('the cost table shows the per-role CPU and the PostgreSQL figures', () => {
   assert.match(
     md,
     /\| hookyard-sqlite \| steady \| 2,000 \| 600 \| – \| 5\.5 \| 6\.0 \| – \| – \| 15,000 \| – \|/,
+  );
+});
+
+test('a median report keeps, per contender and scenario, the whole run with the median figure', () => {
+  const run = (startedAt: string, sqlite: number, latencyP99: number): Report => ({
+    ...report,
+    info: { ...report.info, startedAt },
+    results: [
+      result('bare', 'steady', { deliveriesPerSec: 8_000 }),
+      result('hookyard-sqlite', 'steady', { deliveriesPerSec: sqlite, ingestPerSec: sqlite + 1 }),
+      result('bare', 'latency', { endToEndMs: { p50: 1, p99: 5, max: 9 } }),
+      result('hookyard-sqlite', 'latency', { endToEndMs: { p50: 1, p99: latencyP99, max: 50 } }),
+    ],
+  });
+  const median = medianReport([run('a', 5_000, 30), run('b', 3_000, 10), run('c', 4_000, 20)], 'cmd');
+  const sqliteSteady = median.results.find(
+    (r) => r.contender === 'hookyard-sqlite' && r.scenario === 'steady',
+  );
+  assert.equal(sqliteSteady?.deliveriesPerSec, 4_000);
+  assert.equal(sqliteSteady?.ingestPerSec, 4_001, 'the row is one run whole');
+  const sqliteLatency = median.results.find(
+    (r) => r.contender === 'hookyard-sqlite' && r.scenario === 'latency',
+  );
+  assert.equal(sqliteLatency?.endToEndMs?.p99, 20);
+  assert.deepEqual(median.info.medianOf, { command: report.info.command, startedAt: ['a', 'b', 'c'] });
+  assert.match(
+    renderMarkdown(median, 'x.svg'),
+    /\| \(a\) Hookyard SQLite ≥ 0\.6 × bare \| \*\*missed\*\* \| 0\.50× \|/,
+  );
+  assert.throws(
+    () => medianReport([run('a', 1, 1), { ...run('b', 1, 1), scenarios: [defs.steady] }], 'cmd'),
+    /the runs differ/,
   );
 });
