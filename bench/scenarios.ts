@@ -344,6 +344,9 @@ export async function runScenario(
           performance.now() + waitBudgetMs,
         );
       }
+      // Outcomes are recorded in batches just after the last delivery; let them land inside the
+      // window, so the cost per delivery includes them (rates use the last delivery's time, not this).
+      if (scenario.drain) await sleep(250);
       const stats = await meter.end();
       await cost?.end();
       const benchCpu = process.cpuUsage(benchCpuStart);
