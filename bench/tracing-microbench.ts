@@ -74,6 +74,7 @@ async function round(): Promise<{ wallMs: number; cpuMs: number; exports: number
   const env =
     values.tracing === 'on' ? { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_BSP_SCHEDULE_DELAY: '200' } : {};
   const server = await startServer(config, createLogger('silent', false), env);
+  await server.started;
   const api = new Pool(server.url, { connections: concurrency });
   const call = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
     const res = await api.request({

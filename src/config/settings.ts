@@ -94,7 +94,8 @@ export const settings = {
     flag: 'port',
     default: '8071',
     accepts: 'an integer from 0 to 65535',
-    description: 'TCP port the API listens on; a `--role worker` process serves `/metrics` and health on it.',
+    description:
+      'TCP port for the API, `/metrics` and the probes `/livez` and `/readyz` (a `--role worker` process serves only `/metrics`, the probes and health).',
     parse: integer(0, 65535),
   }),
   host: def({
@@ -224,6 +225,15 @@ export const settings = {
     accepts: 'an integer from 1024 to 67108864',
     description: 'Largest message payload accepted (bytes of JSON); larger gets 413.',
     parse: integer(1024, 64 * 1024 * 1024),
+  }),
+  diskReserve: def({
+    env: 'HOOKYARD_DISK_RESERVE',
+    flag: 'disk-reserve',
+    default: '8388608',
+    accepts: 'an integer from 0 to 1073741824 (bytes; 0 keeps no reserve)',
+    description:
+      'Embedded SQLite only: bytes kept free in the data directory as the file hookyard.reserve. When the disk fills, ingest is refused (507 storage_full) and the reserve is released so deliveries of accepted messages go on; it is re-made once space is freed.',
+    parse: integer(0, 1024 * 1024 * 1024),
   }),
   responseBodyLimit: def({
     env: 'HOOKYARD_RESPONSE_BODY_LIMIT',

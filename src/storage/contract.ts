@@ -1,3 +1,5 @@
+import type { PayloadFilter } from '../domain/payload-filter.ts';
+
 /**
  * The storage contract: everything the API, the dispatcher and the delivery code may ask of a
  * database. Nothing here names a driver, a connection or a transaction; a backend (SQLite, PostgreSQL)
@@ -70,6 +72,8 @@ export interface EndpointRecord {
   eventTypes: string[] | null;
   /** null = every channel. */
   channels: string[] | null;
+  /** The payload filter (docs/api.md); absent or null = every payload. */
+  filter?: PayloadFilter | null;
   throttleRate: number | null;
   metadata: Record<string, string>;
   headers: Record<string, string>;
@@ -562,9 +566,9 @@ export interface Storage {
   readonly meta: MetaStore;
   readonly replay: ReplayStore;
   readonly retention: RetentionStore;
-  readonly census: CensusStore;
   readonly backgroundTasks: BackgroundTaskStore;
   readonly bulk: BulkOperationStore;
+  readonly census: CensusStore;
   /**
    * Listens for changes to applications, endpoints and event types (ours and, with `listenNotify`,
    * other processes'). The stores publish these themselves after every committed mutation.
@@ -576,7 +580,10 @@ export interface Storage {
    * with `listenNotify`, another). Dispatchers wake on it instead of polling. Returns an unsubscribe.
    */
   subscribeWork(listener: () => void): () => void;
-  /** Resolves when the database answers a trivial query; rejects otherwise. */
+  /**
+   * Resolves when the database answers a trivial query and can take writes; rejects otherwise
+   * (`StorageFull` while the disk is full).
+   */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -589,6 +596,14 @@ export class UniqueViolation extends Error {
 /** The database cannot be reached; the API turns this into 503 `storage_unavailable`. */
 export class StorageUnavailable extends Error {
   override name = 'StorageUnavailable';
+}
+
+/**
+ * The database's disk is full: the write was not made. The API turns this into 507 `storage_full`;
+ * it clears by itself once space is freed (see sqlite/disk-reserve.ts).
+ */
+export class StorageFull extends StorageUnavailable {
+  override name = 'StorageFull';
 }
 
 /** The database was migrated by a newer Hookyard than this one. */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../log/logger.ts';
-import type { ChangeEvent, Storage } from '../contract.ts';
+import { type ChangeEvent, type Storage, StorageFull } from '../contract.ts';
 import { createApplicationStore } from './applications.ts';
 import { createAttemptStore } from './attempts.ts';
 import { createBackgroundTaskStore } from './background-tasks.ts';
@@ -115,9 +115,9 @@ export async function createSqlStorage(driver: SqlDriver, options: SqlStorageOpt
     meta: createMetaStore(ctx),
     replay: createReplayStore(ctx),
     retention: createRetentionStore(ctx),
-    census: createCensusStore(ctx),
     backgroundTasks: createBackgroundTaskStore(ctx),
     bulk: createBulkOperationStore(ctx),
+    census: createCensusStore(ctx),
     subscribe(listener) {
       changeListeners.add(listener);
       return () => changeListeners.delete(listener);
@@ -128,6 +128,10 @@ export async function createSqlStorage(driver: SqlDriver, options: SqlStorageOpt
     },
     async ping() {
       await driver.query('SELECT 1 AS ok');
+      if (driver.diskFull?.())
+        throw new StorageFull(
+          'the disk of the data directory is full: new writes are refused until space is freed',
+        );
     },
     close() {
       closing ??= (async () => {
