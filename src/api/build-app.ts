@@ -26,6 +26,7 @@ import { applicationRoutes } from './routes/applications.ts';
 import { attemptRoutes } from './routes/attempts.ts';
 import { authRoutes } from './routes/auth.ts';
 import { bulkOperationRoutes } from './routes/bulk-operations.ts';
+import { destinationRoutes } from './routes/destinations.ts';
 import { endpointRoutes } from './routes/endpoints.ts';
 import { environmentRoutes } from './routes/environment.ts';
 import { eventTypeRoutes } from './routes/event-types.ts';
@@ -179,6 +180,7 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
       await v1.register(applicationRoutes(ctx));
       await v1.register(eventTypeRoutes(ctx));
       await v1.register(endpointRoutes(ctx));
+      await v1.register(destinationRoutes(ctx));
       await v1.register(messageRoutes(ctx));
       await v1.register(attemptRoutes(ctx));
       await v1.register(authRoutes(ctx));

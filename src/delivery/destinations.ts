@@ -1,6 +1,6 @@
 import type { Config } from '../config/settings.ts';
 import type { Logger } from '../log/logger.ts';
-import type { Destination } from './destination.ts';
+import type { Destination, DestinationOutcome } from './destination.ts';
 import { createHttpClient } from './http-client.ts';
 import { createHttpDestination } from './http-destination.ts';
 
@@ -14,7 +14,19 @@ export function createDestinations(
 ): Destination {
   const http = createHttpDestination(createHttpClient(config, logger));
   return {
-    send: (endpoint, message, options) => http.send(endpoint, message, options),
+    send: (endpoint, message, options) =>
+      endpoint.destination
+        ? Promise.resolve(noPublisher(endpoint.destination.type))
+        : http.send(endpoint, message, options),
     close: () => http.close(),
+  };
+}
+
+/** A destination type this process has no publisher for: no attempt can succeed. */
+function noPublisher(type: string): DestinationOutcome {
+  return {
+    kind: 'permanent',
+    recorded: { statusCode: 0, response: `no publisher for destination type ${type}`, durationMs: 0 },
+    host: { reached: false, unreachable: false, gone: false, slowDown: false },
   };
 }

@@ -77,7 +77,21 @@ export interface EndpointRecord {
   secrets: EndpointSecret[];
   createdAt: number;
   updatedAt: number;
+  /**
+   * Absent for an HTTP endpoint. A destination of the Destination API (docs/destinations.md) is an
+   * endpoint row with its type and that type's config; `url` then holds its address without credentials.
+   */
+  destination?: StoredDestination;
 }
+
+/** A destination's type (`rabbitMq`, `redisStream`, ...) and its config as the API accepted it. */
+export interface StoredDestination {
+  type: string;
+  config: Record<string, unknown>;
+}
+
+/** Which rows `EndpointStore.list` walks: the HTTP endpoints, or the Destination API's destinations. */
+export type EndpointKind = 'http' | 'destination';
 
 export interface MessageRecord {
   id: string;
@@ -283,7 +297,7 @@ export interface EndpointStore {
   create(record: EndpointRecord): Promise<EndpointRecord>;
   get(appId: string, idOrUid: string): Promise<EndpointRecord | undefined>;
   /** Newest first by default. */
-  list(appId: string, page: PageQuery): Promise<Page<EndpointRecord>>;
+  list(appId: string, page: PageQuery, kind?: EndpointKind): Promise<Page<EndpointRecord>>;
   /** Every endpoint of the application (what fan-out reads; callers cache it). */
   listAll(appId: string): Promise<EndpointRecord[]>;
   getMany(ids: readonly string[]): Promise<EndpointRecord[]>;

@@ -50,6 +50,8 @@ export interface EndpointRow {
   secrets: string;
   created_at: number;
   updated_at: number;
+  kind: string;
+  config: string | null;
 }
 
 export interface MessageRow {
@@ -121,6 +123,8 @@ export const columns = {
     'secrets',
     'created_at',
     'updated_at',
+    'kind',
+    'config',
   ],
   messages: [
     'id',
@@ -259,6 +263,12 @@ export function toEndpoint(row: EndpointRow): EndpointRecord {
     secrets: JSON.parse(row.secrets) as EndpointRecord['secrets'],
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    // Absent for an HTTP endpoint, so its record round-trips unchanged.
+    ...(row.kind === 'http'
+      ? {}
+      : {
+          destination: { type: row.kind, config: JSON.parse(row.config ?? '{}') as Record<string, unknown> },
+        }),
   };
 }
 
@@ -278,6 +288,8 @@ export function endpointValues(record: EndpointRecord): SqlValue[] {
     JSON.stringify(record.secrets),
     record.createdAt,
     record.updatedAt,
+    record.destination?.type ?? 'http',
+    record.destination ? JSON.stringify(record.destination.config) : null,
   ];
 }
 
