@@ -149,6 +149,11 @@ test('destinations are checked per type (422 naming the field) and kept apart fr
   const attempts = await h.call({ method: 'GET', url: `${path}/attempt` });
   assert.deepEqual(attempts.json().data, []);
 
+  // The environment export carries HTTP endpoints only.
+  const exported = (await h.call({ method: 'POST', url: '/api/v1/environment/export' })).json();
+  const [exportedApp] = exported.settings.hookyard.applications;
+  assert.deepEqual(exportedApp.endpoints, []);
+
   // Endpoint routes do not see destinations, and destination routes do not see endpoints.
   const endpoint = await h.call({
     method: 'POST',
