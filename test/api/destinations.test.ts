@@ -121,6 +121,16 @@ test('destinations are checked per type (422 naming the field) and kept apart fr
     ['body', 'batchSize'],
   );
   assert.equal((await create({ type: 'fifoEndpoint', config: { url: 'http://x' } })).statusCode, 422);
+  // The publishers' own checks, at the API's field names.
+  assert.deepEqual(await locOf({ type: 'mqtt', config: { url: 'mqtt://h', topic: 'a/#' } }), [
+    'body',
+    'config',
+    'topic',
+  ]);
+  assert.deepEqual(
+    await locOf({ type: 'postgres', config: { url: 'postgres://h/db', tableName: 'drop table;' } }),
+    ['body', 'config', 'tableName'],
+  );
 
   const made = await create({
     type: 'mqtt',

@@ -1,3 +1,5 @@
+import { apiFieldOf, brokerDestinationOf } from '../../delivery/broker-destination.ts';
+import { checkBrokerDestination } from '../../delivery/brokers/broker-config.ts';
 import { ApiError } from '../../errors/api-error.ts';
 
 /**
@@ -70,6 +72,16 @@ export function checkDestinationConfig(type: string, config: Record<string, unkn
         );
       if (parsed.hostname === '') throw ApiError.validation(loc, `config.${name} has no host`);
     }
+  }
+  // The publisher's own checks (subject and topic syntax, table names, a Redis database number).
+  const destination = brokerDestinationOf({ type, config });
+  const issue = destination && checkBrokerDestination(destination)[0];
+  if (issue) {
+    const field = issue.path[0];
+    throw ApiError.validation(
+      field === undefined ? ['body', 'config'] : ['body', 'config', apiFieldOf(type, field)],
+      field === undefined ? issue.message : issue.message.replace(field, `config.${apiFieldOf(type, field)}`),
+    );
   }
 }
 

@@ -82,7 +82,7 @@ export function createEndpointStore(ctx: SqlContext): EndpointStore {
         }
         const count = await tx.run(
           `UPDATE endpoints SET uid = ?, url = ?, description = ?, disabled = ?, event_types = ?, channels = ?,
-             throttle_rate = ?, metadata = ?, headers = ?, secrets = ?, updated_at = ?, kind = ?, config = ?
+             throttle_rate = ?, metadata = ?, headers = ?, secrets = ?, updated_at = ?, filter = ?, kind = ?, config = ?
            WHERE id = ? AND app_id = ?`,
           [
             record.uid,
@@ -96,6 +96,7 @@ export function createEndpointStore(ctx: SqlContext): EndpointStore {
             JSON.stringify(record.headers),
             JSON.stringify(record.secrets),
             record.updatedAt,
+            jsonOrNull(record.filter ?? null),
             record.destination?.type ?? 'http',
             record.destination ? JSON.stringify(record.destination.config) : null,
             record.id,

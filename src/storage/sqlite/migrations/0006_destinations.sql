@@ -1,4 +1,4 @@
--- Hookyard schema 5 (PostgreSQL): destinations (the Destination API) are endpoint rows with a kind
+-- Hookyard schema 6 (SQLite): destinations (the Destination API) are endpoint rows with a kind
 -- other than 'http' and their type's config, so fan-out, deliveries, attempts, retries and the
 -- endpoint policies treat them like any endpoint. The endpoint routes show only kind 'http'.
 
