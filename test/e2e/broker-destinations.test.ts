@@ -6,7 +6,7 @@ import { type IPublishPacket, connectAsync as mqttConnect } from 'mqtt';
 import { connect as natsConnect } from 'nats';
 import pg from 'pg';
 import { sqliteBackend } from '../api/harness.ts';
-import { assertVerifies, BROKERS, uniqueName, until } from '../helpers/brokers.ts';
+import { assertVerifies, BROKERS, closedPort, uniqueName, until } from '../helpers/brokers.ts';
 import { pipeline } from '../helpers/pipeline.ts';
 import { skipWithoutPostgres, testDatabaseUrl } from '../helpers/postgres-database.ts';
 
@@ -174,4 +174,35 @@ test('postgres: the message is a row of the table, signed', { skip: skipWithoutP
     'x-team': 'billing',
   });
   await succeeded();
+});
+
+test('a broker that is down fails and retries its own deliveries; another destination still receives', async (t) => {
+  const p = await pipeline(t, sqliteBackend(), { settings: { retrySchedule: '50ms,50ms' } });
+  const app = (await p.call({ method: 'POST', url: '/api/v1/app', payload: { name: 'Down' } })).json();
+  const create = async (payload: object) =>
+    (await p.call({ method: 'POST', url: `/api/v1/app/${app.id}/destination`, payload })).json().id as string;
+  const down = await create({
+    type: 'rabbitMq',
+    config: { uri: `amqp://127.0.0.1:${await closedPort()}`, routingKey: 'q' },
+  });
+  const redis = new Redis(BROKERS.redis);
+  const stream = uniqueName('hookyard:e2e');
+  t.after(async () => {
+    await redis.del(stream);
+    redis.disconnect();
+  });
+  await create({ type: 'redisStream', config: { url: BROKERS.redis, stream } });
+  await p.startDispatcher();
+  const sent = await p.call({
+    method: 'POST',
+    url: `/api/v1/app/${app.id}/msg`,
+    payload: { eventType: 'invoice.paid', payload: { n: 1 } },
+  });
+  assert.equal(sent.statusCode, 202);
+  await until(async () => (await redis.xlen(stream)) === 1);
+  const attempts = async () =>
+    (await p.call({ method: 'GET', url: `/api/v1/app/${app.id}/destination/${down}/attempt` })).json().data;
+  // The first attempt and both retries of the schedule, each a failure.
+  await until(async () => (await attempts()).length === 3);
+  for (const attempt of await attempts()) assert.equal(attempt.statusText, 'fail');
 });
