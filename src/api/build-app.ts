@@ -27,6 +27,7 @@ import { endpointRoutes } from './routes/endpoints.ts';
 import { eventTypeRoutes } from './routes/event-types.ts';
 import { healthRoutes } from './routes/health.ts';
 import { messageRoutes } from './routes/messages.ts';
+import { statsRoutes } from './routes/stats.ts';
 
 export interface BuildAppDeps {
   config: Config;
@@ -139,6 +140,7 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
       await v1.register(messageRoutes(ctx));
       await v1.register(attemptRoutes(ctx));
       await v1.register(authRoutes(ctx));
+      await v1.register(statsRoutes(ctx));
     },
     { prefix: API_PREFIX },
   );

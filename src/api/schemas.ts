@@ -8,7 +8,7 @@ import { type TSchema, Type } from 'typebox';
  */
 const names = new WeakMap<object, string>();
 
-function named<T extends TSchema>(name: string, schema: T): T {
+export function named<T extends TSchema>(name: string, schema: T): T {
   names.set(schema, name);
   return schema;
 }

@@ -461,6 +461,46 @@ export interface IdempotencyStore {
   purgeOlderThan(cutoff: number): Promise<number>;
 }
 
+/** One minute (or the sum of a range) of the stats rollup (migration 0004). */
+export interface StatsPoint {
+  /** Start of the minute, ms since the epoch. */
+  minute: number;
+  succeeded: number;
+  failed: number;
+  /** Sum of the response times of every attempt counted. */
+  durationMsSum: number;
+  /** Successful attempts by accepted-to-delivered latency, bucketed as `domain/latency-histogram.ts`. */
+  latency: number[];
+}
+
+export interface EndpointStatsSummary extends Omit<StatsPoint, 'minute'> {
+  endpointId: string;
+  lastAttemptAt: number | null;
+}
+
+/** An endpoint an operator should look at: failing since, circuit open since, or disabled at `since`. */
+export interface EndpointAlert {
+  appId: string;
+  endpointId: string;
+  url: string;
+  since: number | null;
+}
+
+export interface StatsStore {
+  /** Per-minute sums in [since, until) for one endpoint, one application, or (empty scope) everything. */
+  series(scope: { appId?: string; endpointId?: string }, since: number, until: number): Promise<StatsPoint[]>;
+  /** Sums in [since, until) per endpoint of an application (endpoints without attempts are absent). */
+  byEndpoint(appId: string, since: number, until: number): Promise<EndpointStatsSummary[]>;
+  /** Unfinished deliveries due now, and those waiting for a scheduled retry. */
+  backlog(now: number): Promise<{ due: number; scheduledRetries: number }>;
+  /** At most `limit` of each: failing endpoints, open circuits, disabled endpoints. */
+  attention(
+    limit: number,
+  ): Promise<{ failing: EndpointAlert[]; openCircuits: EndpointAlert[]; disabled: EndpointAlert[] }>;
+  /** Deletes at most `limit` rollup rows of minutes before `cutoff`; returns how many. */
+  purgeBefore(cutoff: number, limit: number): Promise<number>;
+}
+
 export interface MetaStore {
   get(key: string): Promise<string | undefined>;
   set(key: string, value: string): Promise<void>;
@@ -480,6 +520,7 @@ export interface Storage {
   readonly meta: MetaStore;
   readonly replay: ReplayStore;
   readonly retention: RetentionStore;
+  readonly stats: StatsStore;
   /**
    * Listens for changes to applications, endpoints and event types (ours and, with `listenNotify`,
    * other processes'). The stores publish these themselves after every committed mutation.

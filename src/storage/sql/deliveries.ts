@@ -41,6 +41,7 @@ import {
   toMessage,
   unprefix,
 } from './rows.ts';
+import { rollUpAttempts } from './stats.ts';
 
 const COLUMNS = columns.deliveries.join(', ');
 const DUE = `status IN (${MessageStatus.pending}, ${MessageStatus.sending})`;
@@ -64,6 +65,7 @@ export function createDeliveryStore(ctx: SqlContext, policies: EndpointPolicies)
         async (tx, publish) => {
           if (arrayRows) await completeSetBased(tx, outcomes, arrayRows, lockRowsClause);
           else for (const outcome of outcomes) await completeOne(tx, outcome);
+          await rollUpAttempts(tx, driver.dialect, outcomes);
           return foldOutcomes(ctx, tx, publish, outcomes, policies);
         },
         { durable: false },

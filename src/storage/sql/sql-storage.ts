@@ -14,6 +14,7 @@ import { createMessageStore } from './messages.ts';
 import { createMetaStore } from './meta.ts';
 import { createReplayStore } from './replay.ts';
 import { createRetentionStore } from './retention.ts';
+import { createStatsStore } from './stats.ts';
 
 export interface SqlStorageOptions {
   /** Extra wait before a group commit flushes (`HOOKYARD_INGEST_BATCH_WINDOW`). */
@@ -101,6 +102,7 @@ export async function createSqlStorage(driver: SqlDriver, options: SqlStorageOpt
     meta: createMetaStore(ctx),
     replay: createReplayStore(ctx),
     retention: createRetentionStore(ctx),
+    stats: createStatsStore(ctx),
     subscribe(listener) {
       changeListeners.add(listener);
       return () => changeListeners.delete(listener);

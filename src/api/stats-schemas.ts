@@ -1,0 +1,113 @@
+import { Type } from 'typebox';
+import { named } from './schemas.ts';
+
+/**
+ * Schemas of the stats API (a Hookyard addition, `routes/stats.ts`): aggregates of the per-minute
+ * rollup, so a chart over a day costs a SUM over at most 1,440 rows per endpoint, never a scan of
+ * attempts.
+ */
+const DateTime = Type.String({ format: 'date-time' });
+const Ms = Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]);
+
+export const StatsInterval = named(
+  'StatsInterval',
+  Type.Union([Type.Literal('1m'), Type.Literal('5m'), Type.Literal('15m'), Type.Literal('1h')]),
+);
+
+export const StatsRangeQuery = Type.Object({
+  since: Type.Optional(DateTime),
+  until: Type.Optional(DateTime),
+  interval: Type.Optional(StatsInterval),
+});
+
+export const AppStatsQuery = Type.Object({
+  since: Type.Optional(DateTime),
+  until: Type.Optional(DateTime),
+  interval: Type.Optional(StatsInterval),
+  endpoint_id: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+});
+
+const totalsFields = {
+  succeeded: Type.Integer({ minimum: 0 }),
+  failed: Type.Integer({ minimum: 0 }),
+  /** Successful share of attempts, 0..1; null without attempts. */
+  successRate: Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.Null()]),
+  p50LatencyMs: Ms,
+  p99LatencyMs: Ms,
+  avgResponseMs: Ms,
+};
+
+export const StatsTotalsOut = named(
+  'StatsTotalsOut',
+  Type.Object(totalsFields, {
+    description:
+      'Attempts by outcome; p50/p99 of accepted-to-delivered latency of the successful ones (from a bucketed histogram, exact to the bucket); mean response time of all.',
+  }),
+);
+
+export const StatsPointOut = named(
+  'StatsPointOut',
+  Type.Object({ time: DateTime, ...totalsFields }, { description: 'One interval, starting at `time`.' }),
+);
+
+export const StatsSeriesOut = named(
+  'StatsSeriesOut',
+  Type.Object({
+    since: DateTime,
+    until: DateTime,
+    interval: StatsInterval,
+    totals: StatsTotalsOut,
+    series: Type.Array(StatsPointOut),
+  }),
+);
+
+export const EndpointAlertOut = named(
+  'EndpointAlertOut',
+  Type.Object({
+    appId: Type.String(),
+    endpointId: Type.String(),
+    url: Type.String(),
+    since: Type.Union([DateTime, Type.Null()]),
+  }),
+);
+
+export const StatsOverviewOut = named(
+  'StatsOverviewOut',
+  Type.Object({
+    lastHour: StatsSeriesOut,
+    lastDay: StatsTotalsOut,
+    backlog: Type.Object({
+      due: Type.Integer({ minimum: 0 }),
+      scheduledRetries: Type.Integer({ minimum: 0 }),
+    }),
+    failingEndpoints: Type.Array(EndpointAlertOut),
+    openCircuits: Type.Array(EndpointAlertOut),
+    disabledEndpoints: Type.Array(EndpointAlertOut),
+  }),
+);
+
+export const EndpointStatsSummaryOut = named(
+  'EndpointStatsSummaryOut',
+  Type.Object({
+    endpointId: Type.String(),
+    lastAttemptAt: Type.Union([DateTime, Type.Null()]),
+    ...totalsFields,
+  }),
+);
+
+export const AppEndpointStatsOut = named(
+  'AppEndpointStatsOut',
+  Type.Object({ since: DateTime, until: DateTime, data: Type.Array(EndpointStatsSummaryOut) }),
+);
+
+export const EndpointHealthOut = named(
+  'EndpointHealthOut',
+  Type.Object({
+    circuit: Type.Union([Type.Literal('closed'), Type.Literal('open')]),
+    failingSince: Type.Union([DateTime, Type.Null()]),
+    lastSuccessAt: Type.Union([DateTime, Type.Null()]),
+    unreachableCount: Type.Integer({ minimum: 0 }),
+    nextProbeAt: Type.Union([DateTime, Type.Null()]),
+    pausedUntil: Type.Union([DateTime, Type.Null()]),
+  }),
+);
