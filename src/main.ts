@@ -14,6 +14,7 @@ import { createRetentionPurger } from './retention/retention-purger.ts';
 import type { Storage } from './storage/contract.ts';
 import { createStorage } from './storage/create-storage.ts';
 import { createEndpointCache } from './storage/endpoint-cache.ts';
+import { createDevelopmentUi, createProductionUi, type UiRuntime } from './ui/ui-runtime.ts';
 
 export interface RunningServer {
   /** The bound address, e.g. `http://127.0.0.1:8071`; undefined for a worker-only process. */
@@ -92,7 +93,16 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
             'Use it as "Authorization: Bearer <token>", or set HOOKYARD_ADMIN_TOKEN to choose your own.\n\n',
         );
       });
-      app = await buildApp({ config, storage, logger, adminTokenHash, endpointCache, operational });
+      let ui: UiRuntime | undefined;
+      if (config.dashboard !== 'off') {
+        ui =
+          config.dashboard === 'dev'
+            ? await createDevelopmentUi()
+            : await createProductionUi({ log: (line) => logger.info(line) });
+        const started = ui;
+        closers.push(() => started.close());
+      }
+      app = await buildApp({ config, storage, logger, adminTokenHash, endpointCache, operational, ui });
       // Closing the app first stops accepting and lets in-flight requests finish before storage closes.
       const started = app;
       closers.push(() => started.close());

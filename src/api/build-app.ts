@@ -15,6 +15,9 @@ import { ApiError } from '../errors/api-error.ts';
 import type { Logger } from '../log/logger.ts';
 import { discardOperationalEvents, type OperationalSink } from '../operational/events.ts';
 import type { EndpointRecord, Storage } from '../storage/contract.ts';
+import { createSessionStore } from '../ui/session-store.ts';
+import { uiRoutes } from '../ui/ui-routes.ts';
+import type { UiRuntime } from '../ui/ui-runtime.ts';
 import { authenticate, authorize, createPortalTokens } from './auth.ts';
 import { createContext, type EndpointSource } from './context.ts';
 import { createErrorHandler, sendError } from './errors.ts';
@@ -25,6 +28,7 @@ import { attemptRoutes } from './routes/attempts.ts';
 import { authRoutes } from './routes/auth.ts';
 import { endpointRoutes } from './routes/endpoints.ts';
 import { eventTypeRoutes } from './routes/event-types.ts';
+import { exploreRoutes } from './routes/explore.ts';
 import { healthRoutes } from './routes/health.ts';
 import { messageRoutes } from './routes/messages.ts';
 import { statsRoutes } from './routes/stats.ts';
@@ -40,6 +44,8 @@ export interface BuildAppDeps {
   clock?: () => number;
   /** Receives endpoint.created/updated/deleted; without one they are discarded. */
   operational?: OperationalSink | undefined;
+  /** The dashboard (src/ui, web/): served under /ui when given; its session cookie then authenticates API calls. */
+  ui?: UiRuntime | undefined;
 }
 
 export const API_PREFIX = '/api/v1';
@@ -105,6 +111,7 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
     return sendError(reply, new ApiError('not_found', `No route ${request.method} ${path}.`));
   });
 
+  const sessions = deps.ui ? createSessionStore(storage.meta) : undefined;
   app.decorateRequest('principal', null);
   // Some clients label a bodiless POST (resend, logout) as JSON; an empty body is no body, not bad JSON.
   app.addHook('onRequest', async (request) => {
@@ -116,7 +123,7 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
       v1.addHook('onRequest', async (request) => {
         const access = request.routeOptions.config.access ?? 'admin';
         if (access === 'public') return;
-        const principal = await authenticate(request, deps.adminTokenHash, ctx.portal, clock());
+        const principal = await authenticate(request, deps.adminTokenHash, ctx.portal, clock(), sessions);
         authorize(principal, access);
         request.principal = principal;
       });
@@ -141,9 +148,23 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
       await v1.register(attemptRoutes(ctx));
       await v1.register(authRoutes(ctx));
       await v1.register(statsRoutes(ctx));
+      await v1.register(exploreRoutes(ctx));
     },
     { prefix: API_PREFIX },
   );
+  if (deps.ui && sessions) {
+    await app.register(
+      uiRoutes({
+        ui: deps.ui,
+        sessions,
+        adminTokenHash: deps.adminTokenHash,
+        clock,
+        logger,
+        api: app,
+        apiPrefix: API_PREFIX,
+      }),
+    );
+  }
 
   return app;
 }

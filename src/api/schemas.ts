@@ -97,6 +97,16 @@ const timeRange = {
 const eventTypesQuery = Type.Optional(Type.Array(EventTypeName, { maxItems: 100, uniqueItems: true }));
 
 export const OrderedListQuery = Type.Object({ ...page, order: Type.Optional(Ordering) });
+export const AppListQuery = Type.Object({
+  ...page,
+  order: Type.Optional(Ordering),
+  search: Type.Optional(
+    Type.String({
+      maxLength: 256,
+      description: 'Hookyard addition: only applications whose name or uid contains this (case-insensitive).',
+    }),
+  ),
+});
 export const CreateAppQuery = Type.Object({ get_if_exists: Type.Optional(Type.Boolean({ default: false })) });
 export const EventTypeListQuery = Type.Object({
   ...page,

@@ -111,3 +111,49 @@ export const EndpointHealthOut = named(
     pausedUntil: Type.Union([DateTime, Type.Null()]),
   }),
 );
+
+// The operator explorer and live tail (routes/explore.ts).
+export const ExplorerQuery = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, default: 50 })),
+  iterator: Type.Optional(Type.String({ maxLength: 256 })),
+  before: Type.Optional(DateTime),
+  after: Type.Optional(DateTime),
+  app_id: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+  event_types: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { maxItems: 100 })),
+  channel: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+  status: Type.Optional(Type.Integer({ enum: [0, 1, 2, 3] })),
+  q: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 256, description: 'A message id or eventId: finds it at once.' }),
+  ),
+  with_content: Type.Optional(Type.Boolean({ default: false })),
+});
+
+export const ExplorerMessageOut = named(
+  'ExplorerMessageOut',
+  Type.Object(
+    {
+      id: Type.String(),
+      appId: Type.String(),
+      eventId: Type.Union([Type.String(), Type.Null()]),
+      eventType: Type.String(),
+      channels: Type.Union([Type.Array(Type.String()), Type.Null()]),
+      timestamp: DateTime,
+      payload: Type.Object({}, { additionalProperties: true }),
+    },
+    { description: 'A message with the application it belongs to.' },
+  ),
+);
+
+export const ExplorerListOut = named(
+  'ListResponse_ExplorerMessageOut_',
+  Type.Object({
+    data: Type.Array(ExplorerMessageOut),
+    iterator: Type.Union([Type.String(), Type.Null()]),
+    prevIterator: Type.Union([Type.String(), Type.Null()]),
+    done: Type.Boolean(),
+  }),
+);
+
+export const LiveQuery = Type.Object({
+  paused: Type.Optional(Type.Boolean({ default: false })),
+});

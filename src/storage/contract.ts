@@ -281,6 +281,8 @@ export interface ChangeEvent {
 export interface ApplicationListFilter {
   /** Leaves out the application holding this uid (Hookyard's own operational-webhook application). */
   excludeUid?: string | undefined;
+  /** Case-insensitive substring of the name or uid (a Hookyard addition for the dashboard). */
+  search?: string | undefined;
 }
 
 export interface ApplicationStore {
@@ -501,6 +503,24 @@ export interface StatsStore {
   purgeBefore(cutoff: number, limit: number): Promise<number>;
 }
 
+export interface ExploreFilter extends TimeRange {
+  appId?: string | undefined;
+  eventTypes?: string[] | undefined;
+  channel?: string | undefined;
+  /** Messages with at least one delivery in this status. */
+  status?: MessageStatus | undefined;
+}
+
+/** Operator reads across applications (dashboard explorer, live tail). */
+export interface ExploreStore {
+  listMessages(filter: ExploreFilter, page: PageQuery): Promise<Page<MessageRecord>>;
+  /** Messages whose id, or eventId in any application, is exactly this. */
+  findMessages(idOrEventId: string, limit: number): Promise<MessageRecord[]>;
+  /** Oldest first, ids greater than `afterId`. */
+  messagesAfter(afterId: string, limit: number): Promise<MessageRecord[]>;
+  attemptsAfter(afterId: string, limit: number): Promise<AttemptRecord[]>;
+}
+
 export interface MetaStore {
   get(key: string): Promise<string | undefined>;
   set(key: string, value: string): Promise<void>;
@@ -521,6 +541,7 @@ export interface Storage {
   readonly replay: ReplayStore;
   readonly retention: RetentionStore;
   readonly stats: StatsStore;
+  readonly explore: ExploreStore;
   /**
    * Listens for changes to applications, endpoints and event types (ours and, with `listenNotify`,
    * other processes'). The stores publish these themselves after every committed mutation.

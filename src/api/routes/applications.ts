@@ -7,13 +7,13 @@ import { type ApplicationRecord, UniqueViolation } from '../../storage/contract.
 import { type ApiContext, assertNotReserved, loadApp } from '../context.ts';
 import { finishPage, pageWalk } from '../pagination.ts';
 import {
+  AppListQuery,
   ApplicationIn,
   ApplicationOut,
   ApplicationPatch,
   AppParams,
   CreateAppQuery,
   listResponse,
-  OrderedListQuery,
 } from '../schemas.ts';
 import { applicationOut } from '../serialize.ts';
 
@@ -64,7 +64,7 @@ export function applicationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
     app.get(
       '/app',
       {
-        schema: { querystring: OrderedListQuery },
+        schema: { querystring: AppListQuery },
         config: {
           access: 'admin',
           operationId: 'v1.application.list',
@@ -74,7 +74,10 @@ export function applicationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       async (request) => {
         const walk = pageWalk(request.query, request.query.order === 'ascending');
         // Hookyard's own operational-webhook application is an implementation detail, not a tenant.
-        const result = await ctx.storage.applications.list(walk.page, { excludeUid: OPERATIONAL_APP_UID });
+        const result = await ctx.storage.applications.list(walk.page, {
+          excludeUid: OPERATIONAL_APP_UID,
+          search: request.query.search,
+        });
         const { data, cursor } = finishPage(walk, result, (item) => item.id);
         return { data: data.map(applicationOut), ...cursor };
       },

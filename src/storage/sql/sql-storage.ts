@@ -9,6 +9,7 @@ import type { SqlDriver } from './driver.ts';
 import type { EndpointPolicies } from './endpoint-state.ts';
 import { createEndpointStore } from './endpoints.ts';
 import { createEventTypeStore } from './event-types.ts';
+import { createExploreStore } from './explore.ts';
 import { createIdempotencyStore } from './idempotency.ts';
 import { createMessageStore } from './messages.ts';
 import { createMetaStore } from './meta.ts';
@@ -103,6 +104,7 @@ export async function createSqlStorage(driver: SqlDriver, options: SqlStorageOpt
     replay: createReplayStore(ctx),
     retention: createRetentionStore(ctx),
     stats: createStatsStore(ctx),
+    explore: createExploreStore(ctx),
     subscribe(listener) {
       changeListeners.add(listener);
       return () => changeListeners.delete(listener);

@@ -28,3 +28,6 @@ CREATE TABLE endpoint_stats (
 );
 CREATE INDEX endpoint_stats_app ON endpoint_stats (app_id, minute);
 CREATE INDEX endpoint_stats_minute ON endpoint_stats (minute);
+
+-- The dashboard's explorer finds a message by its eventId across applications (storage/sql/explore.ts).
+CREATE INDEX messages_uid ON messages (uid) WHERE uid IS NOT NULL;
