@@ -24,6 +24,7 @@ import { createErrorHandler, sendError } from './errors.ts';
 import { registerIdempotency } from './idempotency.ts';
 import { collectRoutes } from './openapi.ts';
 import { applicationRoutes } from './routes/applications.ts';
+import { attemptRequestRoutes } from './routes/attempt-request.ts';
 import { attemptRoutes } from './routes/attempts.ts';
 import { authRoutes } from './routes/auth.ts';
 import { endpointRoutes } from './routes/endpoints.ts';
@@ -149,6 +150,7 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
       await v1.register(authRoutes(ctx));
       await v1.register(statsRoutes(ctx));
       await v1.register(exploreRoutes(ctx));
+      await v1.register(attemptRequestRoutes(ctx));
     },
     { prefix: API_PREFIX },
   );

@@ -157,3 +157,23 @@ export const ExplorerListOut = named(
 export const LiveQuery = Type.Object({
   paused: Type.Optional(Type.Boolean({ default: false })),
 });
+
+export const AttemptRequestOut = named(
+  'AttemptRequestOut',
+  Type.Object(
+    {
+      method: Type.Literal('POST'),
+      url: Type.String(),
+      headers: Type.Record(Type.String(), Type.String()),
+      body: Type.Union([Type.String(), Type.Null()]),
+      exact: Type.Boolean({
+        description:
+          'true when the endpoint is unchanged since the attempt, so this is byte for byte what was sent; false when its secret or headers may have changed since (the request is rebuilt from the current ones).',
+      }),
+    },
+    {
+      description:
+        'The request of an attempt as it was signed, rebuilt from the stored message and endpoint.',
+    },
+  ),
+);

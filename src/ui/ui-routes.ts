@@ -94,6 +94,7 @@ export function uiRoutes(deps: UiRoutesDeps): FastifyPluginAsync {
     reply.hijack();
     const raw = reply.raw;
     raw.writeHead(options.status ?? result.status, {
+      ...(reply.getHeaders() as Record<string, string>),
       ...uiSecurityHeaders(nonce, { dev: ui.dev }),
       'content-type': 'text/html; charset=utf-8',
       'cache-control': 'no-store',

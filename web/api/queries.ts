@@ -3,6 +3,7 @@ import { type Api, qs } from './client.ts';
 import type {
   AppEndpointStatsOut,
   ApplicationOut,
+  AttemptRequestOut,
   EndpointHeadersOut,
   EndpointHealthOut,
   EndpointMessageOut,
@@ -169,6 +170,15 @@ export const queries = {
       queryFn: () =>
         api.get<MessageAttemptOut>(
           `/app/${encodeURIComponent(appId)}/msg/${encodeURIComponent(msgId)}/attempt/${encodeURIComponent(attemptId)}`,
+        ),
+    }),
+
+  attemptRequest: (api: Api, appId: string, msgId: string, attemptId: string) =>
+    queryOptions({
+      queryKey: [...keys.app(appId), 'message', msgId, 'attempt', attemptId, 'request'],
+      queryFn: () =>
+        api.get<AttemptRequestOut>(
+          `/app/${encodeURIComponent(appId)}/msg/${encodeURIComponent(msgId)}/attempt/${encodeURIComponent(attemptId)}/request`,
         ),
     }),
 

@@ -25,6 +25,7 @@ export type StatsPointOut = Static<typeof Stats.StatsPointOut>;
 export type AppEndpointStatsOut = Static<typeof Stats.AppEndpointStatsOut>;
 export type EndpointHealthOut = Static<typeof Stats.EndpointHealthOut>;
 export type EndpointAlertOut = Static<typeof Stats.EndpointAlertOut>;
+export type AttemptRequestOut = Static<typeof Stats.AttemptRequestOut>;
 
 export interface ListResponse<T> {
   data: T[];

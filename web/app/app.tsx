@@ -1,5 +1,5 @@
 import { HydrationBoundary, type QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { StrictMode, Suspense } from 'react';
+import { StrictMode, Suspense, useEffect } from 'react';
 import { ErrorBoundary } from 'react-error-boundary';
 import { Router, useLocation } from 'wouter';
 import type { Api } from '../api/client.ts';
@@ -49,6 +49,14 @@ function CurrentPage() {
   );
 }
 
+/** Marks the document once hydrated (tests and tools wait for it; nothing reads it in the app). */
+function HydratedMarker() {
+  useEffect(() => {
+    document.documentElement.dataset['hydrated'] = 'true';
+  }, []);
+  return null;
+}
+
 export function App(props: AppProps) {
   const { state } = props;
   const ssr = props.ssrPath === undefined ? {} : { ssrPath: props.ssrPath, ssrSearch: props.ssrSearch ?? '' };
@@ -58,6 +66,7 @@ export function App(props: AppProps) {
         <AppContext.Provider value={{ api: props.api, csrfToken: state.csrfToken, pages: props.pages }}>
           <QueryClientProvider client={props.queryClient}>
             <HydrationBoundary state={state.dehydrated as never}>
+              <HydratedMarker />
               {state.login ? (
                 <LoginPage error={state.login.error} next={state.login.next} />
               ) : (

@@ -108,7 +108,7 @@ export const routes: readonly RouteDef[] = [
     load: () => import('../features/messages/attempt-page.tsx'),
     prefetch: (qc, api, { appId = '', msgId = '', attemptId = '' }) => [
       qc.prefetchQuery(queries.attempt(api, appId, msgId, attemptId)),
-      qc.prefetchQuery(queries.message(api, appId, msgId)),
+      qc.prefetchQuery(queries.attemptRequest(api, appId, msgId, attemptId)),
     ],
   },
   {

@@ -14,7 +14,9 @@ const NAV = [
 export function Layout({ children }: { children: ReactNode }) {
   const [location] = useLocation();
   const { csrfToken } = useAppContext();
-  const current = (href: string) => (href === '/' ? location === '/' : location.startsWith(href));
+  // A message or attempt lives under its application's path but belongs to the explorer's section.
+  const section = /^\/apps\/[^/]+\/messages\//.test(location) ? '/messages' : location;
+  const current = (href: string) => (href === '/' ? section === '/' : section.startsWith(href));
   return (
     <>
       <a className="skip" href="#main">
