@@ -56,12 +56,14 @@ try {
   await page.goto(`${base}/ui/live`);
   await page.getByText(BEFORE).waitFor();
   await page.waitForSelector('html[data-hydrated]');
-  await page.evaluate('window.__hmrMarker = "still here"');
+  await page.evaluate(() => {
+    (globalThis as { __hmrMarker?: string }).__hmrMarker = 'still here';
+  });
 
   const started = Date.now();
   writeFileSync(COMPONENT, original.replace(BEFORE, AFTER));
   await page.getByText(AFTER).waitFor({ timeout: 30_000 });
-  const marker = await page.evaluate<string | undefined>('window.__hmrMarker');
+  const marker = await page.evaluate(() => (globalThis as { __hmrMarker?: string }).__hmrMarker);
   if (marker !== 'still here') throw new Error('the page reloaded instead of hot-replacing the component');
   const unexpected = problems.list.filter((line) => !/\[vite\]/.test(line));
   if (unexpected.length > 0) throw new Error(`console errors during HMR:\n${unexpected.join('\n')}`);

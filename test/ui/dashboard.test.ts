@@ -25,6 +25,12 @@ const SCREENSHOTS = process.env['HOOKYARD_UPDATE_SCREENSHOTS']
 
 const skip = chromiumMissing();
 
+/** The little of the browser's globals the page functions use. */
+interface BrowserGlobals {
+  document: { querySelector(selector: string): unknown; documentElement: { scrollWidth: number } };
+  innerWidth: number;
+}
+
 describe('dashboard in Chromium', { skip }, () => {
   let server: RunningServer;
   let base: string;
@@ -57,10 +63,11 @@ describe('dashboard in Chromium', { skip }, () => {
   /** Hydrated, and the on-demand widgets (charts, JSON tree) have replaced their server fallbacks. */
   async function settled(page: Page): Promise<void> {
     await page.waitForSelector('html[data-hydrated]');
-    // A string: the test files are type-checked without the DOM library.
-    await page.waitForFunction(
-      "!document.querySelector('.chart-summary') && !document.querySelector('.json-wrap > pre')",
-    );
+    // A function, not a string (the CSP forbids eval); typed by hand, as test files have no DOM library.
+    await page.waitForFunction(() => {
+      const { document } = globalThis as unknown as BrowserGlobals;
+      return !document.querySelector('.chart-summary') && !document.querySelector('.json-wrap > pre');
+    });
   }
 
   function assertClean(problems: PageProblems): void {
