@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Config } from '../config/settings.ts';
-import { type AddressGuard, checkEndpointUrl, createAddressGuard } from '../delivery/address-guard.ts';
+import { type AddressGuard, createAddressGuard } from '../domain/address-rules.ts';
+import { checkEndpointUrl, parseEndpointUrl } from '../domain/endpoint-url.ts';
 import { ApiError } from '../errors/api-error.ts';
 import type { Logger } from '../log/logger.ts';
 import type { OperationalSink } from '../operational/events.ts';
@@ -78,15 +79,8 @@ export async function loadMessage(
  * `url_not_allowed` with the guard's reason.
  */
 export function assertEndpointUrl(ctx: ApiContext, raw: string, loc: string[]): string {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw ApiError.validation(loc, 'not a valid URL', 'value_error.url');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw ApiError.validation(loc, 'the URL must use http or https', 'value_error.url.scheme');
-  if (url.hostname === '') throw ApiError.validation(loc, 'the URL has no host', 'value_error.url.host');
+  const shape = parseEndpointUrl(raw);
+  if (!shape.ok) throw ApiError.validation(loc, shape.reason, shape.code);
   const verdict = checkEndpointUrl(raw, ctx.config, ctx.guard);
   if (!verdict.ok)
     throw new ApiError('url_not_allowed', `The endpoint URL is not allowed: ${verdict.reason}.`);

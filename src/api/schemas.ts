@@ -1,4 +1,5 @@
 import { type TSchema, Type } from 'typebox';
+import { DEFAULT_PAYLOAD_RETENTION_DAYS } from '../config/settings.ts';
 
 /**
  * The request and response schemas of the Svix API, as TypeBox: Fastify validates requests with them
@@ -368,7 +369,15 @@ export const MessageIn = named(
     payload: JsonObject,
     eventId: Type.Optional(nullable(Uid)),
     channels: Type.Optional(nullable(MessageChannels)),
-    payloadRetentionPeriod: Type.Optional(nullable(Type.Integer({ minimum: 5, maximum: 90, default: 90 }))),
+    payloadRetentionPeriod: Type.Optional(
+      nullable(
+        Type.Integer({
+          minimum: 5,
+          maximum: 90,
+          default: DEFAULT_PAYLOAD_RETENTION_DAYS,
+        }),
+      ),
+    ),
     payloadRetentionHours: Type.Optional(nullable(Type.Integer({ minimum: 1, maximum: 2160 }))),
     application: Type.Optional(nullable(ApplicationIn)),
   }),

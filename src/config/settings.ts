@@ -1,5 +1,6 @@
 import { parseCidrList } from '../domain/cidr.ts';
 import { parseDuration } from '../domain/duration.ts';
+import { parseEndpointUrl } from '../domain/endpoint-url.ts';
 import { normaliseSecret, SECRET_PREFIX } from '../signing/keys.ts';
 
 /**
@@ -51,10 +52,6 @@ function boolean(raw: string): boolean {
   if (['1', 'true', 'yes', 'on'].includes(value)) return true;
   if (['0', 'false', 'no', 'off', ''].includes(value)) return false;
   throw new Error('true or false');
-}
-
-function text(raw: string): string {
-  return raw.trim();
 }
 
 function retrySchedule(raw: string): readonly number[] {
@@ -328,14 +325,8 @@ export const settings = {
     parse: (raw) => {
       const value = raw.trim();
       if (value === '') return value;
-      let url: URL;
-      try {
-        url = new URL(value);
-      } catch {
-        throw new Error('empty (off) or an http(s) URL');
-      }
-      if (url.protocol !== 'http:' && url.protocol !== 'https:')
-        throw new Error('empty (off) or an http(s) URL');
+      // The address rules need HOOKYARD_ALLOWED_SUBNETS: the operational sink applies them at start-up.
+      if (!parseEndpointUrl(value).ok) throw new Error('empty (off) or an http(s) URL');
       return value;
     },
   }),
@@ -385,9 +376,14 @@ export const settings = {
   }),
 } as const;
 
+/**
+ * How long a message's payload is kept when its request does not say (`payloadRetentionPeriod`;
+ * Svix's default); the purger expunges it afterwards.
+ */
+export const DEFAULT_PAYLOAD_RETENTION_DAYS = 90;
+export const DEFAULT_PAYLOAD_RETENTION_MS = DEFAULT_PAYLOAD_RETENTION_DAYS * 86_400_000;
+
 export type SettingName = keyof typeof settings;
 export type Config = {
   readonly [K in SettingName]: ReturnType<(typeof settings)[K]['parse']>;
 };
-
-export { text as parseText };

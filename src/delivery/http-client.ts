@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { Agent, buildConnector } from 'undici';
 import type { Config } from '../config/settings.ts';
+import { errnoText } from '../domain/outcome-classification.ts';
 import { errorCodeOf, toError } from '../errors/coerce.ts';
 import type { Logger } from '../log/logger.ts';
 import {
@@ -169,21 +170,6 @@ export function utf8Prefix(bytes: Buffer): string {
   return bytes.subarray(0, end).toString('utf8');
 }
 
-const errnoText: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset by the receiver',
-  ENOTFOUND: 'host name not found',
-  EAI_AGAIN: 'temporary DNS failure',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  ETIMEDOUT: 'timed out',
-  UND_ERR_CONNECT_TIMEOUT: 'timed out while connecting',
-  UND_ERR_HEADERS_TIMEOUT: 'timed out waiting for response headers',
-  UND_ERR_BODY_TIMEOUT: 'timed out reading the response body',
-  UND_ERR_SOCKET: 'the connection closed unexpectedly',
-  EPROTO: 'TLS protocol error',
-};
-
 function describeError(value: unknown): { reason: string; errno: string } {
   const error = toError(value);
   if (error.name === 'AbortError' || error.name === 'RequestAbortedError') {
@@ -192,7 +178,7 @@ function describeError(value: unknown): { reason: string; errno: string } {
   const errno = errorCodeOf(error) ?? error.name;
   if (error instanceof AddressBlockedError || error instanceof TimeoutError)
     return { reason: error.message, errno };
-  const known = errnoText[errno];
+  const known = errnoText(errno);
   const detail = error.message && error.message !== known ? `: ${error.message}` : '';
   return { reason: `${known ?? 'request failed'} (${errno})${detail}`, errno };
 }

@@ -9,8 +9,8 @@
  * starting together may race to create them: the loser of a uid race reads the winner's row.
  */
 import { ConfigError } from '../config/load.ts';
-import type { Config } from '../config/settings.ts';
-import { checkEndpointUrl } from '../delivery/address-guard.ts';
+import { type Config, DEFAULT_PAYLOAD_RETENTION_MS } from '../config/settings.ts';
+import { checkEndpointUrl } from '../domain/endpoint-url.ts';
 import { newId } from '../domain/ids.ts';
 import { toError } from '../errors/coerce.ts';
 import type { Logger } from '../log/logger.ts';
@@ -46,9 +46,6 @@ interface Target {
   appId: string;
   endpointId: string;
 }
-
-/** Operational payloads are small and kept as long as any payload by default. */
-const RETENTION_MS = 90 * 86_400_000;
 
 export function createOperationalSink(deps: OperationalSinkDeps): OperationalSender {
   const { storage, config } = deps;
@@ -189,7 +186,7 @@ export function createOperationalSink(deps: OperationalSinkDeps): OperationalSen
           eventType: event.type,
           channels: null,
           payload,
-          payloadExpiresAt: now + RETENTION_MS,
+          payloadExpiresAt: now + DEFAULT_PAYLOAD_RETENTION_MS,
           createdAt: now,
         },
         endpointIds: [to.endpointId],

@@ -1,6 +1,5 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { sha256 } from '../api/auth.ts';
+import { tokenMatches } from '../domain/tokens.ts';
 import type { Logger } from '../log/logger.ts';
 import { negotiate } from './assets.ts';
 import { createLoginLimiter, type LoginLimiter } from './login-limiter.ts';
@@ -185,11 +184,7 @@ export function uiRoutes(deps: UiRoutesDeps): FastifyPluginAsync {
         });
       }
       const token = typeof body['token'] === 'string' ? body['token'].trim() : '';
-      const digest = sha256(token);
-      const valid =
-        token !== '' &&
-        digest.length === deps.adminTokenHash.length &&
-        timingSafeEqual(digest, deps.adminTokenHash);
+      const valid = token !== '' && tokenMatches(token, deps.adminTokenHash);
       if (!valid) {
         limiter.fail(address, now);
         deps.logger.warn({ ip: address }, 'dashboard sign-in with a wrong token');

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { sha256 } from '../../src/api/auth.ts';
 import { buildApp } from '../../src/api/build-app.ts';
+import { hashToken } from '../../src/domain/tokens.ts';
 import { createProductionUi, type UiRuntime } from '../../src/ui/ui-runtime.ts';
 import { backends, type TestStorage } from '../helpers/backends.ts';
 import { silentLogger } from '../helpers/pipeline.ts';
@@ -26,7 +26,7 @@ before(async () => {
     config: storage.config,
     storage,
     logger: silentLogger,
-    adminTokenHash: sha256(TOKEN),
+    adminTokenHash: hashToken(TOKEN),
     ui,
   });
   await app.ready();

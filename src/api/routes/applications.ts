@@ -1,9 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Static } from 'typebox';
-import { newId } from '../../domain/ids.ts';
 import { ApiError } from '../../errors/api-error.ts';
 import { OPERATIONAL_APP_UID } from '../../operational/internal-app.ts';
-import { type ApplicationRecord, UniqueViolation } from '../../storage/contract.ts';
+import type { ApplicationRecord } from '../../storage/contract.ts';
 import { type ApiContext, assertNotReserved, loadApp } from '../context.ts';
 import { finishPage, pageWalk } from '../pagination.ts';
 import {
@@ -16,48 +15,9 @@ import {
   listResponse,
 } from '../schemas.ts';
 import { applicationOut } from '../serialize.ts';
+import { createOrGetApplication, newApplication, rateOf } from '../use-cases/applications.ts';
 
 const ListApplicationOut = listResponse('ApplicationOut', ApplicationOut);
-
-/** `rateLimit` is the newer SDKs' name for `throttleRate`; either sets it. */
-function rateOf(body: {
-  throttleRate?: number | null;
-  rateLimit?: number | null;
-}): number | null | undefined {
-  return body.throttleRate !== undefined ? body.throttleRate : body.rateLimit;
-}
-
-export function newApplication(
-  body: Static<typeof ApplicationIn>,
-  now: number,
-  fallbackUid?: string,
-): ApplicationRecord {
-  assertNotReserved(body.uid ?? fallbackUid);
-  return {
-    id: newId('application', now),
-    uid: body.uid ?? fallbackUid ?? null,
-    name: body.name,
-    throttleRate: rateOf(body) ?? null,
-    metadata: body.metadata ?? {},
-    createdAt: now,
-    updatedAt: now,
-  };
-}
-
-/** Creates the application, or returns the one holding that uid when a concurrent request won. */
-export async function createOrGetApplication(
-  ctx: ApiContext,
-  record: ApplicationRecord,
-): Promise<{ app: ApplicationRecord; created: boolean }> {
-  try {
-    return { app: await ctx.storage.applications.create(record), created: true };
-  } catch (error) {
-    if (!(error instanceof UniqueViolation) || record.uid === null) throw error;
-    const existing = await ctx.storage.applications.get(record.uid);
-    if (!existing) throw error;
-    return { app: existing, created: false };
-  }
-}
 
 export function applicationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
   return async (app) => {

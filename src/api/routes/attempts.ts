@@ -256,7 +256,7 @@ export function attemptRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         const application = await loadApp(ctx, request, request.params.app_id);
         const message = await loadMessage(ctx, application, request.params.msg_id);
         const endpoint = await loadEndpoint(ctx, application, request.params.endpoint_id);
-        // Safe to repeat: while the first resend's attempt is queued or in flight a second one changes
+        // Safe to repeat: while the first resend's attempt is queued or leased a second one changes
         // nothing (see ReplayStore.resend), so a double click sends the message once.
         const result = await ctx.storage.replay.resend(application.id, message.id, endpoint.id, ctx.clock());
         if (result === 'missing') throw ApiError.notFound('Message or endpoint');

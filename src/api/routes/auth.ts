@@ -3,7 +3,7 @@ import { ApiError } from '../../errors/api-error.ts';
 import { DEFAULT_PORTAL_TTL_MS } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
 import { AppParams, AppPortalAccessIn, AppPortalAccessOut } from '../schemas.ts';
-import { createOrGetApplication, newApplication } from './applications.ts';
+import { createOrGetApplication, newApplication } from '../use-cases/applications.ts';
 
 export function authRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
   return async (app) => {

@@ -36,7 +36,7 @@ import {
   StatsQuery,
 } from '../schemas.ts';
 import { endpointOut, iso, messageOutJson } from '../serialize.ts';
-import { ingestMessage } from './messages.ts';
+import { ingestMessage } from '../use-cases/messages.ts';
 
 const ListEndpointOut = listResponse('EndpointOut', EndpointOut);
 const DEFAULT_GRACE_SECONDS = 86_400;
@@ -427,7 +427,7 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
           access: 'app-write',
           operationId: 'v1.endpoint.replay',
           description:
-            'Hookyard addition. Re-queues every delivery to this endpoint created in [since, until) whose status is final (success or fail). Deliveries still queued or in flight are left alone, so repeating the call before they went out sends nothing twice.',
+            'Hookyard addition. Re-queues every delivery to this endpoint created in [since, until) whose status is final (success or fail). Unfinished deliveries (queued, leased, parked or held) are left alone, so repeating the call before they went out sends nothing twice.',
           responses: { 202: ReplayOut },
         },
       },
