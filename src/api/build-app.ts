@@ -164,6 +164,7 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
         logger,
         api: app,
         apiPrefix: API_PREFIX,
+        publicUrl: config.publicUrl,
       }),
     );
   }

@@ -24,12 +24,20 @@ export interface UiRoutesDeps {
   readonly api: FastifyInstance;
   readonly apiPrefix: string;
   readonly limiter?: LoginLimiter;
+  /** HOOKYARD_PUBLIC_URL: when it is https, the cookie is Secure even if a proxy terminates TLS. */
+  readonly publicUrl?: string;
 }
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 
-function sessionCookie(request: FastifyRequest, value: string, maxAgeSeconds: number): string {
-  const secure = request.protocol === 'https' ? '; Secure' : '';
+function sessionCookie(
+  request: FastifyRequest,
+  value: string,
+  maxAgeSeconds: number,
+  publicUrl: string | undefined,
+): string {
+  const https = request.protocol === 'https' || (publicUrl ?? '').startsWith('https://');
+  const secure = https ? '; Secure' : '';
   return `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}${secure}`;
 }
 
@@ -200,7 +208,7 @@ export function uiRoutes(deps: UiRoutesDeps): FastifyPluginAsync {
       limiter.succeed(address);
       const { id } = await sessions.create(now);
       return reply
-        .header('set-cookie', sessionCookie(request, id, Math.floor(SESSION_TTL_MS / 1000)))
+        .header('set-cookie', sessionCookie(request, id, Math.floor(SESSION_TTL_MS / 1000), deps.publicUrl))
         .redirect(safeNext(body['next']), 303);
     });
 
@@ -212,7 +220,9 @@ export function uiRoutes(deps: UiRoutesDeps): FastifyPluginAsync {
         await sessions.revoke(current.id);
       else if (current)
         return reply.code(403).type('text/plain; charset=utf-8').send('Sign out from the dashboard.');
-      return reply.header('set-cookie', sessionCookie(request, '', 0)).redirect(`${UI_BASE}login`, 303);
+      return reply
+        .header('set-cookie', sessionCookie(request, '', 0, deps.publicUrl))
+        .redirect(`${UI_BASE}login`, 303);
     });
 
     app.get('/ui/*', async (request, reply) => {

@@ -167,6 +167,29 @@ test('a wrong token gets a clear message; ten in a minute from one address are s
   assert.equal((await attempt('10.9.9.10', TOKEN)).statusCode, 303);
 });
 
+test('the session cookie is Secure when the dashboard is served over https', async () => {
+  const secureApp = await buildApp({
+    config: { ...storage.config, publicUrl: 'https://hooks.example.com' },
+    storage,
+    logger: silentLogger,
+    adminTokenHash: hashToken(TOKEN),
+    ui,
+  });
+  try {
+    const response = await secureApp.inject({
+      method: 'POST',
+      url: '/ui/login',
+      remoteAddress: '10.8.8.8',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `token=${TOKEN}`,
+    });
+    assert.equal(response.statusCode, 303);
+    assert.match(String(response.headers['set-cookie']), /; HttpOnly; SameSite=Strict; Max-Age=\d+; Secure$/);
+  } finally {
+    await secureApp.close();
+  }
+});
+
 test('a sign-in form posted from another origin is refused', async () => {
   const response = await app.inject({
     method: 'POST',
