@@ -14,7 +14,10 @@ import { csrfMatches, readCookie, SESSION_COOKIE, type SessionStore } from '../u
  * server key kept in the meta table (`portal_signing_key`, made on first use), so every API process
  * verifies them without a lookup. The price is that a token cannot be revoked before it expires
  * (7 days by default); `POST /auth/logout` therefore only acknowledges. Rotating the key in the meta table
- * invalidates every portal token at once.
+ * invalidates every portal token at once. `POST /auth/app/{app_id}/expire-all` (Svix's expireAll)
+ * records a cut-off for one application (`portal_expire_all:<app id>` in the meta table): tokens it
+ * issued before then (of the given sessions, if any) stop working after the grace period. Verifying a
+ * portal token therefore reads that one meta row.
  */
 export type Principal =
   | { kind: 'admin' }
@@ -45,14 +48,38 @@ interface PortalClaims {
   a: string;
   /** Expiry, milliseconds since the epoch. */
   e: number;
+  /** Issued at, milliseconds (absent in tokens made before expire-all existed: treated as 0). */
+  i?: number;
   /** Read-only. */
   r?: 1;
+  /** Session id given when the token was issued. */
+  s?: string;
+}
+
+/** One expire-all: tokens issued before `issuedBefore` stop working at `expiresAt`. */
+interface ExpireRule {
+  issuedBefore: number;
+  expiresAt: number;
+  /** Only tokens of these sessions; absent = every token. */
+  sessionIds?: string[];
 }
 
 export interface PortalTokens {
-  issue(appId: string, expiresAt: number, readOnly: boolean): Promise<string>;
+  issue(
+    appId: string,
+    expiresAt: number,
+    readOnly: boolean,
+    sessionId?: string,
+    now?: number,
+  ): Promise<string>;
   verify(token: string, now: number): Promise<Principal | undefined>;
+  /** Expires the application's tokens issued before `now`, `graceMs` later (of `sessionIds` only, if given). */
+  expireAll(appId: string, now: number, graceMs: number, sessionIds?: readonly string[]): Promise<void>;
 }
+
+const EXPIRE_KEY = 'portal_expire_all:';
+/** A rule outlives every token it can match once the longest token lifetime has passed. */
+const MAX_TOKEN_LIFETIME_MS = 7 * 86_400_000;
 
 export function createPortalTokens(meta: MetaStore): PortalTokens {
   let key: Promise<Buffer> | undefined;
@@ -79,9 +106,34 @@ export function createPortalTokens(meta: MetaStore): PortalTokens {
     return createHmac('sha256', secret).update(`${PORTAL_TOKEN_PREFIX}${body}`).digest();
   }
 
+  async function rules(appId: string): Promise<ExpireRule[]> {
+    const stored = await meta.get(EXPIRE_KEY + appId);
+    return stored ? (JSON.parse(stored) as ExpireRule[]) : [];
+  }
+
+  function expiredBy(claims: PortalClaims, rule: ExpireRule, now: number): boolean {
+    if ((claims.i ?? 0) >= rule.issuedBefore || now < rule.expiresAt) return false;
+    return rule.sessionIds === undefined || (claims.s !== undefined && rule.sessionIds.includes(claims.s));
+  }
+
   return {
-    async issue(appId, expiresAt, readOnly) {
-      const claims: PortalClaims = { a: appId, e: expiresAt, ...(readOnly ? { r: 1 as const } : {}) };
+    async expireAll(appId, now, graceMs, sessionIds) {
+      const kept = (await rules(appId)).filter((rule) => rule.issuedBefore > now - MAX_TOKEN_LIFETIME_MS);
+      const rule: ExpireRule = {
+        issuedBefore: now,
+        expiresAt: now + graceMs,
+        ...(sessionIds && sessionIds.length > 0 ? { sessionIds: [...sessionIds] } : {}),
+      };
+      await meta.set(EXPIRE_KEY + appId, JSON.stringify([...kept, rule]));
+    },
+    async issue(appId, expiresAt, readOnly, sessionId, now = Date.now()) {
+      const claims: PortalClaims = {
+        a: appId,
+        e: expiresAt,
+        i: now,
+        ...(readOnly ? { r: 1 as const } : {}),
+        ...(sessionId ? { s: sessionId } : {}),
+      };
       const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
       return `${PORTAL_TOKEN_PREFIX}${body}.${mac(await signingKey(), body).toString('base64url')}`;
     },
@@ -99,6 +151,7 @@ export function createPortalTokens(meta: MetaStore): PortalTokens {
         return undefined;
       }
       if (typeof claims.a !== 'string' || typeof claims.e !== 'number' || claims.e <= now) return undefined;
+      if ((await rules(claims.a)).some((rule) => expiredBy(claims, rule, now))) return undefined;
       return { kind: 'portal', appId: claims.a, readOnly: claims.r === 1, expiresAt: claims.e };
     },
   };
@@ -153,9 +206,12 @@ export function authorize(principal: Principal, access: Access): void {
   throw new ApiError('forbidden');
 }
 
-/** A portal principal may only touch its own application. */
+/**
+ * A portal principal may only touch its own application. Any other application (existing or not) is
+ * 404 to it, as in Svix: to that token no other application exists, and it cannot probe for one.
+ */
 export function assertAppAccess(principal: Principal | null, appId: string | undefined): void {
-  if (principal?.kind === 'portal' && principal.appId !== appId) throw new ApiError('forbidden');
+  if (principal?.kind === 'portal' && principal.appId !== appId) throw ApiError.notFound('Application');
 }
 
 export function idempotencyScope(principal: Principal): string {

@@ -74,6 +74,20 @@ function databaseUrl(raw: string): string {
   throw new Error('empty (embedded SQLite) or a postgres:// URL');
 }
 
+function proxyUrl(raw: string): string {
+  const value = raw.trim();
+  if (value === '') return value;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error('empty or an http:// or https:// proxy URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new Error('empty or an http:// or https:// proxy URL');
+  return value;
+}
+
 export const settings = {
   port: def({
     env: 'HOOKYARD_PORT',
@@ -232,6 +246,25 @@ export const settings = {
     accepts: 'webhook, svix or both',
     description: 'Send `webhook-*` (Standard Webhooks) headers, `svix-*` headers, or both.',
     parse: oneOf(['webhook', 'svix', 'both'] as const),
+  }),
+  defaultSignatureType: def({
+    env: 'HOOKYARD_DEFAULT_SIGNATURE_TYPE',
+    flag: 'default-signature-type',
+    default: 'hmac256',
+    accepts: 'hmac256 or ed25519',
+    description:
+      "The key a new endpoint gets when it names no secret: an HMAC-SHA256 `whsec_` secret (`v1` signatures) or an ed25519 `whsk_` signing key (`v1a`), as Svix's `default_signature_type`.",
+    parse: oneOf(['hmac256', 'ed25519'] as const),
+  }),
+  egressProxy: def({
+    env: 'HOOKYARD_EGRESS_PROXY',
+    flag: 'egress-proxy',
+    default: '',
+    accepts: 'empty (direct) or an http:// or https:// proxy URL',
+    description:
+      "Send every delivery through this HTTP proxy (a CONNECT tunnel per receiver origin), as Svix's `proxy_config`. The address guard then checks the proxy's address, not the receiver's: the proxy must enforce egress rules.",
+    secret: true,
+    parse: proxyUrl,
   }),
   ingestBatchWindow: def({
     env: 'HOOKYARD_INGEST_BATCH_WINDOW',

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { Agent, buildConnector } from 'undici';
+import { Agent, buildConnector, type Dispatcher, ProxyAgent } from 'undici';
 import type { Config } from '../config/settings.ts';
 import { errnoText } from '../domain/outcome-classification.ts';
 import { errorCodeOf, toError } from '../errors/coerce.ts';
@@ -47,16 +47,27 @@ const DRAIN_LIMIT = 256 * 1024;
  * are never followed (undici's Agent does not by default), so a 3xx is an ordinary failed response.
  */
 export function createHttpClient(
-  config: Pick<Config, 'allowedSubnets' | 'connectionsPerOrigin' | 'responseBodyLimit' | 'deliveryTimeout'>,
+  config: Pick<Config, 'allowedSubnets' | 'connectionsPerOrigin' | 'responseBodyLimit' | 'deliveryTimeout'> &
+    Partial<Pick<Config, 'egressProxy'>>,
   logger: Logger,
 ): HttpClient {
   const guard = createAddressGuard(config.allowedSubnets);
-  const agent = new Agent({
-    connections: config.connectionsPerOrigin,
-    pipelining: 1,
-    keepAliveTimeout: 30_000,
-    connect: guardedConnector(guard, config.deliveryTimeout),
-  });
+  // Through an egress proxy (HOOKYARD_EGRESS_PROXY) the connected address is the proxy's, so the
+  // address guard cannot see the receiver's: URLs are still checked when an endpoint is saved, and
+  // the proxy is trusted to enforce the rest (docs/configuration.md).
+  const agent: Dispatcher = config.egressProxy
+    ? new ProxyAgent({
+        uri: config.egressProxy,
+        connections: config.connectionsPerOrigin,
+        pipelining: 1,
+        keepAliveTimeout: 30_000,
+      })
+    : new Agent({
+        connections: config.connectionsPerOrigin,
+        pipelining: 1,
+        keepAliveTimeout: 30_000,
+        connect: guardedConnector(guard, config.deliveryTimeout),
+      });
   const limit = config.responseBodyLimit;
 
   async function send(request: SendRequest): Promise<SendResult> {

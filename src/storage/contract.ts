@@ -9,7 +9,7 @@
  * A delivery (one row per message × endpoint; Svix's "message destination") is in one of the states
  * pending, sending, leased, parked, held, success or fail; the state machine and every transition
  * between them is storage/sql/delivery-transitions.ts (summed up in docs/architecture.md). `status`
- * on records is the Svix status (0 success, 1 pending, 2 fail, 3 sending): a leased, parked or held
+ * on records is the Svix status (0 success, 1 pending, 2 fail, 3 sending, 4 canceled): a leased, parked or held
  * delivery shows the status it had when it was queued.
  */
 
@@ -90,6 +90,10 @@ export interface MessageRecord {
   payload: string | null;
   payloadExpiresAt: number;
   createdAt: number;
+  /** Svix message tags (a list filter); absent or null when none. */
+  tags?: string[] | null;
+  /** Scheduled delivery: its deliveries are first due then rather than at `createdAt`. */
+  deliverAt?: number | null;
 }
 
 export interface DeliveryRecord {
@@ -148,9 +152,12 @@ export interface TimeRange {
 export interface MessageListFilter extends TimeRange {
   channel?: string | undefined;
   eventTypes?: string[] | undefined;
+  tag?: string | undefined;
 }
 
 export interface AttemptListFilter extends TimeRange {
+  /** Attempts of messages carrying this tag. */
+  tag?: string | undefined;
   status?: MessageStatus | undefined;
   /** 0 (no response), 100, 200, 300, 400 or 500: the hundreds of the status code. */
   statusCodeClass?: number | undefined;
@@ -164,6 +171,7 @@ export interface DeliveryListFilter extends TimeRange {
   status?: MessageStatus | undefined;
   channel?: string | undefined;
   eventTypes?: string[] | undefined;
+  tag?: string | undefined;
 }
 
 /** A message being ingested with the endpoints it fans out to. */
@@ -432,7 +440,7 @@ export interface IdempotencyStore {
   purgeOlderThan(cutoff: number): Promise<number>;
 }
 
-/** One minute (or the sum of a range) of the stats rollup (migration 0004). */
+/** One minute (or the sum of a range) of the stats rollup (migration 0005). */
 export interface StatsPoint {
   /** Start of the minute, ms since the epoch. */
   minute: number;
@@ -495,6 +503,76 @@ export interface MetaStore {
   set(key: string, value: string): Promise<void>;
 }
 
+export type BackgroundTaskStatus = 'running' | 'finished' | 'failed';
+
+/** A long operation started by the API (bulk replay, replay missing, expunge all contents, recover). */
+export interface BackgroundTaskRecord {
+  id: string;
+  /** Svix's BackgroundTaskType, e.g. `endpoint.bulk-replay`. */
+  task: string;
+  status: BackgroundTaskStatus;
+  /** What the task reports: its inputs and, once finished, its result (e.g. `{"replayed": 12}`). */
+  data: Record<string, unknown>;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface BackgroundTaskStore {
+  create(record: BackgroundTaskRecord): Promise<BackgroundTaskRecord>;
+  /** Records the outcome; returns false when the task is missing. */
+  finish(
+    id: string,
+    status: BackgroundTaskStatus,
+    data: Record<string, unknown>,
+    now: number,
+  ): Promise<boolean>;
+  get(id: string): Promise<BackgroundTaskRecord | undefined>;
+  /** Newest first by default. */
+  list(
+    filter: { status?: BackgroundTaskStatus | undefined; task?: string | undefined },
+    page: PageQuery,
+  ): Promise<Page<BackgroundTaskRecord>>;
+}
+
+export interface BulkReplayFilter {
+  since: number;
+  until: number;
+  eventTypes?: string[] | undefined;
+  channel?: string | undefined;
+  tag?: string | undefined;
+  /** Only deliveries in this final status (success or fail). */
+  status?: MessageStatus | undefined;
+  /** Only deliveries with an attempt whose response code is in this class (0 = no response). */
+  statusCodeClass?: number | undefined;
+}
+
+/** Svix's bulk operations on many messages or deliveries at once. Each returns how many rows changed. */
+export interface BulkOperationStore {
+  /**
+   * Re-queues the endpoint's finished deliveries (success and fail, as replay) created in
+   * [since, until) that match the filter; queued and in-flight ones are left alone.
+   */
+  replayFiltered(endpointId: string, filter: BulkReplayFilter, now: number): Promise<number>;
+  /**
+   * Queues, due now, the messages of the application created in [since, until) that have no delivery
+   * to the endpoint and match its event-type and channel filters (Svix's replay-missing).
+   */
+  replayMissing(
+    appId: string,
+    endpointId: string,
+    since: number,
+    until: number,
+    now: number,
+  ): Promise<number>;
+  /**
+   * Drops the payload of every message of the application, and cancels their deliveries still queued
+   * (not leased): without a payload they can never be sent. Returns the messages purged.
+   */
+  expungeAppPayloads(appId: string): Promise<number>;
+  /** The same for some messages (by id); returns the ids whose payload was dropped. */
+  expungePayloads(appId: string, msgIds: readonly string[]): Promise<string[]>;
+}
+
 export interface Storage {
   readonly capabilities: StorageCapabilities;
   /** Human-readable backend name for logs and health, e.g. `sqlite:/path/hookyard.db`. */
@@ -511,6 +589,8 @@ export interface Storage {
   readonly retention: RetentionStore;
   readonly stats: StatsStore;
   readonly explore: ExploreStore;
+  readonly backgroundTasks: BackgroundTaskStore;
+  readonly bulk: BulkOperationStore;
   /**
    * Listens for changes to applications, endpoints and event types (ours and, with `listenNotify`,
    * other processes'). The stores publish these themselves after every committed mutation.

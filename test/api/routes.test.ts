@@ -99,10 +99,13 @@ forEachBackend((backend) => {
       assert.equal((await as('GET', '/app/mine/msg')).statusCode, 200);
       assert.equal((await as('GET', '/event-type')).statusCode, 200);
       assert.equal((await as('GET', '/event-type/a.b')).statusCode, 200);
+      // Another application, existing or not, does not exist for this token (404, as in Svix).
+      for (const path of [`/app/${theirs}`, '/app/theirs/endpoint', '/app/does-not-exist/endpoint']) {
+        const response = await as('GET', path);
+        assert.equal(response.statusCode, 404, `GET ${path}: ${response.body}`);
+        assert.equal(json(response)['code'], 'not_found');
+      }
       for (const [method, path, payload] of [
-        ['GET', `/app/${theirs}`],
-        ['GET', '/app/theirs/endpoint'],
-        ['GET', '/app/does-not-exist/endpoint'],
         ['GET', '/app'],
         ['POST', '/app', { name: 'x' }],
         ['DELETE', '/app/mine'],
@@ -332,7 +335,9 @@ forEachBackend((backend) => {
       let iterator = '';
       for (;;) {
         const page = json(
-          await h.call({ url: `${V1}/app?limit=3${iterator ? `&iterator=${iterator}` : ''}` }),
+          await h.call({
+            url: `${V1}/app?limit=3&order=descending${iterator ? `&iterator=${iterator}` : ''}`,
+          }),
         ) as never as (typeof pages)[number];
         pages.push(page);
         if (page.done) break;
@@ -347,7 +352,7 @@ forEachBackend((backend) => {
         [false, false, true],
       );
       const back = json(
-        await h.call({ url: `${V1}/app?limit=3&iterator=${pages[2]?.prevIterator}` }),
+        await h.call({ url: `${V1}/app?limit=3&order=descending&iterator=${pages[2]?.prevIterator}` }),
       ) as never as (typeof pages)[number];
       assert.deepEqual(
         back.data.map((item) => item.id),

@@ -1,7 +1,16 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ApiError } from '../../errors/api-error.ts';
 import { assertAppAccess } from '../auth.ts';
-import { type ApiContext, assertNotReserved, loadApp, loadMessage, parseTime } from '../context.ts';
+import {
+  type ApiContext,
+  assertCreatedAppUid,
+  assertNotReserved,
+  assertUid,
+  loadApp,
+  loadMessage,
+  parseAfter,
+  parseTime,
+} from '../context.ts';
 import { finishPage, pageWalk } from '../pagination.ts';
 import {
   AppParams,
@@ -31,14 +40,15 @@ export function messageRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         const query = request.query;
         const application = await loadApp(ctx, request, request.params.app_id);
-        const walk = pageWalk(query);
+        const walk = pageWalk(query, 'message');
         const result = await ctx.storage.messages.list(
           application.id,
           {
             before: parseTime(query.before),
-            after: parseTime(query.after),
+            after: parseAfter(query.after),
             channel: query.channel,
             eventTypes: query.event_types,
+            tag: query.tag,
           },
           walk.page,
         );
@@ -62,10 +72,12 @@ export function messageRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         const body = request.body;
         const appId = request.params.app_id;
+        assertUid('message', body.eventId, ['body', 'eventId']);
         // Every message names its application: the cache keeps that lookup off the database.
         let application = await (ctx.endpoints.application?.(appId) ?? ctx.storage.applications.get(appId));
         if (!application && body.application) {
           // Svix creates the application alongside its first message when the body describes it.
+          assertCreatedAppUid(appId, body.application.uid);
           application = (
             await createOrGetApplication(ctx, newApplication(body.application, ctx.clock(), appId))
           ).app;
@@ -86,6 +98,8 @@ export function messageRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
           uid: body.eventId ?? null,
           retentionMs,
           endpointIds: undefined,
+          tags: body.tags,
+          deliverAt: parseTime(body.deliverAt),
         });
         return reply
           .code(202)

@@ -1,7 +1,7 @@
 import type { Static } from 'typebox';
 import { newId } from '../../domain/ids.ts';
 import { type ApplicationRecord, UniqueViolation } from '../../storage/contract.ts';
-import { type ApiContext, assertNotReserved } from '../context.ts';
+import { type ApiContext, assertNotReserved, assertUid } from '../context.ts';
 import type { ApplicationIn } from '../schemas.ts';
 
 /**
@@ -23,6 +23,8 @@ export function newApplication(
   fallbackUid?: string,
 ): ApplicationRecord {
   assertNotReserved(body.uid ?? fallbackUid);
+  assertUid('application', body.uid, ['body', 'uid']);
+  if (body.uid == null) assertUid('application', fallbackUid, ['path', 'app_id']);
   return {
     id: newId('application', now),
     uid: body.uid ?? fallbackUid ?? null,

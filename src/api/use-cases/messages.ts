@@ -16,6 +16,9 @@ export interface NewMessageInput {
   retentionMs: number | undefined;
   /** The endpoints it goes to; undefined = fan out by the application's endpoint filters. */
   endpointIds: string[] | undefined;
+  tags?: string[] | null | undefined;
+  /** First attempt not before this time (scheduled delivery). */
+  deliverAt?: number | undefined;
 }
 
 /**
@@ -45,6 +48,9 @@ export async function ingestMessage(
     payload: input.payload,
     payloadExpiresAt: now + (input.retentionMs ?? DEFAULT_PAYLOAD_RETENTION_MS),
     createdAt: now,
+    ...(input.tags ? { tags: input.tags } : {}),
+    // A time already past is "at once": the delivery is simply due now.
+    ...(input.deliverAt !== undefined && input.deliverAt > now ? { deliverAt: input.deliverAt } : {}),
   };
   const result = await ctx.storage.messages.ingest({ message, endpointIds });
   if (result.kind === 'duplicate') {

@@ -121,7 +121,9 @@ export function createDeliveryStore(ctx: SqlContext, policies: EndpointPolicies)
           select: `SELECT ${prefixed('d', columns.deliveries)}, ${prefixed('e', columns.endpoints)}
                  FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id`,
           filter,
-          key: 'd.id',
+          // One delivery per endpoint of a message: listed by endpoint id, ascending, as Svix lists them.
+          key: 'd.endpoint_id',
+          ascending: true,
           page,
           map: (row) => ({
             delivery: toDelivery(unprefix<DeliveryRow>(row, 'd')),
@@ -141,6 +143,7 @@ export function createDeliveryStore(ctx: SqlContext, policies: EndpointPolicies)
         add(where, `m.event_type IN (${placeholders(filter.eventTypes.length)})`, ...filter.eventTypes);
       if (filter.channel !== undefined)
         add(where, driver.dialect.jsonArrayContains('m.channels'), filter.channel);
+      if (filter.tag !== undefined) add(where, driver.dialect.jsonArrayContains('m.tags'), filter.tag);
       return keysetPage<Record<string, unknown>, { delivery: DeliveryRecord; message: MessageRecord }>(
         driver,
         {

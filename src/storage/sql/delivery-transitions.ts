@@ -13,6 +13,7 @@
  *     held      pending|sending   NULL              NULL
  *     success   success (0)       NULL              NULL
  *     fail      fail (2)          NULL              NULL
+ *     canceled  canceled (4)      NULL              NULL
  *
  * - pending: queued for a fresh first attempt (new, resent, replayed).
  * - sending: queued for a retry: it failed before (or was recovered).
@@ -22,9 +23,10 @@
  *   range, until that worker unparks it.
  * - held: its endpoint is disabled or its circuit is open; released when that ends.
  * - success, fail: final (an attempt succeeded; the retry schedule ran out).
+ * - canceled: final, never attempted again: its message's payload was expunged in bulk while it was
+ *   queued or held (Svix's status 4).
  *
- * There is no `canceled` state (Svix's endpoint stats report it; Hookyard's count is always 0), and
- * paused or throttled endpoints have no state of their own: their deliveries stay pending or sending,
+ * Paused or throttled endpoints have no state of their own: their deliveries stay pending or sending,
  * *postponed* to a later due time. `pending` and `sending` together are *queued*; a queued delivery is
  * *due* once its due time has passed, and so is a leased or parked one whose lease lapsed (its worker
  * died): `DUE` below is the one definition.
@@ -38,6 +40,7 @@
  *     queued ── holdEndpoint ──► held          queued ── postponeEndpoint ──► queued, due later
  *     success, fail ── resend, replay ──► pending          fail ── recover ──► pending or sending
  *     queued, held, parked ── resend ──► due now            leased ── resend ──► unchanged
+ *     (none) ── replay missing ──► pending                  queued, held ── bulk expunge ──► canceled
  *
  * ("queued" keeps the status the delivery had: pending, or sending if it failed before.)
  *
@@ -93,6 +96,14 @@ export interface NewDelivery {
   msgId: string;
   endpointId: string;
   createdAt: number;
+  /** First due time: `createdAt`, or a scheduled message's `deliverAt`. */
+  dueAt?: number;
+}
+
+/** Extra conditions on a replay walk, over `d` (deliveries) and `m` (its message). */
+export interface ReplayConditions {
+  where: readonly string[];
+  params: readonly SqlValue[];
 }
 
 const NEW_DELIVERY: BatchSource = {
@@ -143,7 +154,7 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
   const skipLocked = skipLockedClause(driver);
 
   return {
-    /** Ingest: (none) → pending, due at once. */
+    /** Ingest: (none) → pending, due at once (or at the message's deliverAt). */
     async insertPending(tx: SqlExecutor, deliveries: readonly NewDelivery[]): Promise<void> {
       await runBatch(
         tx,
@@ -155,11 +166,60 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
           row.msgId,
           row.endpointId,
           MessageStatus.pending,
-          row.createdAt,
+          row.dueAt ?? row.createdAt,
           row.createdAt,
           row.createdAt,
         ]),
         (rows) => `INSERT INTO deliveries (${columnList(NEW_DELIVERY)}) ${rows.insert}`,
+      );
+    },
+
+    /**
+     * Replay missing: (none) → pending, due at `now`, a manual attempt; a delivery that exists
+     * meanwhile is left as it is. Returns how many were made.
+     */
+    async insertMissing(
+      tx: SqlExecutor,
+      rows: readonly { appId: string; msgId: string; endpointId: string }[],
+      now: number,
+    ): Promise<number> {
+      let made = 0;
+      for (const row of rows) {
+        made += await tx.run(
+          `INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, next_attempt_at, trigger_type,
+             created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (msg_id, endpoint_id) DO NOTHING`,
+          [
+            newId('delivery', now),
+            row.appId,
+            row.msgId,
+            row.endpointId,
+            MessageStatus.pending,
+            now,
+            TriggerType.manual,
+            now,
+            now,
+          ],
+        );
+      }
+      return made;
+    },
+
+    /**
+     * Bulk expunge: the queued and held deliveries of the application's messages (all, or `msgIds`)
+     * → canceled; leased and parked ones are a worker's and left alone.
+     */
+    cancelQueued(
+      tx: SqlExecutor,
+      appId: string,
+      msgIds: readonly string[] | undefined,
+      now: number,
+    ): Promise<number> {
+      const only = msgIds === undefined ? '' : ` AND msg_id IN (${placeholders(msgIds.length)})`;
+      return tx.run(
+        `UPDATE deliveries SET status = ${MessageStatus.canceled}, next_attempt_at = NULL, updated_at = ?
+         WHERE app_id = ? AND ${UNFINISHED} AND lease_owner IS NULL${only}`,
+        [now, appId, ...(msgIds ?? [])],
       );
     },
 
@@ -414,6 +474,43 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
            AND ${FINAL}
          RETURNING id`,
         [MessageStatus.pending, now, TriggerType.manual, now, endpointId, range.cursor, range.end, limit],
+      );
+      return rows.map((row) => row.id);
+    },
+
+    /**
+     * Bulk replay, one batch: as `replayBatch`, for the endpoint's success | fail deliveries that also
+     * meet `conditions` (over `d` and its message `m`). Returns the ids replayed.
+     */
+    async replayFilteredBatch(
+      tx: SqlExecutor,
+      endpointId: string,
+      range: { cursor: string; inclusive: boolean; end: string },
+      conditions: ReplayConditions,
+      now: number,
+      limit: number,
+    ): Promise<string[]> {
+      const extra = conditions.where.map((condition) => ` AND ${condition}`).join('');
+      const rows = await tx.query<{ id: string }>(
+        `UPDATE deliveries
+         SET status = ?, next_attempt_at = ?, trigger_type = ?, lease_owner = NULL, updated_at = ?
+         WHERE id IN (SELECT d.id FROM deliveries d JOIN messages m ON m.id = d.msg_id
+                      WHERE d.endpoint_id = ? AND d.id ${range.inclusive ? '>=' : '>'} ? AND d.id < ?
+                        AND d.status IN (${MessageStatus.success}, ${MessageStatus.fail})${extra}
+                      ORDER BY d.id LIMIT ?)
+           AND ${FINAL}
+         RETURNING id`,
+        [
+          MessageStatus.pending,
+          now,
+          TriggerType.manual,
+          now,
+          endpointId,
+          range.cursor,
+          range.end,
+          ...conditions.params,
+          limit,
+        ],
       );
       return rows.map((row) => row.id);
     },

@@ -32,6 +32,8 @@ const MESSAGE: BatchSource = {
     ['payload', 'text'],
     ['payload_expires_at', 'bigint'],
     ['created_at', 'bigint'],
+    ['tags', 'text'],
+    ['deliver_at', 'bigint'],
   ],
 };
 const MESSAGE_KEY: BatchSource = {
@@ -88,6 +90,7 @@ export function createMessageStore(ctx: SqlContext): SqlMessageStore {
         add(where, `event_type IN (${placeholders(filter.eventTypes.length)})`, ...filter.eventTypes);
       if (filter.channel !== undefined)
         add(where, driver.dialect.jsonArrayContains('channels'), filter.channel);
+      if (filter.tag !== undefined) add(where, driver.dialect.jsonArrayContains('tags'), filter.tag);
       return keysetPage<MessageRow, MessageRecord>(driver, {
         select: `SELECT ${COLUMNS} FROM messages`,
         filter: where,
@@ -170,9 +173,11 @@ async function ingestBatch(
   const deliveries: NewDelivery[] = [];
   for (const [index, item] of items.entries()) {
     if (results[index]?.kind !== 'created') continue;
-    const { appId, id: msgId, createdAt } = item.message;
+    const { appId, id: msgId, createdAt, deliverAt } = item.message;
+    // A scheduled message (deliverAt) has its deliveries first due then rather than at once.
+    const dueAt = deliverAt ?? createdAt;
     for (const endpointId of new Set(item.endpointIds))
-      deliveries.push({ id: newId('delivery'), appId, msgId, endpointId, createdAt });
+      deliveries.push({ id: newId('delivery'), appId, msgId, endpointId, createdAt, dueAt });
   }
   await ctx.transitions.insertPending(tx, deliveries);
   return results as IngestResult[];

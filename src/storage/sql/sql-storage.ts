@@ -3,6 +3,8 @@ import type { Logger } from '../../log/logger.ts';
 import type { ChangeEvent, Storage } from '../contract.ts';
 import { createApplicationStore } from './applications.ts';
 import { createAttemptStore } from './attempts.ts';
+import { createBackgroundTaskStore } from './background-tasks.ts';
+import { createBulkOperationStore } from './bulk-operations.ts';
 import { CHANGES_CHANNEL, type SqlContext, WORK_CHANNEL } from './context.ts';
 import { createDeliveryStore } from './deliveries.ts';
 import { createDeliveryTransitions } from './delivery-transitions.ts';
@@ -116,6 +118,8 @@ export async function createSqlStorage(driver: SqlDriver, options: SqlStorageOpt
     retention: createRetentionStore(ctx),
     stats: createStatsStore(ctx),
     explore: createExploreStore(ctx),
+    backgroundTasks: createBackgroundTaskStore(ctx),
+    bulk: createBulkOperationStore(ctx),
     subscribe(listener) {
       changeListeners.add(listener);
       return () => changeListeners.delete(listener);
