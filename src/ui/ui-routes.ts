@@ -129,7 +129,6 @@ export function uiRoutes(deps: UiRoutesDeps): FastifyPluginAsync {
     );
 
     app.get('/', async (_request, reply) => reply.redirect(UI_BASE, 302));
-    app.get('/ui', async (_request, reply) => reply.redirect(UI_BASE, 302));
 
     if (ui.files) {
       const files = ui.files;
@@ -225,13 +224,17 @@ export function uiRoutes(deps: UiRoutesDeps): FastifyPluginAsync {
         .redirect(`${UI_BASE}login`, 303);
     });
 
-    app.get('/ui/*', async (request, reply) => {
+    async function renderPage(request: FastifyRequest, reply: FastifyReply) {
       const current = await currentSession(request);
       if (!current) {
         const next = encodeURIComponent(request.url);
-        return reply.redirect(`${UI_BASE}login${request.url === UI_BASE ? '' : `?next=${next}`}`, 302);
+        const home = request.url === UI_BASE || request.url === '/ui';
+        return reply.redirect(`${UI_BASE}login${home ? '' : `?next=${next}`}`, 302);
       }
       return page(request, reply, { csrfToken: current.session.csrfToken });
-    });
+    }
+    // The router ignores trailing slashes (as the API must), so `/ui/` is the `/ui` route.
+    app.get('/ui', renderPage);
+    app.get('/ui/*', renderPage);
   };
 }
