@@ -13,6 +13,7 @@ import Fastify, {
 import type { Config } from '../config/settings.ts';
 import { ApiError } from '../errors/api-error.ts';
 import type { Logger } from '../log/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
 import { discardOperationalEvents, type OperationalSink } from '../operational/events.ts';
 import type { EndpointRecord, Storage } from '../storage/contract.ts';
 import { createSessionStore } from '../ui/session-store.ts';
@@ -34,7 +35,9 @@ import { eventTypeRoutes } from './routes/event-types.ts';
 import { exploreRoutes } from './routes/explore.ts';
 import { healthRoutes } from './routes/health.ts';
 import { messageRoutes } from './routes/messages.ts';
+import { metricsRoute } from './routes/metrics.ts';
 import { operationalWebhookRoutes } from './routes/operational-webhooks.ts';
+import { type Probes, probeRoutes } from './routes/probes.ts';
 import { statsRoutes } from './routes/stats.ts';
 
 export interface BuildAppDeps {
@@ -50,12 +53,17 @@ export interface BuildAppDeps {
   operational?: OperationalSink | undefined;
   /** The dashboard (src/ui, web/): served under /ui when given; its session cookie then authenticates API calls. */
   ui?: UiRuntime | undefined;
+  /** `/livez` and `/readyz`; while its readiness is draining, writes are refused with 503 `shutting_down`. */
+  probes?: Probes | undefined;
+  /** Served at `GET /metrics` when given. */
+  metrics?: Metrics | undefined;
 }
 
 export const API_PREFIX = '/api/v1';
 /** Query parameters that carry lists: comma-separated (the SDKs), repeated, or repeated as `name[]=`. */
 const LIST_QUERY_PARAMS = ['event_types'];
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** The HTTP API as a Fastify instance, ready for `inject()` or `listen()` (which only main calls). */
 export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
@@ -126,6 +134,18 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
     if (request.headers['content-length'] === '0') delete request.headers['content-type'];
   });
 
+  const probes = deps.probes;
+  if (probes) {
+    // Draining: requests already in progress finish, reads are still answered, and a new write is
+    // refused before it touches storage, so the caller retries against another instance.
+    app.addHook('onRequest', async (request, reply) => {
+      if (probes.readiness.phase === 'draining' && !READS.has(request.method))
+        return sendError(reply, new ApiError('shutting_down'));
+    });
+    await app.register(probeRoutes(probes));
+  }
+
+  if (deps.metrics) await app.register(metricsRoute(deps.metrics, config.metricsToken));
   await app.register(
     async (v1) => {
       v1.addHook('onRequest', async (request) => {

@@ -94,7 +94,8 @@ export const settings = {
     flag: 'port',
     default: '8071',
     accepts: 'an integer from 0 to 65535',
-    description: 'TCP port the API listens on.',
+    description:
+      'TCP port for the API, `/metrics` and the probes `/livez` and `/readyz` (a `--role worker` process serves only `/metrics`, the probes and health).',
     parse: integer(0, 65535),
   }),
   host: def({
@@ -146,6 +147,21 @@ export const settings = {
     accepts: 'a token of at least 16 characters, or empty',
     description:
       'Bearer token for the API. Empty on first start: one is generated, printed once, and only its hash kept.',
+    secret: true,
+    parse: (raw) => {
+      const value = raw.trim();
+      if (value !== '' && (value.length < 16 || /\s/.test(value)))
+        throw new Error('a token of at least 16 characters without spaces, or empty');
+      return value;
+    },
+  }),
+  metricsToken: def({
+    env: 'HOOKYARD_METRICS_TOKEN',
+    flag: 'metrics-token',
+    default: '',
+    accepts: 'a token of at least 16 characters, or empty',
+    description:
+      'Bearer token `GET /metrics` requires (Prometheus `authorization` credentials). Empty: the metrics are open to anyone who reaches the port.',
     secret: true,
     parse: (raw) => {
       const value = raw.trim();

@@ -3,7 +3,18 @@ import { errorCodes } from '../../errors/codes.ts';
 import type { ApiContext } from '../context.ts';
 import { HealthReport } from '../schemas.ts';
 
-export function healthRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
+/** The 503 report when the database does not answer; also what a process still connecting serves. */
+export function unavailableHealthReport(backend: string) {
+  return {
+    code: 'storage_unavailable',
+    detail: errorCodes.storage_unavailable.message,
+    // The cause is logged, not shown: health is public and must not reveal internal hosts.
+    database: { status: 'ERROR', error: 'the database did not answer' },
+    backend,
+  };
+}
+
+export function healthRoutes(ctx: Pick<ApiContext, 'storage'>): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/health',
@@ -24,13 +35,7 @@ export function healthRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
           return reply.code(200).send({ database: { status: 'OK' }, backend });
         } catch (error) {
           request.log.warn({ err: error }, 'health check: database unavailable');
-          return reply.code(503).send({
-            code: 'storage_unavailable',
-            detail: errorCodes.storage_unavailable.message,
-            // The cause is logged, not shown: health is public and must not reveal internal hosts.
-            database: { status: 'ERROR', error: 'the database did not answer' },
-            backend,
-          });
+          return reply.code(503).send(unavailableHealthReport(backend));
         }
       },
     );

@@ -5,6 +5,7 @@ import { createApplicationStore } from './applications.ts';
 import { createAttemptStore } from './attempts.ts';
 import { createBackgroundTaskStore } from './background-tasks.ts';
 import { createBulkOperationStore } from './bulk-operations.ts';
+import { createCensusStore } from './census.ts';
 import { CHANGES_CHANNEL, type SqlContext, WORK_CHANNEL } from './context.ts';
 import { createDeliveryStore } from './deliveries.ts';
 import { createDeliveryTransitions } from './delivery-transitions.ts';
@@ -120,6 +121,7 @@ export async function createSqlStorage(driver: SqlDriver, options: SqlStorageOpt
     explore: createExploreStore(ctx),
     backgroundTasks: createBackgroundTaskStore(ctx),
     bulk: createBulkOperationStore(ctx),
+    census: createCensusStore(ctx),
     subscribe(listener) {
       changeListeners.add(listener);
       return () => changeListeners.delete(listener);
