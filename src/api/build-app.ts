@@ -19,10 +19,11 @@ import type { EndpointRecord, Storage } from '../storage/contract.ts';
 import { createSessionStore } from '../ui/session-store.ts';
 import { uiRoutes } from '../ui/ui-routes.ts';
 import type { UiRuntime } from '../ui/ui-runtime.ts';
-import { authenticate, authorize, createPortalTokens } from './auth.ts';
+import { assertAppAccess, authenticate, authorize, createPortalTokens } from './auth.ts';
 import { createContext, type EndpointSource } from './context.ts';
 import { createErrorHandler, sendError } from './errors.ts';
 import { registerIdempotency } from './idempotency.ts';
+import { registerJsonBodyParser } from './json-body.ts';
 import { collectRoutes } from './openapi.ts';
 import { applicationRoutes } from './routes/applications.ts';
 import { attemptRequestRoutes } from './routes/attempt-request.ts';
@@ -102,6 +103,7 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
   app.setErrorHandler(handleError);
   // Only JSON bodies: anything else is 415 rather than a string handed to a schema.
   app.removeContentTypeParser(['text/plain']);
+  registerJsonBodyParser(app);
 
   const patterns: { method: string; pattern: RegExp }[] = [];
   app.addHook('onRoute', (route) => {
@@ -154,6 +156,15 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
         const principal = await authenticate(request, deps.adminTokenHash, ctx.portal, clock(), sessions);
         authorize(principal, access);
         request.principal = principal;
+        // A portal token's application is checked here, before the body is parsed or validated, so a
+        // malformed request on another application's resource is refused as such (404), not answered
+        // by validation. Handlers still check the application they load.
+        const params = request.params as Record<string, unknown> | undefined;
+        const appParam = params?.['app_id'];
+        if (principal.kind === 'portal' && typeof appParam === 'string' && appParam !== principal.appId) {
+          const target = await storage.applications.get(appParam);
+          assertAppAccess(principal, target?.id);
+        }
       });
       v1.addHook('preValidation', async (request) => {
         const query = request.query as Record<string, unknown> | undefined;

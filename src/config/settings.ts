@@ -226,6 +226,15 @@ export const settings = {
     description: 'Largest message payload accepted (bytes of JSON); larger gets 413.',
     parse: integer(1024, 64 * 1024 * 1024),
   }),
+  diskReserve: def({
+    env: 'HOOKYARD_DISK_RESERVE',
+    flag: 'disk-reserve',
+    default: '8388608',
+    accepts: 'an integer from 0 to 1073741824 (bytes; 0 keeps no reserve)',
+    description:
+      'Embedded SQLite only: bytes kept free in the data directory as the file hookyard.reserve. When the disk fills, ingest is refused (507 storage_full) and the reserve is released so deliveries of accepted messages go on; it is re-made once space is freed.',
+    parse: integer(0, 1024 * 1024 * 1024),
+  }),
   responseBodyLimit: def({
     env: 'HOOKYARD_RESPONSE_BODY_LIMIT',
     flag: 'response-body-limit',

@@ -138,11 +138,12 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   return {
     async start() {
       if (state !== 'new') throw new Error('the dispatcher was already started');
-      // A leased task may wait in its endpoint's local queue for one attempt, then take one itself.
-      if (2 * config.deliveryTimeout >= config.leaseDuration) {
+      // A leased task may wait in its endpoint's local queue for one attempt, then take one itself; an
+      // attempt is at most two timeouts (waiting for a free connection, then the receiver).
+      if (4 * config.deliveryTimeout > config.leaseDuration) {
         logger.warn(
           { deliveryTimeout: config.deliveryTimeout, leaseDuration: config.leaseDuration },
-          'HOOKYARD_LEASE_DURATION should exceed twice HOOKYARD_DELIVERY_TIMEOUT: slow attempts may be delivered twice',
+          'HOOKYARD_LEASE_DURATION should be at least four times HOOKYARD_DELIVERY_TIMEOUT: slow attempts may be delivered twice',
         );
       }
       if (!storage.capabilities.multipleWriters) {

@@ -631,7 +631,10 @@ export interface Storage {
    * with `listenNotify`, another). Dispatchers wake on it instead of polling. Returns an unsubscribe.
    */
   subscribeWork(listener: () => void): () => void;
-  /** Resolves when the database answers a trivial query; rejects otherwise. */
+  /**
+   * Resolves when the database answers a trivial query and can take writes; rejects otherwise
+   * (`StorageFull` while the disk is full).
+   */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -644,6 +647,14 @@ export class UniqueViolation extends Error {
 /** The database cannot be reached; the API turns this into 503 `storage_unavailable`. */
 export class StorageUnavailable extends Error {
   override name = 'StorageUnavailable';
+}
+
+/**
+ * The database's disk is full: the write was not made. The API turns this into 507 `storage_full`;
+ * it clears by itself once space is freed (see sqlite/disk-reserve.ts).
+ */
+export class StorageFull extends StorageUnavailable {
+  override name = 'StorageFull';
 }
 
 /** The database was migrated by a newer Hookyard than this one. */

@@ -91,7 +91,10 @@ export async function migrateDatabase(
 
 async function openDriver(options: OpenDatabaseOptions): Promise<SqlDriver> {
   const { config } = options;
-  if (config.databaseUrl === '') return openSqliteDriver(join(ensureDataDir(config), SQLITE_FILE_NAME));
+  if (config.databaseUrl === '')
+    return openSqliteDriver(join(ensureDataDir(config), SQLITE_FILE_NAME), {
+      reserveBytes: config.diskReserve,
+    });
   const { openPostgresDriver } = await import('./postgres/postgres-driver.ts');
   return openPostgresDriver({
     url: config.databaseUrl,

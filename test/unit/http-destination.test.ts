@@ -4,9 +4,9 @@ import { outcomeOf } from '../../src/delivery/http-destination.ts';
 
 const NOW = 1_700_000_000_000;
 const response = (status: number, retryAfter?: string) =>
-  ({ kind: 'response', status, body: 'answer', durationMs: 12, retryAfter }) as const;
+  ({ kind: 'response', status, body: 'answer', durationMs: 12, waitMs: 0, retryAfter }) as const;
 const error = (errno: string) =>
-  ({ kind: 'error', reason: `failed (${errno})`, errno, durationMs: 7 }) as const;
+  ({ kind: 'error', reason: `failed (${errno})`, errno, durationMs: 7, waitMs: 0 }) as const;
 
 describe('the HTTP destination maps answers onto destination-neutral outcomes', () => {
   it('2xx succeeds, with the response recorded', () => {
@@ -49,5 +49,8 @@ describe('the HTTP destination maps answers onto destination-neutral outcomes', 
     const reset = outcomeOf(error('ECONNRESET'), NOW);
     assert.ok(reset.kind === 'retryable' && !reset.host.unreachable);
     assert.deepEqual(outcomeOf(error('ABORTED'), NOW), { kind: 'aborted' });
+    // Never sent (no pooled connection freed up in time): a retry, but no sign the host is down.
+    const unsent = outcomeOf(error('EPOOLWAIT'), NOW);
+    assert.ok(unsent.kind === 'retryable' && !unsent.host.reached && !unsent.host.unreachable);
   });
 });

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { errorCodes } from '../../errors/codes.ts';
+import { StorageFull } from '../../storage/contract.ts';
 import type { ApiContext } from '../context.ts';
 import { HealthReport } from '../schemas.ts';
 
@@ -25,7 +26,7 @@ export function healthRoutes(ctx: Pick<ApiContext, 'storage'>): FastifyPluginAsy
           responses: { 200: HealthReport },
           description:
             'Verify the API server is up and its database answers: 200 with a report, or 503 ' +
-            '`storage_unavailable` with the same report naming the failure.',
+            '`storage_unavailable` (or `storage_full` when the disk is full) with the same report naming the failure.',
         },
       },
       async (request, reply) => {
@@ -34,6 +35,18 @@ export function healthRoutes(ctx: Pick<ApiContext, 'storage'>): FastifyPluginAsy
           await ctx.storage.ping();
           return reply.code(200).send({ database: { status: 'OK' }, backend });
         } catch (error) {
+          if (error instanceof StorageFull) {
+            request.log.warn({ err: error }, 'health check: the disk is full');
+            return reply.code(503).send({
+              code: 'storage_full',
+              detail: errorCodes.storage_full.message,
+              database: {
+                status: 'ERROR',
+                error: 'the disk of the data directory is full; writes are refused',
+              },
+              backend,
+            });
+          }
           request.log.warn({ err: error }, 'health check: database unavailable');
           return reply.code(503).send(unavailableHealthReport(backend));
         }

@@ -88,6 +88,8 @@ export interface SqlDriver extends SqlExecutor {
   poolStats?(): PoolStats;
   /** Commits when `fn` resolves, rolls back when it throws. Use only `tx` inside `fn`. */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  /** True while durable writes are refused because the disk is full (embedded SQLite only). */
+  diskFull?(): boolean;
   /** Hears notifications sent on `channel` by any process once resolved; resolves to an unsubscribe. */
   listen(channel: string, handler: (payload: string) => void): Promise<() => void>;
   close(): Promise<void>;

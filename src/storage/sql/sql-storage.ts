@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../log/logger.ts';
-import type { ChangeEvent, Storage } from '../contract.ts';
+import { type ChangeEvent, type Storage, StorageFull } from '../contract.ts';
 import { createApplicationStore } from './applications.ts';
 import { createAttemptStore } from './attempts.ts';
 import { createBackgroundTaskStore } from './background-tasks.ts';
@@ -132,6 +132,10 @@ export async function createSqlStorage(driver: SqlDriver, options: SqlStorageOpt
     },
     async ping() {
       await driver.query('SELECT 1 AS ok');
+      if (driver.diskFull?.())
+        throw new StorageFull(
+          'the disk of the data directory is full: new writes are refused until space is freed',
+        );
     },
     close() {
       closing ??= (async () => {
