@@ -52,6 +52,22 @@ const HeaderMap = Type.Record(Type.String({ maxLength: 256 }), Type.String({ max
   maxProperties: 50,
 });
 const JsonObject = Type.Object({}, { additionalProperties: true });
+/**
+ * A Hookyard addition: a payload filter (Convoy/Outpost syntax). Its grammar is checked by
+ * validateFilter in the route, which names the path of each mistake; `{}` or null = no filter.
+ */
+const PayloadFilter = Type.Object(
+  {},
+  {
+    additionalProperties: true,
+    maxProperties: 100,
+    description:
+      'Hookyard addition: the endpoint hears a message only when this JSON filter matches its payload ' +
+      '(operators $eq, $neq, $gt, $gte, $lt, $lte, $in, $nin, $exist, $or, $and; dotted or nested paths). ' +
+      'null or {} = every payload.',
+    example: { 'data.amount': { $gte: 100 }, type: { $in: ['invoice.paid', 'invoice.failed'] } },
+  },
+);
 
 // Path parameters.
 export const AppParams = Type.Object({ app_id: Uid });
@@ -258,6 +274,7 @@ const endpointFields = {
   rateLimit: Type.Optional(nullable(RateIn)),
   metadata: Type.Optional(Metadata),
   version: Type.Optional(nullable(Type.Integer({ minimum: 1, maximum: 1 }))),
+  filter: Type.Optional(nullable(PayloadFilter)),
 };
 export const EndpointIn = named(
   'EndpointIn',
@@ -283,6 +300,7 @@ export const EndpointPatch = named(
     metadata: Type.Optional(Metadata),
     secret: Type.Optional(nullable(Secret)),
     version: Type.Optional(nullable(Type.Integer({ minimum: 1, maximum: 1 }))),
+    filter: Type.Optional(nullable(PayloadFilter)),
   }),
 );
 const endpointOutFields = {
@@ -300,7 +318,10 @@ const endpointOutFields = {
   createdAt: DateTime,
   updatedAt: DateTime,
 };
-export const EndpointOut = named('EndpointOut', Type.Object({ ...endpointOutFields, metadata: Metadata }));
+export const EndpointOut = named(
+  'EndpointOut',
+  Type.Object({ ...endpointOutFields, metadata: Metadata, filter: nullable(PayloadFilter) }),
+);
 export const EndpointSecretOut = named('EndpointSecretOut', Type.Object({ key: SecretOut }));
 export const EndpointSecretRotateIn = named(
   'EndpointSecretRotateIn',

@@ -59,7 +59,7 @@ function endpointBase(endpoint: EndpointRecord) {
 }
 
 export function endpointOut(endpoint: EndpointRecord) {
-  return { ...endpointBase(endpoint), metadata: endpoint.metadata };
+  return { ...endpointBase(endpoint), metadata: endpoint.metadata, filter: endpoint.filter ?? null };
 }
 
 /**

@@ -1,3 +1,5 @@
+import type { PayloadFilter } from '../domain/payload-filter.ts';
+
 /**
  * The storage contract: everything the API, the dispatcher and the delivery code may ask of a
  * database. Nothing here names a driver, a connection or a transaction; a backend (SQLite, PostgreSQL)
@@ -70,6 +72,8 @@ export interface EndpointRecord {
   eventTypes: string[] | null;
   /** null = every channel. */
   channels: string[] | null;
+  /** The payload filter (docs/api.md); absent or null = every payload. */
+  filter?: PayloadFilter | null;
   throttleRate: number | null;
   metadata: Record<string, string>;
   headers: Record<string, string>;

@@ -65,3 +65,29 @@ test('fanOut keeps exactly the matching endpoints, in order', () => {
     ),
   );
 });
+
+test('fanOut applies payload filters after event types and channels, parsing the payload once', () => {
+  const plain = { ...endpoint(), name: 'plain' };
+  const paid = {
+    ...endpoint({ eventTypes: ['invoice.paid'] }),
+    filter: { amount: { $gte: 100 } },
+    name: 'paid',
+  };
+  const eu = { ...endpoint(), filter: { region: 'eu' }, name: 'eu' };
+  const names = (payload: string | undefined, eventType = 'invoice.paid') =>
+    fanOut([plain, paid, eu], {
+      eventType,
+      channels: null,
+      ...(payload === undefined ? {} : { payload }),
+    }).map((e) => e.name);
+  assert.deepEqual(names('{"amount": 150, "region": "eu"}'), ['plain', 'paid', 'eu']);
+  assert.deepEqual(names('{"amount": 50, "region": "eu"}'), ['plain', 'eu']);
+  assert.deepEqual(names('{"amount": 150}', 'invoice.failed'), ['plain']);
+  // Without a payload (callers that fan out by type alone) the payload filters do not apply.
+  assert.deepEqual(names(undefined), ['plain', 'paid', 'eu']);
+  // The payload is not even parsed when no matching endpoint has a filter.
+  assert.deepEqual(
+    fanOut([plain], { eventType: 'x', channels: null, payload: 'not json' }).map((e) => e.name),
+    ['plain'],
+  );
+});

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Static } from 'typebox';
 import { headerLimits, mergeHeaders } from '../../domain/endpoint-headers.ts';
 import { newId } from '../../domain/ids.ts';
+import { type PayloadFilter, validateFilter } from '../../domain/payload-filter.ts';
 import { ApiError } from '../../errors/api-error.ts';
 import type { ApplicationRecord, EndpointRecord } from '../../storage/contract.ts';
 import {
@@ -60,6 +61,22 @@ function eventTypesOf(body: {
 }): string[] | null | undefined {
   const value = body.eventTypes !== undefined ? body.eventTypes : body.filterTypes;
   return value?.length === 0 ? null : value;
+}
+
+/** A payload filter as given, checked; `{}` and null both mean none. A mistake is a 422 naming its path. */
+function filterOf(given: object | null | undefined): PayloadFilter | null | undefined {
+  if (given === undefined || given === null) return given;
+  const issues = validateFilter(given);
+  if (issues.length > 0) {
+    throw new ApiError('validation', `The filter is invalid: ${issues[0]?.message}.`, {
+      items: issues.map((issue) => ({
+        loc: ['body', 'filter', ...issue.path],
+        msg: issue.message,
+        type: 'value_error.filter',
+      })),
+    });
+  }
+  return Object.keys(given).length === 0 ? null : (given as PayloadFilter);
 }
 
 function rateOf(body: {
@@ -134,6 +151,7 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       ],
       createdAt: now,
       updatedAt: now,
+      filter: filterOf(body.filter) ?? null,
     };
     return record;
   }
@@ -245,6 +263,7 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
           channels: body.channels ?? null,
           throttleRate: rateOf(body) ?? null,
           metadata: body.metadata ?? {},
+          filter: filterOf(body.filter) ?? null,
           updatedAt: now,
         });
         return reply.code(200).send(endpointOut(updated));
@@ -265,6 +284,7 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         await assertFilterTypes(eventTypes);
         const rate = rateOf(body);
         const channels = body.channels?.length === 0 ? null : body.channels;
+        const filter = filterOf(body.filter);
         const updated = await save(application, {
           ...endpoint,
           url: body.url === undefined ? endpoint.url : assertEndpointUrl(ctx, body.url, ['body', 'url']),
@@ -275,6 +295,7 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
           channels: channels !== undefined ? channels : endpoint.channels,
           throttleRate: rate !== undefined ? rate || null : endpoint.throttleRate,
           metadata: body.metadata ?? endpoint.metadata,
+          filter: filter !== undefined ? filter : (endpoint.filter ?? null),
           secrets:
             body.secret === undefined
               ? endpoint.secrets

@@ -80,7 +80,7 @@ export function createEndpointStore(ctx: SqlContext): EndpointStore {
         }
         const count = await tx.run(
           `UPDATE endpoints SET uid = ?, url = ?, description = ?, disabled = ?, event_types = ?, channels = ?,
-             throttle_rate = ?, metadata = ?, headers = ?, secrets = ?, updated_at = ?
+             throttle_rate = ?, metadata = ?, headers = ?, secrets = ?, updated_at = ?, filter = ?
            WHERE id = ? AND app_id = ?`,
           [
             record.uid,
@@ -94,6 +94,7 @@ export function createEndpointStore(ctx: SqlContext): EndpointStore {
             JSON.stringify(record.headers),
             JSON.stringify(record.secrets),
             record.updatedAt,
+            jsonOrNull(record.filter ?? null),
             record.id,
             record.appId,
           ],

@@ -1,3 +1,4 @@
+import type { PayloadFilter } from '../../domain/payload-filter.ts';
 import type {
   ApplicationRecord,
   AttemptRecord,
@@ -48,6 +49,7 @@ export interface EndpointRow {
   metadata: string;
   headers: string;
   secrets: string;
+  filter: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -121,6 +123,7 @@ export const columns = {
     'secrets',
     'created_at',
     'updated_at',
+    'filter',
   ],
   messages: [
     'id',
@@ -259,6 +262,8 @@ export function toEndpoint(row: EndpointRow): EndpointRecord {
     secrets: JSON.parse(row.secrets) as EndpointRecord['secrets'],
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    // Absent rather than null when there is none, so records without the field round-trip unchanged.
+    ...(row.filter === null ? {} : { filter: JSON.parse(row.filter) as PayloadFilter }),
   };
 }
 
@@ -278,6 +283,7 @@ export function endpointValues(record: EndpointRecord): SqlValue[] {
     JSON.stringify(record.secrets),
     record.createdAt,
     record.updatedAt,
+    jsonOrNull(record.filter ?? null),
   ];
 }
 

@@ -1,0 +1,4 @@
+-- Hookyard schema 5 (SQLite): an endpoint's payload filter (JSON text, NULL = every payload), checked
+-- at fan-out after the event-type and channel filters.
+
+ALTER TABLE endpoints ADD COLUMN filter TEXT;
