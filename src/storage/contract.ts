@@ -444,7 +444,7 @@ export interface IdempotencyStore {
   purgeOlderThan(cutoff: number): Promise<number>;
 }
 
-/** One minute (or the sum of a range) of the stats rollup (migration 0005). */
+/** One minute (or the sum of a range) of the stats rollup (migration 0006). */
 export interface StatsPoint {
   /** Start of the minute, ms since the epoch. */
   minute: number;

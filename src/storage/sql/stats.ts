@@ -13,7 +13,7 @@ import type { SqlContext } from './context.ts';
 import type { SqlDialect, SqlExecutor, SqlValue } from './driver.ts';
 
 /**
- * The stats rollup (migration 0005): attempts counted per endpoint per minute by outcome, with a
+ * The stats rollup (migration 0006): attempts counted per endpoint per minute by outcome, with a
  * histogram of accepted-to-delivered latency for the successes. `rollUpAttempts` runs inside the
  * completion transaction, so the counts and the attempts they count commit together; it adds a
  * batch's outcomes up in memory first, so a batch costs one upsert row per (endpoint, minute) it
