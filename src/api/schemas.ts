@@ -9,7 +9,7 @@ import { DEFAULT_PAYLOAD_RETENTION_DAYS } from '../config/settings.ts';
  */
 const names = new WeakMap<object, string>();
 
-function named<T extends TSchema>(name: string, schema: T): T {
+export function named<T extends TSchema>(name: string, schema: T): T {
   names.set(schema, name);
   return schema;
 }
@@ -119,6 +119,16 @@ const timeRange = {
 const eventTypesQuery = Type.Optional(Type.Array(EventTypeName, { maxItems: 100, uniqueItems: true }));
 
 export const OrderedListQuery = Type.Object({ ...page, order: Type.Optional(Ordering) });
+export const AppListQuery = Type.Object({
+  ...page,
+  order: Type.Optional(Ordering),
+  search: Type.Optional(
+    Type.String({
+      maxLength: 256,
+      description: 'Hookyard addition: only applications whose name or uid contains this (case-insensitive).',
+    }),
+  ),
+});
 export const CreateAppQuery = Type.Object({ get_if_exists: Type.Optional(Type.Boolean({ default: false })) });
 export const EventTypeListQuery = Type.Object({
   ...page,
