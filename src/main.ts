@@ -25,6 +25,7 @@ import { createEndpointCache } from './storage/endpoint-cache.ts';
 import { SCHEMA_VERSION_KEY } from './storage/migrate.ts';
 import { tracedDestination } from './tracing/traced-destination.ts';
 import { startTracing } from './tracing/tracing.ts';
+import { createDevelopmentUi, createProductionUi, type UiRuntime } from './ui/ui-runtime.ts';
 
 export interface RunningServer {
   /** The bound address, e.g. `http://127.0.0.1:8071`; every role listens (probes; the API too unless worker). */
@@ -137,6 +138,18 @@ export async function startServer(
             'Use it as "Authorization: Bearer <token>", or set HOOKYARD_ADMIN_TOKEN to choose your own.\n\n',
         );
       });
+      let ui: UiRuntime | undefined;
+      if (config.dashboard !== 'off') {
+        const made =
+          config.dashboard === 'dev'
+            ? await createDevelopmentUi()
+            : await createProductionUi({
+                log: (line) => logger.info(line),
+                warn: (line) => logger.warn(line),
+              });
+        if (made) closers.push(() => made.close());
+        ui = made;
+      }
       const app = await buildApp({
         config,
         storage,
@@ -147,6 +160,7 @@ export async function startServer(
         probes,
         metrics,
         tracing,
+        ui,
       });
       closers.push(() => app.close());
       await app.ready();

@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { tokenMatches } from '../domain/tokens.ts';
 import { ApiError } from '../errors/api-error.ts';
 import type { MetaStore } from '../storage/contract.ts';
+import { csrfMatches, readCookie, SESSION_COOKIE, type SessionStore } from '../ui/session-store.ts';
 
 /**
  * Who is calling. The admin token (only its SHA-256 is known to the server) may do everything. An
@@ -164,18 +165,31 @@ export function bearerToken(request: FastifyRequest): string | undefined {
   return match?.[1];
 }
 
+export const CSRF_HEADER = 'x-csrf-token';
+
 /**
  * Resolves the caller. The admin token is compared as SHA-256 digests in constant time (`tokenMatches`),
- * so the comparison neither leaks the token's length nor how many leading bytes matched.
+ * so the comparison neither leaks the token's length nor how many leading bytes matched. Without a bearer
+ * token, a dashboard session cookie (when `sessions` is given) stands for the admin; a request that
+ * changes anything must then also carry the session's CSRF token in `x-csrf-token`, which a page of
+ * another site cannot read (the cookie is also SameSite=Strict: two independent defences).
  */
 export async function authenticate(
   request: FastifyRequest,
   adminTokenHash: Buffer,
   portal: PortalTokens,
   now: number,
+  sessions?: SessionStore,
 ): Promise<Principal> {
   const token = bearerToken(request);
-  if (token === undefined) throw new ApiError('authentication_failed');
+  if (token === undefined) {
+    const id = sessions && readCookie(request.headers.cookie, SESSION_COOKIE);
+    const session = id ? await sessions?.get(id, now) : undefined;
+    if (!session) throw new ApiError('authentication_failed');
+    const safe = request.method === 'GET' || request.method === 'HEAD';
+    if (!safe && !csrfMatches(session, request.headers[CSRF_HEADER])) throw new ApiError('csrf_failed');
+    return { kind: 'admin' };
+  }
   if (token.startsWith(PORTAL_TOKEN_PREFIX)) {
     const principal = await portal.verify(token, now);
     if (principal) return principal;

@@ -17,6 +17,9 @@ import type { Metrics } from '../observability/metrics.ts';
 import { discardOperationalEvents, type OperationalSink } from '../operational/events.ts';
 import type { EndpointRecord, Storage } from '../storage/contract.ts';
 import type { Tracing } from '../tracing/tracing.ts';
+import { createSessionStore } from '../ui/session-store.ts';
+import { uiRoutes } from '../ui/ui-routes.ts';
+import type { UiRuntime } from '../ui/ui-runtime.ts';
 import { assertAppAccess, authenticate, authorize, createPortalTokens } from './auth.ts';
 import { createContext, type EndpointSource } from './context.ts';
 import { createErrorHandler, sendError } from './errors.ts';
@@ -24,17 +27,21 @@ import { registerIdempotency } from './idempotency.ts';
 import { registerJsonBodyParser } from './json-body.ts';
 import { collectRoutes } from './openapi.ts';
 import { applicationRoutes } from './routes/applications.ts';
+import { attemptRequestRoutes } from './routes/attempt-request.ts';
 import { attemptRoutes } from './routes/attempts.ts';
 import { authRoutes } from './routes/auth.ts';
 import { bulkOperationRoutes } from './routes/bulk-operations.ts';
+import { destinationRoutes } from './routes/destinations.ts';
 import { endpointRoutes } from './routes/endpoints.ts';
 import { environmentRoutes } from './routes/environment.ts';
 import { eventTypeRoutes } from './routes/event-types.ts';
+import { exploreRoutes } from './routes/explore.ts';
 import { healthRoutes } from './routes/health.ts';
 import { messageRoutes } from './routes/messages.ts';
 import { metricsRoute } from './routes/metrics.ts';
 import { operationalWebhookRoutes } from './routes/operational-webhooks.ts';
 import { type Probes, probeRoutes } from './routes/probes.ts';
+import { statsRoutes } from './routes/stats.ts';
 
 export interface BuildAppDeps {
   config: Config;
@@ -47,6 +54,8 @@ export interface BuildAppDeps {
   clock?: () => number;
   /** Receives endpoint.created/updated/deleted; without one they are discarded. */
   operational?: OperationalSink | undefined;
+  /** The dashboard (src/ui, web/): served under /ui when given; its session cookie then authenticates API calls. */
+  ui?: UiRuntime | undefined;
   /** `/livez` and `/readyz`; while its readiness is draining, writes are refused with 503 `shutting_down`. */
   probes?: Probes | undefined;
   /** Served at `GET /metrics` when given. */
@@ -122,6 +131,7 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
     return sendError(reply, new ApiError('not_found', `No route ${request.method} ${path}.`));
   });
 
+  const sessions = deps.ui ? createSessionStore(storage.meta) : undefined;
   // Background tasks started by requests finish (or fail) before the storage they write to closes.
   app.addHook('onClose', () => ctx.tasks.drain());
 
@@ -148,7 +158,7 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
       v1.addHook('onRequest', async (request) => {
         const access = request.routeOptions.config.access ?? 'admin';
         if (access === 'public') return;
-        const principal = await authenticate(request, deps.adminTokenHash, ctx.portal, clock());
+        const principal = await authenticate(request, deps.adminTokenHash, ctx.portal, clock(), sessions);
         authorize(principal, access);
         request.principal = principal;
         // A portal token's application is checked here, before the body is parsed or validated, so a
@@ -183,15 +193,33 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
       await v1.register(applicationRoutes(ctx));
       await v1.register(eventTypeRoutes(ctx));
       await v1.register(endpointRoutes(ctx));
+      await v1.register(destinationRoutes(ctx));
       await v1.register(messageRoutes(ctx));
       await v1.register(attemptRoutes(ctx));
       await v1.register(authRoutes(ctx));
+      await v1.register(statsRoutes(ctx));
+      await v1.register(exploreRoutes(ctx));
+      await v1.register(attemptRequestRoutes(ctx));
       await v1.register(bulkOperationRoutes(ctx));
       await v1.register(environmentRoutes(ctx));
       await v1.register(operationalWebhookRoutes(ctx));
     },
     { prefix: API_PREFIX },
   );
+  if (deps.ui && sessions) {
+    await app.register(
+      uiRoutes({
+        ui: deps.ui,
+        sessions,
+        adminTokenHash: deps.adminTokenHash,
+        clock,
+        logger,
+        api: app,
+        apiPrefix: API_PREFIX,
+        publicUrl: config.publicUrl,
+      }),
+    );
+  }
 
   return app;
 }

@@ -70,7 +70,8 @@ export async function loadEndpoint(
   idOrUid: string,
 ): Promise<EndpointRecord> {
   const endpoint = await ctx.storage.endpoints.get(app.id, idOrUid);
-  if (!endpoint) throw ApiError.notFound('Endpoint');
+  // A destination of the Destination API is an endpoint row too, but not an endpoint to the Svix API.
+  if (!endpoint || endpoint.destination) throw ApiError.notFound('Endpoint');
   return endpoint;
 }
 

@@ -414,6 +414,24 @@ export const settings = {
       "How long the receiver's response body is kept with each attempt; older ones are emptied in the background.",
     parse: duration(3_600_000, 3650 * 86_400_000),
   }),
+  dashboard: def({
+    env: 'HOOKYARD_DASHBOARD',
+    flag: 'dashboard',
+    default: 'on',
+    accepts: 'on, off or dev',
+    description:
+      'The operator dashboard under /ui (roles all and api). dev serves it through Vite with hot module replacement (npm run dev; needs the dev dependencies).',
+    parse: oneOf(['on', 'off', 'dev'] as const),
+  }),
+  statsRetention: def({
+    env: 'HOOKYARD_STATS_RETENTION',
+    flag: 'stats-retention',
+    default: '90d',
+    accepts: 'a duration from 1h to 3650d',
+    description:
+      'How long the per-minute delivery statistics (dashboard charts, /api/v1/stats) are kept; older minutes are deleted in the background.',
+    parse: duration(3_600_000, 3650 * 86_400_000),
+  }),
 } as const;
 
 /**

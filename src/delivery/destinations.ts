@@ -1,20 +1,28 @@
 import type { Config } from '../config/settings.ts';
 import type { Logger } from '../log/logger.ts';
+import { createAddressGuard } from './address-guard.ts';
+import { createBrokerDestination } from './broker-destination.ts';
 import type { Destination } from './destination.ts';
 import { createHttpClient } from './http-client.ts';
 import { createHttpDestination } from './http-destination.ts';
 
 /**
- * Every kind of destination this process can deliver to, as one `Destination` for the dispatcher.
- * Endpoints are HTTP today; a new kind adds its implementation here, chosen by the endpoint's type.
+ * Every kind of destination this process can deliver to, as one `Destination` for the dispatcher,
+ * chosen by the endpoint's kind: an HTTP endpoint goes to the HTTP client, a destination of the
+ * Destination API (rabbitMq, postgres, natsJetStream, redisStream, mqtt) to its broker's publisher,
+ * whose client library loads the first time a destination of that type is sent to.
  */
 export function createDestinations(
   config: Pick<Config, 'allowedSubnets' | 'connectionsPerOrigin' | 'responseBodyLimit' | 'deliveryTimeout'>,
   logger: Logger,
 ): Destination {
   const http = createHttpDestination(createHttpClient(config, logger));
+  const brokers = createBrokerDestination({ guard: createAddressGuard(config.allowedSubnets) });
   return {
-    send: (endpoint, message, options) => http.send(endpoint, message, options),
-    close: () => http.close(),
+    send: (endpoint, message, options) =>
+      endpoint.destination ? brokers.send(endpoint, message, options) : http.send(endpoint, message, options),
+    close: async () => {
+      await Promise.all([http.close(), brokers.close()]);
+    },
   };
 }

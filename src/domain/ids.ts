@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 export const idPrefixes = {
   application: 'app_',
   endpoint: 'ep_',
+  destination: 'sink_',
   message: 'msg_',
   delivery: 'msgep_',
   attempt: 'atmpt_',

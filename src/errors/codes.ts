@@ -32,6 +32,11 @@ export const errorCodes = {
     message:
       "That application is Hookyard's own (operational webhooks): it can be read but not changed through the API.",
   },
+  csrf_failed: {
+    status: 403,
+    message:
+      'A dashboard session request that changes data needs the x-csrf-token header of its page; reload the dashboard and retry.',
+  },
   not_found: { status: 404, message: 'No such resource.' },
   method_not_allowed: { status: 405, message: 'That method is not allowed on this path.' },
   conflict: { status: 409, message: 'A resource with that uid or name already exists.' },

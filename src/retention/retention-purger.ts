@@ -2,7 +2,8 @@
  * The retention purger: drops message payloads once their `payloadExpiresAt` has passed (set at
  * ingest from `payloadRetentionPeriod`, 90 days by default) and empties attempt response bodies older
  * than HOOKYARD_RESPONSE_RETENTION. Rows are kept; only their content goes, as with the expunge
- * endpoints.
+ * endpoints. With `statsRetention` it also deletes stats-rollup minutes older than that
+ * (HOOKYARD_STATS_RETENTION).
  *
  *     idle ──interval──► purging payloads ──batch < size──► purging responses ──batch < size──► idle
  *                         │ full batch: pause, then the next one │
@@ -19,7 +20,7 @@ import type { Storage } from '../storage/contract.ts';
 
 export interface RetentionPurgerDeps {
   readonly storage: Storage;
-  readonly config: Pick<Config, 'responseRetention'>;
+  readonly config: Pick<Config, 'responseRetention'> & Partial<Pick<Config, 'statsRetention'>>;
   readonly logger: Logger;
   readonly clock?: () => number;
   /** Between the end of one run and the start of the next; default 5 minutes. */
@@ -33,6 +34,8 @@ export interface RetentionPurgerDeps {
 export interface PurgeCounts {
   payloads: number;
   responses: number;
+  /** Present when the purger was given a stats retention. */
+  stats?: number;
 }
 
 export interface RetentionPurger {
@@ -73,8 +76,15 @@ export function createRetentionPurger(deps: RetentionPurgerDeps): RetentionPurge
     const responses = await drain(() =>
       storage.retention.purgeResponsesBefore(clock() - deps.config.responseRetention, batchSize),
     );
-    if (payloads + responses > 0) logger.info({ payloads, responses }, 'expired content purged');
-    return { payloads, responses };
+    const statsRetention = deps.config.statsRetention;
+    if (statsRetention === undefined) {
+      if (payloads + responses > 0) logger.info({ payloads, responses }, 'expired content purged');
+      return { payloads, responses };
+    }
+    const stats = await drain(() => storage.stats.purgeBefore(clock() - statsRetention, batchSize));
+    if (payloads + responses + stats > 0)
+      logger.info({ payloads, responses, stats }, 'expired content purged');
+    return { payloads, responses, stats };
   }
 
   function runOnce(): Promise<PurgeCounts> {

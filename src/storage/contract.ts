@@ -81,7 +81,21 @@ export interface EndpointRecord {
   secrets: EndpointSecret[];
   createdAt: number;
   updatedAt: number;
+  /**
+   * Absent for an HTTP endpoint. A destination of the Destination API (docs/destinations.md) is an
+   * endpoint row with its type and that type's config; `url` then holds its address without credentials.
+   */
+  destination?: StoredDestination;
 }
+
+/** A destination's type (`rabbitMq`, `redisStream`, ...) and its config as the API accepted it. */
+export interface StoredDestination {
+  type: string;
+  config: Record<string, unknown>;
+}
+
+/** Which rows `EndpointStore.list` walks: the HTTP endpoints, or the Destination API's destinations. */
+export type EndpointKind = 'http' | 'destination';
 
 export interface MessageRecord {
   id: string;
@@ -266,6 +280,8 @@ export interface ChangeEvent {
 export interface ApplicationListFilter {
   /** Leaves out the application holding this uid (Hookyard's own operational-webhook application). */
   excludeUid?: string | undefined;
+  /** Case-insensitive substring of the name or uid (a Hookyard addition for the dashboard). */
+  search?: string | undefined;
 }
 
 export interface ApplicationStore {
@@ -294,7 +310,7 @@ export interface EndpointStore {
   create(record: EndpointRecord): Promise<EndpointRecord>;
   get(appId: string, idOrUid: string): Promise<EndpointRecord | undefined>;
   /** Newest first by default. */
-  list(appId: string, page: PageQuery): Promise<Page<EndpointRecord>>;
+  list(appId: string, page: PageQuery, kind?: EndpointKind): Promise<Page<EndpointRecord>>;
   /** Every endpoint of the application (what fan-out reads; callers cache it). */
   listAll(appId: string): Promise<EndpointRecord[]>;
   getMany(ids: readonly string[]): Promise<EndpointRecord[]>;
@@ -449,6 +465,64 @@ export interface IdempotencyStore {
   purgeOlderThan(cutoff: number): Promise<number>;
 }
 
+/** One minute (or the sum of a range) of the stats rollup (migration 0006). */
+export interface StatsPoint {
+  /** Start of the minute, ms since the epoch. */
+  minute: number;
+  succeeded: number;
+  failed: number;
+  /** Sum of the response times of every attempt counted. */
+  durationMsSum: number;
+  /** Successful attempts by accepted-to-delivered latency, bucketed as `domain/latency-histogram.ts`. */
+  latency: number[];
+}
+
+export interface EndpointStatsSummary extends Omit<StatsPoint, 'minute'> {
+  endpointId: string;
+  lastAttemptAt: number | null;
+}
+
+/** An endpoint an operator should look at: failing since, circuit open since, or disabled at `since`. */
+export interface EndpointAlert {
+  appId: string;
+  endpointId: string;
+  url: string;
+  since: number | null;
+}
+
+export interface StatsStore {
+  /** Per-minute sums in [since, until) for one endpoint, one application, or (empty scope) everything. */
+  series(scope: { appId?: string; endpointId?: string }, since: number, until: number): Promise<StatsPoint[]>;
+  /** Sums in [since, until) per endpoint of an application (endpoints without attempts are absent). */
+  byEndpoint(appId: string, since: number, until: number): Promise<EndpointStatsSummary[]>;
+  /** Unfinished deliveries due now, and those waiting for a scheduled retry. */
+  backlog(now: number): Promise<{ due: number; scheduledRetries: number }>;
+  /** At most `limit` of each: failing endpoints, open circuits, disabled endpoints. */
+  attention(
+    limit: number,
+  ): Promise<{ failing: EndpointAlert[]; openCircuits: EndpointAlert[]; disabled: EndpointAlert[] }>;
+  /** Deletes at most `limit` rollup rows of minutes before `cutoff`; returns how many. */
+  purgeBefore(cutoff: number, limit: number): Promise<number>;
+}
+
+export interface ExploreFilter extends TimeRange {
+  appId?: string | undefined;
+  eventTypes?: string[] | undefined;
+  channel?: string | undefined;
+  /** Messages with at least one delivery in this status. */
+  status?: MessageStatus | undefined;
+}
+
+/** Operator reads across applications (dashboard explorer, live tail). */
+export interface ExploreStore {
+  listMessages(filter: ExploreFilter, page: PageQuery): Promise<Page<MessageRecord>>;
+  /** Messages whose id, or eventId in any application, is exactly this. */
+  findMessages(idOrEventId: string, limit: number): Promise<MessageRecord[]>;
+  /** Oldest first, ids greater than `afterId`. */
+  messagesAfter(afterId: string, limit: number): Promise<MessageRecord[]>;
+  attemptsAfter(afterId: string, limit: number): Promise<AttemptRecord[]>;
+}
+
 /** Where the unfinished deliveries stand, for the metrics gauges (observability/metrics.ts). */
 export const CensusStates = ['pending', 'sending', 'leased', 'parked', 'held'] as const;
 export type CensusState = (typeof CensusStates)[number];
@@ -566,6 +640,8 @@ export interface Storage {
   readonly meta: MetaStore;
   readonly replay: ReplayStore;
   readonly retention: RetentionStore;
+  readonly stats: StatsStore;
+  readonly explore: ExploreStore;
   readonly backgroundTasks: BackgroundTaskStore;
   readonly bulk: BulkOperationStore;
   readonly census: CensusStore;

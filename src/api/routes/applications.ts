@@ -6,13 +6,13 @@ import type { ApplicationRecord } from '../../storage/contract.ts';
 import { type ApiContext, assertNotReserved, assertUid, loadApp } from '../context.ts';
 import { finishPage, pageWalk } from '../pagination.ts';
 import {
+  AppListQuery,
   ApplicationIn,
   ApplicationOut,
   ApplicationPatch,
   AppParams,
   CreateAppQuery,
   listResponse,
-  OrderedListQuery,
 } from '../schemas.ts';
 import { applicationOut } from '../serialize.ts';
 import { createOrGetApplication, newApplication, rateOf } from '../use-cases/applications.ts';
@@ -24,7 +24,7 @@ export function applicationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
     app.get(
       '/app',
       {
-        schema: { querystring: OrderedListQuery },
+        schema: { querystring: AppListQuery },
         config: {
           access: 'admin',
           operationId: 'v1.application.list',
@@ -35,7 +35,10 @@ export function applicationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         // Oldest first unless asked otherwise, as Svix lists applications.
         const walk = pageWalk(request.query, 'application', request.query.order !== 'descending');
         // Hookyard's own operational-webhook application is an implementation detail, not a tenant.
-        const result = await ctx.storage.applications.list(walk.page, { excludeUid: OPERATIONAL_APP_UID });
+        const result = await ctx.storage.applications.list(walk.page, {
+          excludeUid: OPERATIONAL_APP_UID,
+          search: request.query.search,
+        });
         const { data, cursor } = finishPage(walk, result, (item) => item.id);
         return { data: data.map(applicationOut), ...cursor };
       },

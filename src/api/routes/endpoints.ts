@@ -246,6 +246,7 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         const body = request.body;
         const application = await loadApp(ctx, request, request.params.app_id);
         const current = await ctx.storage.endpoints.get(application.id, request.params.endpoint_id);
+        if (current?.destination) throw ApiError.notFound('Endpoint');
         if (!current) {
           const record = newEndpoint(application, body, now, request.params.endpoint_id);
           await assertFilterTypes(record.eventTypes);

@@ -49,7 +49,10 @@ export async function exportEnvironment(ctx: ApiContext, withSecrets: boolean) {
   );
   const applications: Hookyard['applications'] = [];
   for (const app of apps.reverse()) {
-    const endpoints = (await ctx.storage.endpoints.listAll(app.id)).sort((a, b) => (a.id < b.id ? -1 : 1));
+    // Destinations are not part of the export yet (docs/destinations.md): only HTTP endpoints.
+    const endpoints = (await ctx.storage.endpoints.listAll(app.id))
+      .filter((endpoint) => !endpoint.destination)
+      .sort((a, b) => (a.id < b.id ? -1 : 1));
     applications.push({
       uid: app.uid,
       name: app.name,

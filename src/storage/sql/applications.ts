@@ -32,6 +32,11 @@ export function createApplicationStore(ctx: SqlContext): ApplicationStore {
     list(page, filter = {}) {
       const where = conditions();
       if (filter.excludeUid !== undefined) add(where, '(uid IS NULL OR uid <> ?)', filter.excludeUid);
+      if (filter.search !== undefined && filter.search !== '') {
+        // Case-insensitive substring of name or uid; LIKE's own wildcards in the search are taken literally.
+        const pattern = `%${filter.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+        add(where, "(LOWER(name) LIKE ? ESCAPE '\\' OR LOWER(uid) LIKE ? ESCAPE '\\')", pattern, pattern);
+      }
       return keysetPage<ApplicationRow, ApplicationRecord>(driver, {
         select: `SELECT ${COLUMNS} FROM applications`,
         filter: where,

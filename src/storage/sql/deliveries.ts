@@ -25,6 +25,7 @@ import {
   toMessage,
   unprefix,
 } from './rows.ts';
+import { rollUpAttempts } from './stats.ts';
 
 const COLUMNS = columns.deliveries.join(', ');
 
@@ -47,6 +48,7 @@ export function createDeliveryStore(ctx: SqlContext, policies: EndpointPolicies)
       const folded = await ctx.mutate(
         async (tx, publish) => {
           await transitions.complete(tx, outcomes);
+          await rollUpAttempts(tx, driver.dialect, outcomes);
           return foldOutcomes(ctx, tx, publish, outcomes, policies);
         },
         { durable: false },

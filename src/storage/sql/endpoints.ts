@@ -35,9 +35,11 @@ export function createEndpointStore(ctx: SqlContext): EndpointStore {
       return row && toEndpoint(row);
     },
 
-    list(appId, page) {
+    list(appId, page, kind = 'http') {
       const filter = conditions();
       add(filter, 'app_id = ?', appId);
+      if (kind === 'http') add(filter, "kind = 'http'");
+      else add(filter, "kind <> 'http'");
       return keysetPage<EndpointRow, EndpointRecord>(driver, {
         select: `SELECT ${COLUMNS} FROM endpoints`,
         filter,
@@ -80,7 +82,7 @@ export function createEndpointStore(ctx: SqlContext): EndpointStore {
         }
         const count = await tx.run(
           `UPDATE endpoints SET uid = ?, url = ?, description = ?, disabled = ?, event_types = ?, channels = ?,
-             throttle_rate = ?, metadata = ?, headers = ?, secrets = ?, updated_at = ?, filter = ?
+             throttle_rate = ?, metadata = ?, headers = ?, secrets = ?, updated_at = ?, filter = ?, kind = ?, config = ?
            WHERE id = ? AND app_id = ?`,
           [
             record.uid,
@@ -95,6 +97,8 @@ export function createEndpointStore(ctx: SqlContext): EndpointStore {
             JSON.stringify(record.secrets),
             record.updatedAt,
             jsonOrNull(record.filter ?? null),
+            record.destination?.type ?? 'http',
+            record.destination ? JSON.stringify(record.destination.config) : null,
             record.id,
             record.appId,
           ],

@@ -52,6 +52,8 @@ export interface EndpointRow {
   filter: string | null;
   created_at: number;
   updated_at: number;
+  kind: string;
+  config: string | null;
 }
 
 export interface MessageRow {
@@ -125,6 +127,8 @@ export const columns = {
     'created_at',
     'updated_at',
     'filter',
+    'kind',
+    'config',
   ],
   messages: [
     'id',
@@ -266,6 +270,12 @@ export function toEndpoint(row: EndpointRow): EndpointRecord {
     updatedAt: row.updated_at,
     // Absent rather than null when there is none, so records without the field round-trip unchanged.
     ...(row.filter === null ? {} : { filter: JSON.parse(row.filter) as PayloadFilter }),
+    // Absent for an HTTP endpoint, so its record round-trips unchanged.
+    ...(row.kind === 'http'
+      ? {}
+      : {
+          destination: { type: row.kind, config: JSON.parse(row.config ?? '{}') as Record<string, unknown> },
+        }),
   };
 }
 
@@ -286,6 +296,8 @@ export function endpointValues(record: EndpointRecord): SqlValue[] {
     record.createdAt,
     record.updatedAt,
     jsonOrNull(record.filter ?? null),
+    record.destination?.type ?? 'http',
+    record.destination ? JSON.stringify(record.destination.config) : null,
   ];
 }
 

@@ -13,11 +13,13 @@ import type { SqlDriver } from './driver.ts';
 import type { EndpointPolicies } from './endpoint-state.ts';
 import { createEndpointStore } from './endpoints.ts';
 import { createEventTypeStore } from './event-types.ts';
+import { createExploreStore } from './explore.ts';
 import { createIdempotencyStore } from './idempotency.ts';
 import { createMessageStore } from './messages.ts';
 import { createMetaStore } from './meta.ts';
 import { createReplayStore } from './replay.ts';
 import { createRetentionStore } from './retention.ts';
+import { createStatsStore } from './stats.ts';
 
 export interface SqlStorageOptions {
   /** Extra wait before a group commit flushes (`HOOKYARD_INGEST_BATCH_WINDOW`). */
@@ -115,6 +117,8 @@ export async function createSqlStorage(driver: SqlDriver, options: SqlStorageOpt
     meta: createMetaStore(ctx),
     replay: createReplayStore(ctx),
     retention: createRetentionStore(ctx),
+    stats: createStatsStore(ctx),
+    explore: createExploreStore(ctx),
     backgroundTasks: createBackgroundTaskStore(ctx),
     bulk: createBulkOperationStore(ctx),
     census: createCensusStore(ctx),
