@@ -18,8 +18,9 @@ import type { EndpointRecord, Storage } from '../storage/contract.ts';
 import { createSessionStore } from '../ui/session-store.ts';
 import { uiRoutes } from '../ui/ui-routes.ts';
 import type { UiRuntime } from '../ui/ui-runtime.ts';
-import { authenticate, authorize, createPortalTokens } from './auth.ts';
+import { authenticate, authorize, createPortalKeys, createPortalTokens } from './auth.ts';
 import { createContext, type EndpointSource } from './context.ts';
+import { registerCors } from './cors.ts';
 import { createErrorHandler, sendError } from './errors.ts';
 import { registerIdempotency } from './idempotency.ts';
 import { collectRoutes } from './openapi.ts';
@@ -65,6 +66,7 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
     clock,
     endpoints: deps.endpointCache ?? { forApp: (appId) => storage.endpoints.listAll(appId) },
     portal: createPortalTokens(storage.meta),
+    portalKeys: createPortalKeys(storage.meta),
     operational: deps.operational ?? discardOperationalEvents,
   });
 
@@ -119,13 +121,15 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
     if (request.headers['content-length'] === '0') delete request.headers['content-type'];
   });
 
+  registerCors(app, API_PREFIX, config.corsOrigins);
+
   await app.register(
     async (v1) => {
       v1.addHook('onRequest', async (request) => {
         const access = request.routeOptions.config.access ?? 'admin';
         if (access === 'public') return;
         const principal = await authenticate(request, deps.adminTokenHash, ctx.portal, clock(), sessions);
-        authorize(principal, access);
+        authorize(principal, access, request.routeOptions.config.capability);
         request.principal = principal;
       });
       v1.addHook('preValidation', async (request) => {

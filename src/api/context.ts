@@ -6,7 +6,7 @@ import type { Logger } from '../log/logger.ts';
 import type { OperationalSink } from '../operational/events.ts';
 import { isOperationalApp } from '../operational/internal-app.ts';
 import type { ApplicationRecord, EndpointRecord, MessageRecord, Storage } from '../storage/contract.ts';
-import { assertAppAccess, type PortalTokens } from './auth.ts';
+import { assertAppAccess, type PortalKeys, type PortalTokens } from './auth.ts';
 
 /** The subset of the endpoint cache the API uses (fan-out reads, and the application a message names). */
 export interface EndpointSource {
@@ -22,6 +22,8 @@ export interface ApiContext {
   readonly clock: () => number;
   readonly endpoints: EndpointSource;
   readonly portal: PortalTokens;
+  /** The one-time keys of portal links. */
+  readonly portalKeys: PortalKeys;
   readonly guard: AddressGuard;
   /** Where endpoint.created/updated/deleted go (operational webhooks). */
   readonly operational: OperationalSink;
@@ -32,7 +34,7 @@ export function createContext(deps: Omit<ApiContext, 'guard'>): ApiContext {
 }
 
 /**
- * Loads the application named in the path (id or uid). A portal token of another application gets 403
+ * Loads the application named in the path (id or uid). A portal token of another application gets 404
  * whether or not the application exists, so tokens cannot probe for other applications. Any method
  * but GET/HEAD on Hookyard's own operational application is refused.
  */

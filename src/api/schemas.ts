@@ -1,4 +1,5 @@
 import { type TSchema, Type } from 'typebox';
+import { CAPABILITIES } from './auth.ts';
 
 /**
  * The request and response schemas of the Svix API, as TypeBox: Fastify validates requests with them
@@ -437,11 +438,42 @@ export const AppPortalAccessIn = named(
     ),
     readOnly: Type.Optional(nullable(Type.Boolean())),
     sessionId: Type.Optional(nullable(Type.String({ maxLength: 256 }))),
+    capabilities: Type.Optional(
+      nullable(
+        Type.Array(named('AppPortalCapability', Type.Union(CAPABILITIES.map((name) => Type.Literal(name)))), {
+          uniqueItems: true,
+        }),
+      ),
+    ),
   }),
 );
 export const AppPortalAccessOut = named(
   'AppPortalAccessOut',
   Type.Object({ token: Type.String(), url: Type.String({ format: 'uri' }) }),
+);
+/** The portal page trades its link's one-time key for a token of its own (Hookyard's addition). */
+export const AppPortalKeyIn = named('AppPortalKeyIn', Type.Object({ key: Type.String({ maxLength: 128 }) }));
+export const AppPortalSessionOut = named(
+  'AppPortalSessionOut',
+  Type.Object({
+    token: Type.String(),
+    appId: Type.String(),
+    expiresAt: DateTime,
+    capabilities: Type.Array(Type.String()),
+  }),
+);
+export const ApplicationTokenExpireIn = named(
+  'ApplicationTokenExpireIn',
+  Type.Optional(
+    Type.Object({
+      expiry: Type.Optional(nullable(Type.Integer({ minimum: 0, maximum: 259200 }))),
+      sessionIds: Type.Optional(
+        Type.Array(Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-zA-Z0-9@_-]+$' }), {
+          maxItems: 1000,
+        }),
+      ),
+    }),
+  ),
 );
 
 const HealthStatus = Type.Object({

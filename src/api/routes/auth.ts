@@ -1,9 +1,19 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ApiError } from '../../errors/api-error.ts';
-import { DEFAULT_PORTAL_TTL_MS } from '../auth.ts';
+import { DEFAULT_PORTAL_TTL_MS, effectiveCapabilities } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
-import { AppParams, AppPortalAccessIn, AppPortalAccessOut } from '../schemas.ts';
+import {
+  ApplicationTokenExpireIn,
+  AppParams,
+  AppPortalAccessIn,
+  AppPortalAccessOut,
+  AppPortalKeyIn,
+  AppPortalSessionOut,
+} from '../schemas.ts';
 import { createOrGetApplication, newApplication } from './applications.ts';
+
+/** Where the App Portal lives (src/ui/portal-routes.ts serves it). */
+export const PORTAL_BASE = '/portal/';
 
 export function authRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
   return async (app) => {
@@ -15,6 +25,8 @@ export function authRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
           access: 'admin',
           operationId: 'v1.authentication.app-portal-access',
           responses: { 200: AppPortalAccessOut },
+          description:
+            '`token` is a bearer token for the API (the Svix SDKs, svix-react); `url` opens the App Portal with a one-time key in its fragment.',
         },
       },
       async (request) => {
@@ -28,10 +40,67 @@ export function authRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         }
         if (!application) throw ApiError.notFound('Application');
         const expiresAt = now + (body.expiry != null ? body.expiry * 1000 : DEFAULT_PORTAL_TTL_MS);
-        const token = await ctx.portal.issue(application.id, expiresAt, body.readOnly === true);
-        // Hookyard ships no portal UI: the link carries the token in its fragment for a UI you embed.
+        const issue = () =>
+          ctx.portal.issue(
+            (application as { id: string }).id,
+            expiresAt,
+            body.readOnly === true,
+            body.sessionId ?? undefined,
+            now,
+            body.capabilities,
+          );
+        // The link's key stands for a second token, so the one returned here never sits in a URL.
+        const [token, linkToken] = await Promise.all([issue(), issue()]);
+        const key = await ctx.portalKeys.create(linkToken, expiresAt);
         const base = ctx.config.publicUrl || `${request.protocol}://${request.host}`;
-        return { token, url: `${base}/app-portal#key=${token}` };
+        return { token, url: `${base}${PORTAL_BASE}#key=${key}` };
+      },
+    );
+
+    app.post(
+      '/auth/app-portal-session',
+      {
+        schema: { body: AppPortalKeyIn },
+        config: {
+          access: 'public',
+          operationId: 'v1.authentication.app-portal-session',
+          responses: { 200: AppPortalSessionOut },
+          description:
+            "Trades a portal link's one-time key (its `#key=` fragment) for the portal's token. A key works once.",
+        },
+      },
+      async (request) => {
+        const now = ctx.clock();
+        const token = await ctx.portalKeys.redeem(request.body.key, now);
+        const principal = token === undefined ? undefined : await ctx.portal.verify(token, now);
+        if (!token || principal?.kind !== 'portal') throw new ApiError('portal_link_used');
+        return {
+          token,
+          appId: principal.appId,
+          expiresAt: new Date(principal.expiresAt).toISOString(),
+          capabilities: effectiveCapabilities([...principal.capabilities], principal.readOnly),
+        };
+      },
+    );
+
+    app.post(
+      '/auth/app/:app_id/expire-all',
+      {
+        schema: { params: AppParams, body: ApplicationTokenExpireIn },
+        config: {
+          access: 'admin',
+          operationId: 'v1.authentication.expire-all',
+          description:
+            "Expires the application's portal tokens and sessions issued until now (of the given sessions, if any), after `expiry` seconds (default 0: at once).",
+          responses: { 204: null },
+        },
+      },
+      async (request, reply) => {
+        const application = await ctx.storage.applications.get(request.params.app_id);
+        if (!application) throw ApiError.notFound('Application');
+        const body = request.body ?? {};
+        await ctx.portal.expireAll(application.id, ctx.clock(), (body.expiry ?? 0) * 1000, body.sessionIds);
+        return reply.code(204).send();
       },
     );
 
@@ -43,10 +112,13 @@ export function authRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
           operationId: 'v1.authentication.logout',
           responses: { 204: null },
           description:
-            'Portal tokens are stateless and signed: they stay valid until they expire, so logout only acknowledges.',
+            'Ends the calling app-portal token (the admin token is not ended: it only acknowledges).',
         },
       },
-      async (_request, reply) => reply.code(204).send(),
+      async (request, reply) => {
+        if (request.principal) await ctx.portal.revoke(request.principal);
+        return reply.code(204).send();
+      },
     );
   };
 }

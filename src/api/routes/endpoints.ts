@@ -276,6 +276,7 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         schema: { params: EndpointParams },
         config: {
           access: 'app-read',
+          capability: ['ViewEndpointSecret', 'ManageEndpointSecret', 'ManageEndpoint'],
           operationId: 'v1.endpoint.get-secret',
           responses: { 200: EndpointSecretOut },
         },
@@ -293,7 +294,12 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       '/app/:app_id/endpoint/:endpoint_id/secret/rotate',
       {
         schema: { params: EndpointParams, body: EndpointSecretRotateIn },
-        config: { access: 'app-write', operationId: 'v1.endpoint.rotate-secret', responses: { 204: null } },
+        config: {
+          access: 'app-write',
+          capability: ['ManageEndpointSecret', 'ManageEndpoint'],
+          operationId: 'v1.endpoint.rotate-secret',
+          responses: { 204: null },
+        },
       },
       async (request, reply) => {
         const { app: application, endpoint } = await target(request, request.params);
@@ -402,7 +408,12 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       '/app/:app_id/endpoint/:endpoint_id/recover',
       {
         schema: { params: EndpointParams, body: RecoverIn },
-        config: { access: 'app-write', operationId: 'v1.endpoint.recover', responses: { 202: RecoverOut } },
+        config: {
+          access: 'app-write',
+          capability: ['CreateAttempts'],
+          operationId: 'v1.endpoint.recover',
+          responses: { 202: RecoverOut },
+        },
       },
       async (request, reply) => {
         const { endpoint } = await target(request, request.params);
@@ -425,6 +436,7 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         schema: { params: EndpointParams, body: ReplayIn },
         config: {
           access: 'app-write',
+          capability: ['CreateAttempts'],
           operationId: 'v1.endpoint.replay',
           description:
             'Hookyard addition. Re-queues every delivery to this endpoint created in [since, until) whose status is final (success or fail). Deliveries still queued or in flight are left alone, so repeating the call before they went out sends nothing twice.',
@@ -454,6 +466,7 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         schema: { params: EndpointParams, body: EventExampleIn },
         config: {
           access: 'app-write',
+          capability: ['CreateAttempts'],
           operationId: 'v1.endpoint.send-example',
           responses: { 200: MessageOut },
         },
