@@ -15,6 +15,7 @@ import { ApiError } from '../errors/api-error.ts';
 import type { Logger } from '../log/logger.ts';
 import { discardOperationalEvents, type OperationalSink } from '../operational/events.ts';
 import type { EndpointRecord, Storage } from '../storage/contract.ts';
+import { portalRoutes } from '../ui/portal-routes.ts';
 import { createSessionStore } from '../ui/session-store.ts';
 import { uiRoutes } from '../ui/ui-routes.ts';
 import type { UiRuntime } from '../ui/ui-runtime.ts';
@@ -166,6 +167,16 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
         adminTokenHash: deps.adminTokenHash,
         clock,
         logger,
+        api: app,
+        apiPrefix: API_PREFIX,
+      }),
+    );
+    await app.register(
+      portalRoutes({
+        ui: deps.ui,
+        portal: ctx.portal,
+        clock,
+        frameAncestors: config.portalFrameAncestors,
         api: app,
         apiPrefix: API_PREFIX,
       }),
