@@ -75,7 +75,11 @@ export const portalRoutes: readonly RouteDef[] = [
     module: 'features/portal/event-catalog-page.tsx',
     title: 'Event catalog',
     load: () => import('./event-catalog-page.tsx'),
-    prefetch: (qc, api) => [qc.prefetchQuery(queries.eventTypes(api, false))],
+    // The catalog is shared, but the path names an application: another's is 404 here too.
+    prefetch: (qc, api, { appId = '' }) => [
+      qc.prefetchQuery(queries.application(api, appId)),
+      qc.prefetchQuery(queries.eventTypes(api, false)),
+    ],
   },
 ];
 
