@@ -7,6 +7,9 @@
  *     node bench/storage-microbench.ts [--backend sqlite|postgres|both] [--messages 20000]
  *       [--concurrency 64] [--size 1024] [--endpoints 1] [--workers 2] [--claim 100] [--pool 10]
  *
+ * Each phase reports wall time and this process's CPU time per item (the database server's CPU is not
+ * in it); on a loaded machine the CPU figure is the steadier one.
+ *
  * PostgreSQL runs in a throwaway schema of BENCH_STORAGE_DATABASE_URL (default
  * postgres://postgres@127.0.0.1:5432/test), dropped at the end; SQLite in a temp directory.
  */
@@ -103,6 +106,7 @@ async function run(name: string, open: () => Promise<Opened>): Promise<void> {
 
     let sent = 0;
     const ingestStart = performance.now();
+    const ingestCpu = process.cpuUsage();
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
         while (sent < messages) {
@@ -125,9 +129,11 @@ async function run(name: string, open: () => Promise<Opened>): Promise<void> {
       }),
     );
     const ingestSeconds = (performance.now() - ingestStart) / 1000;
+    const ingestCpuMs = cpuMs(process.cpuUsage(ingestCpu));
 
     let completed = 0;
     const drainStart = performance.now();
+    const drainCpu = process.cpuUsage();
     await Promise.all(
       Array.from({ length: workers }, async (_, w) => {
         for (;;) {
@@ -162,19 +168,27 @@ async function run(name: string, open: () => Promise<Opened>): Promise<void> {
       }),
     );
     const drainSeconds = (performance.now() - drainStart) / 1000;
+    const drainCpuMs = cpuMs(process.cpuUsage(drainCpu));
     const deliveries = messages * endpointCount;
     if (completed !== deliveries) throw new Error(`completed ${completed} of ${deliveries} deliveries`);
 
     console.log(
       `${name.padEnd(8)} ingest ${messages} x ${size} B, ${concurrency} callers, ${endpointCount} endpoint(s): ` +
-        `${ingestSeconds.toFixed(2)} s = ${Math.round(messages / ingestSeconds)} msg/s | ` +
+        `${ingestSeconds.toFixed(2)} s = ${Math.round(messages / ingestSeconds)} msg/s, ` +
+        `${((ingestCpuMs / messages) * 1000).toFixed(0)} µs CPU/msg | ` +
         `claim+complete ${completed} (${workers} workers, claim ${claimBatch}): ` +
-        `${drainSeconds.toFixed(2)} s = ${Math.round(completed / drainSeconds)} deliveries/s`,
+        `${drainSeconds.toFixed(2)} s = ${Math.round(completed / drainSeconds)} deliveries/s, ` +
+        `${((drainCpuMs / completed) * 1000).toFixed(0)} µs CPU/delivery`,
     );
   } finally {
     await storage.close();
     await destroy();
   }
+}
+
+/** This process's CPU time (user + system) in ms: steadier than wall time on a shared machine. */
+function cpuMs(usage: NodeJS.CpuUsage): number {
+  return (usage.user + usage.system) / 1000;
 }
 
 if (values.backend === 'sqlite' || values.backend === 'both') await run('sqlite', openSqlite);

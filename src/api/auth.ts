@@ -1,5 +1,6 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
+import { tokenMatches } from '../domain/tokens.ts';
 import { ApiError } from '../errors/api-error.ts';
 import type { MetaStore } from '../storage/contract.ts';
 import { csrfMatches, readCookie, SESSION_COOKIE, type SessionStore } from '../ui/session-store.ts';
@@ -259,10 +260,6 @@ export function createPortalKeys(meta: MetaStore): PortalKeys {
   };
 }
 
-export function sha256(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
-}
-
 /** The bearer token of a request, or undefined. */
 export function bearerToken(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
@@ -274,8 +271,8 @@ export function bearerToken(request: FastifyRequest): string | undefined {
 export const CSRF_HEADER = 'x-csrf-token';
 
 /**
- * Resolves the caller. The admin token is compared as SHA-256 digests with `timingSafeEqual`, so the
- * comparison neither leaks the token's length nor how many leading bytes matched. Without a bearer
+ * Resolves the caller. The admin token is compared as SHA-256 digests in constant time (`tokenMatches`),
+ * so the comparison neither leaks the token's length nor how many leading bytes matched. Without a bearer
  * token, a dashboard session cookie (when `sessions` is given) stands for the admin; a request that
  * changes anything must then also carry the session's CSRF token in `x-csrf-token`, which a page of
  * another site cannot read (the cookie is also SameSite=Strict: two independent defences).
@@ -301,9 +298,7 @@ export async function authenticate(
     if (principal) return principal;
     throw new ApiError('authentication_failed', 'The app-portal token is invalid or has expired.');
   }
-  const digest = sha256(token);
-  if (digest.length === adminTokenHash.length && timingSafeEqual(digest, adminTokenHash))
-    return { kind: 'admin' };
+  if (tokenMatches(token, adminTokenHash)) return { kind: 'admin' };
   throw new ApiError('authentication_failed');
 }
 

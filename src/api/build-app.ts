@@ -29,11 +29,14 @@ import { applicationRoutes } from './routes/applications.ts';
 import { attemptRequestRoutes } from './routes/attempt-request.ts';
 import { attemptRoutes } from './routes/attempts.ts';
 import { authRoutes } from './routes/auth.ts';
+import { bulkOperationRoutes } from './routes/bulk-operations.ts';
 import { endpointRoutes } from './routes/endpoints.ts';
+import { environmentRoutes } from './routes/environment.ts';
 import { eventTypeRoutes } from './routes/event-types.ts';
 import { exploreRoutes } from './routes/explore.ts';
 import { healthRoutes } from './routes/health.ts';
 import { messageRoutes } from './routes/messages.ts';
+import { operationalWebhookRoutes } from './routes/operational-webhooks.ts';
 import { statsRoutes } from './routes/stats.ts';
 
 export interface BuildAppDeps {
@@ -52,7 +55,7 @@ export interface BuildAppDeps {
 }
 
 export const API_PREFIX = '/api/v1';
-/** Query parameters that carry lists, sent comma-separated by the SDKs or repeated. */
+/** Query parameters that carry lists: comma-separated (the SDKs), repeated, or repeated as `name[]=`. */
 const LIST_QUERY_PARAMS = ['event_types'];
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
@@ -80,7 +83,8 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
     // (eventType, channels, application) and the whitespace a pretty-printed body carries.
     bodyLimit: config.maxPayloadBytes + Math.max(64 * 1024, Math.ceil(config.maxPayloadBytes / 4)),
     // Room for 256-character uids, so an over-long one is a 422 naming the parameter rather than a 404.
-    routerOptions: { maxParamLength: 512 },
+    // A trailing slash names the same route (`POST /api/v1/app/`), as Svix normalises it.
+    routerOptions: { maxParamLength: 512, ignoreTrailingSlash: true },
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
   // TypeBox validates: bodies strictly as Svix (serde) does, with no coercion (Ajv's would turn a
@@ -116,6 +120,9 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
   });
 
   const sessions = deps.ui ? createSessionStore(storage.meta) : undefined;
+  // Background tasks started by requests finish (or fail) before the storage they write to closes.
+  app.addHook('onClose', () => ctx.tasks.drain());
+
   app.decorateRequest('principal', null);
   // Some clients label a bodiless POST (resend, logout) as JSON; an empty body is no body, not bad JSON.
   app.addHook('onRequest', async (request) => {
@@ -137,6 +144,11 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
         const query = request.query as Record<string, unknown> | undefined;
         if (!query || typeof query !== 'object') return;
         for (const name of LIST_QUERY_PARAMS) {
+          const bracketed = query[`${name}[]`];
+          if (bracketed !== undefined) {
+            delete query[`${name}[]`];
+            query[name] = [query[name] ?? [], bracketed].flat();
+          }
           const value = query[name];
           if (value === undefined) continue;
           const parts = (Array.isArray(value) ? value : [value]).flatMap((item) => String(item).split(','));
@@ -156,6 +168,9 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
       await v1.register(statsRoutes(ctx));
       await v1.register(exploreRoutes(ctx));
       await v1.register(attemptRequestRoutes(ctx));
+      await v1.register(bulkOperationRoutes(ctx));
+      await v1.register(environmentRoutes(ctx));
+      await v1.register(operationalWebhookRoutes(ctx));
     },
     { prefix: API_PREFIX },
   );
@@ -169,6 +184,7 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
         logger,
         api: app,
         apiPrefix: API_PREFIX,
+        publicUrl: config.publicUrl,
       }),
     );
     await app.register(

@@ -1,12 +1,15 @@
 import type { FastifyRequest } from 'fastify';
 import type { Config } from '../config/settings.ts';
-import { type AddressGuard, checkEndpointUrl, createAddressGuard } from '../delivery/address-guard.ts';
+import { type AddressGuard, createAddressGuard } from '../domain/address-rules.ts';
+import { checkEndpointUrl, parseEndpointUrl } from '../domain/endpoint-url.ts';
+import { type IdKind, idPrefixes } from '../domain/ids.ts';
 import { ApiError } from '../errors/api-error.ts';
 import type { Logger } from '../log/logger.ts';
 import type { OperationalSink } from '../operational/events.ts';
 import { isOperationalApp } from '../operational/internal-app.ts';
 import type { ApplicationRecord, EndpointRecord, MessageRecord, Storage } from '../storage/contract.ts';
 import { assertAppAccess, type PortalKeys, type PortalTokens } from './auth.ts';
+import { type BackgroundTasks, createBackgroundTasks } from './use-cases/background-tasks.ts';
 
 /** The subset of the endpoint cache the API uses (fan-out reads, and the application a message names). */
 export interface EndpointSource {
@@ -27,10 +30,15 @@ export interface ApiContext {
   readonly guard: AddressGuard;
   /** Where endpoint.created/updated/deleted go (operational webhooks). */
   readonly operational: OperationalSink;
+  readonly tasks: BackgroundTasks;
 }
 
-export function createContext(deps: Omit<ApiContext, 'guard'>): ApiContext {
-  return { ...deps, guard: createAddressGuard(deps.config.allowedSubnets) };
+export function createContext(deps: Omit<ApiContext, 'guard' | 'tasks'>): ApiContext {
+  return {
+    ...deps,
+    guard: createAddressGuard(deps.config.allowedSubnets),
+    tasks: createBackgroundTasks(deps.storage, deps.logger, deps.clock),
+  };
 }
 
 /**
@@ -80,15 +88,8 @@ export async function loadMessage(
  * `url_not_allowed` with the guard's reason.
  */
 export function assertEndpointUrl(ctx: ApiContext, raw: string, loc: string[]): string {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw ApiError.validation(loc, 'not a valid URL', 'value_error.url');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw ApiError.validation(loc, 'the URL must use http or https', 'value_error.url.scheme');
-  if (url.hostname === '') throw ApiError.validation(loc, 'the URL has no host', 'value_error.url.host');
+  const shape = parseEndpointUrl(raw);
+  if (!shape.ok) throw ApiError.validation(loc, shape.reason, shape.code);
   const verdict = checkEndpointUrl(raw, ctx.config, ctx.guard);
   if (!verdict.ok)
     throw new ApiError('url_not_allowed', `The endpoint URL is not allowed: ${verdict.reason}.`);
@@ -100,4 +101,40 @@ export function parseTime(value: string | null | undefined): number | undefined 
   if (value === undefined || value === null) return undefined;
   const ms = Date.parse(value);
   return Number.isFinite(ms) ? ms : undefined;
+}
+
+/**
+ * A uid may not start with the prefix of the ids of its kind (`app_`, `ep_`, `msg_`), as in Svix: a
+ * path segment is looked up as an id or a uid, and such a uid could be mistaken for an id.
+ */
+export function assertUid(kind: IdKind, uid: string | null | undefined, loc: (string | number)[]): void {
+  if (typeof uid === 'string' && uid.startsWith(idPrefixes[kind]))
+    throw ApiError.validation(
+      loc,
+      `uids may not start with ${idPrefixes[kind]}, the prefix of ids; prefix the uid with _ or choose another`,
+      'invalid_uid_prefix',
+    );
+}
+
+/**
+ * An application created alongside a message or a portal token takes the uid of the path; a different
+ * uid in the body is a 422, as in Svix (the path would name an application the request does not
+ * create). Svix also refuses a body without uid; Hookyard takes the path's (docs/api.md).
+ */
+export function assertCreatedAppUid(pathIdOrUid: string, uid: string | null | undefined): void {
+  if (uid !== undefined && uid !== null && uid !== pathIdOrUid)
+    throw ApiError.validation(
+      ['body', 'application', 'uid'],
+      `application.uid (${uid}) must match the uid in the path (${pathIdOrUid})`,
+      'application_uid_mismatch',
+    );
+}
+
+/**
+ * An `after` filter is inclusive, as in Svix (items created at that very millisecond are listed); the
+ * store's `after` bound is exclusive, hence the millisecond before.
+ */
+export function parseAfter(value: string | null | undefined): number | undefined {
+  const ms = parseTime(value);
+  return ms === undefined ? undefined : ms - 1;
 }

@@ -1,3 +1,5 @@
+import { type IdKind, idPrefixes } from '../domain/ids.ts';
+import { ApiError } from '../errors/api-error.ts';
 import type { Page, PageQuery } from '../storage/contract.ts';
 
 /**
@@ -29,12 +31,39 @@ export interface PageWalk {
   start: string | undefined;
 }
 
-/** `flipped`: the caller asked for the opposite of the store's natural order (`order=ascending`, say). */
-export function pageWalk(query: ListQuery, flipped = false): PageWalk {
+/** What a list's iterator is: an id of one kind, or an event-type name. */
+export type IteratorKind = IdKind | 'name';
+
+const NAME_PATTERN = /^[a-zA-Z0-9\-_.]{1,256}$/;
+
+/**
+ * A malformed iterator is a 422, as in Svix (whose iterators are typed ids): an empty page would make a
+ * client with a corrupted cursor believe the list had ended.
+ */
+function assertIterator(kind: IteratorKind, value: string): void {
+  const ok =
+    kind === 'name'
+      ? NAME_PATTERN.test(value)
+      : new RegExp(`^${idPrefixes[kind]}[0-9A-Za-z]{27}$`).test(value);
+  if (!ok)
+    throw ApiError.validation(
+      ['query', 'iterator'],
+      kind === 'name'
+        ? 'the iterator must be an event type name from a previous page'
+        : `the iterator must be an id starting with ${idPrefixes[kind]} from a previous page`,
+    );
+}
+
+/**
+ * `flipped`: the caller asked for the opposite of the store's natural order (`order=ascending`, say).
+ * `kind` is what the list's keys are, so a malformed iterator is refused.
+ */
+export function pageWalk(query: ListQuery, kind: IteratorKind, flipped = false): PageWalk {
   const limit = Math.min(query.limit ?? DEFAULT_LIMIT, MAX_LIMIT);
   const raw = query.iterator ?? '';
   const backwards = raw.startsWith('-');
   const start = (backwards ? raw.slice(1) : raw) || undefined;
+  if (start !== undefined) assertIterator(kind, start);
   return { page: { limit, iterator: start, reverse: flipped !== backwards }, flipped, backwards, start };
 }
 

@@ -1,4 +1,5 @@
 import { type TSchema, Type } from 'typebox';
+import { DEFAULT_PAYLOAD_RETENTION_DAYS } from '../config/settings.ts';
 import { CAPABILITIES } from './auth.ts';
 
 /**
@@ -25,12 +26,16 @@ export const Uid = Type.String({ minLength: 1, maxLength: 256, pattern: ID_PATTE
 export const EventTypeName = Type.String({ minLength: 1, maxLength: 256, pattern: ID_PATTERN });
 export const Channel = Type.String({ minLength: 1, maxLength: 128, pattern: ID_PATTERN });
 const FeatureFlag = Type.String({ minLength: 1, maxLength: 256, pattern: ID_PATTERN });
+/** A message tag: Svix's pattern (slashes and `#` allowed, unlike uids). */
+export const Tag = Type.String({ minLength: 1, maxLength: 128, pattern: '^[a-zA-Z0-9\\-_./\\\\#]+$' });
 const DateTime = Type.String({ format: 'date-time' });
 const Metadata = Type.Record(Type.String({ maxLength: 256 }), Type.String({ maxLength: 4096 }), {
   maxProperties: 100,
 });
-const Name = Type.String({ minLength: 1, maxLength: 1024 });
-const Description = Type.String({ maxLength: 8192 });
+/** Svix refuses control characters 0x00-0x08 in names and descriptions. */
+const NO_CONTROL = '^[^\\u0000-\\u0008]*$';
+const Name = Type.String({ minLength: 1, maxLength: 1024, pattern: NO_CONTROL });
+const Description = Type.String({ maxLength: 8192, pattern: NO_CONTROL });
 const RateIn = Type.Integer({ minimum: 1, maximum: 65535 });
 const RateOut = Type.Integer({ minimum: 0, maximum: 65535 });
 const EndpointUrl = Type.String({ format: 'uri', minLength: 1, maxLength: 65536 });
@@ -66,7 +71,7 @@ export const Ordering = named(
   'Ordering',
   Type.Union([Type.Literal('ascending'), Type.Literal('descending')]),
 );
-export const MessageStatus = named('MessageStatus', Type.Integer({ enum: [0, 1, 2, 3] }));
+export const MessageStatus = named('MessageStatus', Type.Integer({ enum: [0, 1, 2, 3, 4] }));
 export const StatusCodeClass = named('StatusCodeClass', Type.Integer({ enum: [0, 100, 200, 300, 400, 500] }));
 export const MessageStatusText = named(
   'MessageStatusText',
@@ -75,6 +80,7 @@ export const MessageStatusText = named(
     Type.Literal('pending'),
     Type.Literal('fail'),
     Type.Literal('sending'),
+    Type.Literal('canceled'),
   ]),
 );
 export const MessageAttemptTriggerType = named('MessageAttemptTriggerType', Type.Integer({ enum: [0, 1] }));
@@ -121,6 +127,7 @@ export const MessageListQuery = Type.Object({
   ...page,
   ...timeRange,
   channel: Type.Optional(Channel),
+  tag: Type.Optional(Tag),
   with_content: Type.Optional(Type.Boolean({ default: true })),
   event_types: eventTypesQuery,
 });
@@ -130,6 +137,8 @@ export const AttemptListQuery = Type.Object({
   status: Type.Optional(MessageStatus),
   status_code_class: Type.Optional(StatusCodeClass),
   channel: Type.Optional(Channel),
+  tag: Type.Optional(Tag),
+  expanded_statuses: Type.Optional(Type.Boolean({ default: false })),
   with_content: Type.Optional(Type.Boolean({ default: true })),
   with_msg: Type.Optional(Type.Boolean({ default: false })),
   event_types: eventTypesQuery,
@@ -142,11 +151,17 @@ export const AttemptedMessagesQuery = Type.Object({
   ...page,
   ...timeRange,
   channel: Type.Optional(Channel),
+  tag: Type.Optional(Tag),
+  expanded_statuses: Type.Optional(Type.Boolean({ default: false })),
   status: Type.Optional(MessageStatus),
   with_content: Type.Optional(Type.Boolean({ default: true })),
   event_types: eventTypesQuery,
 });
 export const PageQuery = Type.Object({ ...page });
+/** `expanded_statuses=true` shows `canceled` (4) as such; otherwise as success (0), as Svix does. */
+export const ExpandedStatusesQuery = Type.Object({
+  expanded_statuses: Type.Optional(Type.Boolean({ default: false })),
+});
 export const StatsQuery = Type.Object({ since: Type.Optional(DateTime), until: Type.Optional(DateTime) });
 
 // Bodies.
@@ -165,8 +180,8 @@ export const ApplicationPatch = named(
   Type.Object({
     name: Type.Optional(Name),
     uid: Type.Optional(nullable(Uid)),
-    throttleRate: Type.Optional(nullable(RateOut)),
-    rateLimit: Type.Optional(nullable(RateOut)),
+    throttleRate: Type.Optional(nullable(RateIn)),
+    rateLimit: Type.Optional(nullable(RateIn)),
     metadata: Type.Optional(Metadata),
   }),
 );
@@ -235,7 +250,7 @@ export const EventTypeOut = named(
 const endpointFields = {
   url: EndpointUrl,
   uid: Type.Optional(nullable(Uid)),
-  description: Type.Optional(Type.String({ maxLength: 8192, default: '' })),
+  description: Type.Optional(Type.String({ maxLength: 8192, default: '', pattern: NO_CONTROL })),
   disabled: Type.Optional(Type.Boolean({ default: false })),
   eventTypes: Type.Optional(nullable(EventTypes)),
   filterTypes: Type.Optional(nullable(EventTypes)),
@@ -259,13 +274,13 @@ export const EndpointPatch = named(
   Type.Object({
     url: Type.Optional(EndpointUrl),
     uid: Type.Optional(nullable(Uid)),
-    description: Type.Optional(Type.String({ maxLength: 8192 })),
+    description: Type.Optional(Type.String({ maxLength: 8192, pattern: NO_CONTROL })),
     disabled: Type.Optional(Type.Boolean()),
     eventTypes: Type.Optional(nullable(Type.Array(EventTypeName, { maxItems: 1000, uniqueItems: true }))),
     filterTypes: Type.Optional(nullable(Type.Array(EventTypeName, { maxItems: 1000, uniqueItems: true }))),
     channels: Type.Optional(nullable(Type.Array(Channel, { maxItems: 10, uniqueItems: true }))),
-    throttleRate: Type.Optional(nullable(RateOut)),
-    rateLimit: Type.Optional(nullable(RateOut)),
+    throttleRate: Type.Optional(nullable(RateIn)),
+    rateLimit: Type.Optional(nullable(RateIn)),
     metadata: Type.Optional(Metadata),
     secret: Type.Optional(nullable(Secret)),
     version: Type.Optional(nullable(Type.Integer({ minimum: 1, maximum: 1 }))),
@@ -329,8 +344,9 @@ export const RecoverOut = named(
   'RecoverOut',
   Type.Object({
     id: Type.String(),
-    status: named('BackgroundTaskStatus', Type.Literal('running')),
-    task: named('BackgroundTaskType', Type.Literal('endpoint.recover')),
+    /** `finished`: Hookyard re-queues in one statement before it answers. */
+    status: Type.Union([Type.Literal('running'), Type.Literal('finished')]),
+    task: Type.Literal('endpoint.recover'),
     updatedAt: DateTime,
   }),
 );
@@ -369,9 +385,20 @@ export const MessageIn = named(
     payload: JsonObject,
     eventId: Type.Optional(nullable(Uid)),
     channels: Type.Optional(nullable(MessageChannels)),
-    payloadRetentionPeriod: Type.Optional(nullable(Type.Integer({ minimum: 5, maximum: 90, default: 90 }))),
+    payloadRetentionPeriod: Type.Optional(
+      nullable(
+        Type.Integer({
+          minimum: 5,
+          maximum: 90,
+          default: DEFAULT_PAYLOAD_RETENTION_DAYS,
+        }),
+      ),
+    ),
     payloadRetentionHours: Type.Optional(nullable(Type.Integer({ minimum: 1, maximum: 2160 }))),
     application: Type.Optional(nullable(ApplicationIn)),
+    tags: Type.Optional(nullable(Type.Array(Tag, { maxItems: 20, uniqueItems: true }))),
+    /** Scheduled delivery: stored at once, first attempted at this time (any future time). */
+    deliverAt: Type.Optional(nullable(DateTime)),
   }),
 );
 export const MessageOut = named(
@@ -383,6 +410,8 @@ export const MessageOut = named(
     channels: nullable(Type.Array(Channel)),
     payload: JsonObject,
     timestamp: DateTime,
+    tags: Type.Optional(nullable(Type.Array(Tag))),
+    deliverAt: Type.Optional(nullable(DateTime)),
   }),
 );
 export const EndpointMessageOut = named(
@@ -462,19 +491,6 @@ export const AppPortalSessionOut = named(
     capabilities: Type.Array(Type.String()),
   }),
 );
-export const ApplicationTokenExpireIn = named(
-  'ApplicationTokenExpireIn',
-  Type.Optional(
-    Type.Object({
-      expiry: Type.Optional(nullable(Type.Integer({ minimum: 0, maximum: 259200 }))),
-      sessionIds: Type.Optional(
-        Type.Array(Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-zA-Z0-9@_-]+$' }), {
-          maxItems: 1000,
-        }),
-      ),
-    }),
-  ),
-);
 
 const HealthStatus = Type.Object({
   status: Type.Union([Type.Literal('OK'), Type.Literal('ERROR')]),
@@ -518,3 +534,215 @@ export function listResponse(itemName: string, item: TSchema): TSchema {
     }),
   );
 }
+
+// Svix's cloud operations (the shapes of svix-cloud-subset-openapi.json).
+export const BackgroundTaskStatusSchema = named(
+  'BackgroundTaskStatus',
+  Type.Union([Type.Literal('running'), Type.Literal('finished'), Type.Literal('failed')]),
+);
+export const BackgroundTaskTypeSchema = named(
+  'BackgroundTaskType',
+  Type.Union(
+    [
+      'endpoint.replay',
+      'endpoint.recover',
+      'application.stats',
+      'message.broadcast',
+      'sdk.generate',
+      'event-type.aggregate',
+      'application.purge_content',
+      'endpoint.bulk-replay',
+    ].map((value) => Type.Literal(value)),
+  ),
+);
+export const BackgroundTaskOut = named(
+  'BackgroundTaskOut',
+  Type.Object({
+    data: JsonObject,
+    id: Type.String(),
+    status: BackgroundTaskStatusSchema,
+    task: BackgroundTaskTypeSchema,
+    updatedAt: DateTime,
+  }),
+);
+/** What an operation that starts a background task answers (Svix's ReplayOut, ExpungeAllContentsOut). */
+export const BackgroundTaskStartOut = named(
+  'BackgroundTaskStartOut',
+  Type.Object({
+    id: Type.String(),
+    status: BackgroundTaskStatusSchema,
+    task: BackgroundTaskTypeSchema,
+    updatedAt: DateTime,
+  }),
+);
+export const BackgroundTaskParams = Type.Object({ task_id: Type.String({ minLength: 1, maxLength: 64 }) });
+export const BackgroundTaskListQuery = Type.Object({
+  ...page,
+  order: Type.Optional(Ordering),
+  status: Type.Optional(BackgroundTaskStatusSchema),
+  task: Type.Optional(BackgroundTaskTypeSchema),
+});
+export const BulkReplayIn = named(
+  'BulkReplayIn',
+  Type.Object({
+    since: DateTime,
+    until: Type.Optional(nullable(DateTime)),
+    eventTypes: Type.Optional(nullable(Type.Array(EventTypeName, { maxItems: 1000, uniqueItems: true }))),
+    channel: Type.Optional(nullable(Channel)),
+    tag: Type.Optional(nullable(Tag)),
+    status: Type.Optional(nullable(MessageStatus)),
+    statusCodeClass: Type.Optional(nullable(StatusCodeClass)),
+  }),
+);
+export const MessagePrecheckIn = named(
+  'MessagePrecheckIn',
+  Type.Object({
+    eventType: EventTypeName,
+    channels: Type.Optional(nullable(MessageChannels)),
+  }),
+);
+export const MessagePrecheckOut = named('MessagePrecheckOut', Type.Object({ active: Type.Boolean() }));
+export const BulkExpungeContentsIn = named(
+  'BulkExpungeContentsIn',
+  Type.Object({ ids: Type.Optional(Type.Array(Uid, { maxItems: 1000, uniqueItems: true })) }),
+);
+export const BulkExpungeContentsOut = named(
+  'BulkExpungeContentsOut',
+  Type.Object({
+    results: Type.Record(
+      Type.String(),
+      named('BulkExpungeStatus', Type.Union([Type.Literal('expunged'), Type.Literal('not-found')])),
+    ),
+  }),
+);
+export const ApplicationTokenExpireIn = named(
+  'ApplicationTokenExpireIn',
+  Type.Object({
+    expiry: Type.Optional(nullable(Type.Integer({ minimum: 0, maximum: 259200 }))),
+    sessionIds: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-zA-Z0-9@_-]+$' }), {
+        maxItems: 1000,
+      }),
+    ),
+  }),
+);
+export const EventTypeImportOpenApiIn = named(
+  'EventTypeImportOpenApiIn',
+  Type.Object({
+    dryRun: Type.Optional(Type.Boolean({ default: false })),
+    replaceAll: Type.Optional(Type.Boolean({ default: false })),
+    spec: Type.Optional(nullable(JsonObject)),
+    specRaw: Type.Optional(nullable(Type.String({ maxLength: 4 * 1024 * 1024 }))),
+  }),
+);
+const EventTypeFromOpenApi = named(
+  'EventTypeFromOpenApi',
+  Type.Object({
+    name: EventTypeName,
+    description: Type.String(),
+    schemas: Type.Optional(nullable(JsonObject)),
+    deprecated: Type.Boolean(),
+  }),
+);
+export const EventTypeImportOpenApiOut = named(
+  'EventTypeImportOpenApiOut',
+  Type.Object({
+    data: named(
+      'EventTypeImportOpenApiOutData',
+      Type.Object({
+        modified: Type.Array(EventTypeName),
+        to_modify: Type.Optional(nullable(Type.Array(EventTypeFromOpenApi))),
+      }),
+    ),
+  }),
+);
+const ExportedEndpoint = Type.Object({
+  uid: Type.Optional(nullable(Uid)),
+  url: EndpointUrl,
+  description: Type.Optional(Type.String({ maxLength: 8192 })),
+  disabled: Type.Optional(Type.Boolean()),
+  eventTypes: Type.Optional(nullable(Type.Array(EventTypeName, { maxItems: 1000, uniqueItems: true }))),
+  channels: Type.Optional(nullable(Type.Array(Channel, { maxItems: 10, uniqueItems: true }))),
+  rateLimit: Type.Optional(nullable(RateIn)),
+  metadata: Type.Optional(Metadata),
+  headers: Type.Optional(HeaderMap),
+  secret: Type.Optional(nullable(Secret)),
+});
+/** Hookyard's part of an environment document, under `settings.hookyard`. */
+export const HookyardEnvironment = Type.Object({
+  version: Type.Optional(Type.Integer()),
+  applications: Type.Array(
+    Type.Object({
+      uid: Type.Optional(nullable(Uid)),
+      name: Name,
+      rateLimit: Type.Optional(nullable(RateIn)),
+      metadata: Type.Optional(Metadata),
+      endpoints: Type.Optional(Type.Array(ExportedEndpoint, { maxItems: 10_000 })),
+    }),
+    { maxItems: 100_000 },
+  ),
+});
+export const EnvironmentIn = named(
+  'EnvironmentIn',
+  Type.Object({
+    eventTypes: Type.Optional(nullable(Type.Array(EventTypeIn, { maxItems: 10_000 }))),
+    settings: Type.Optional(
+      nullable(Type.Object({ hookyard: Type.Optional(HookyardEnvironment) }, { additionalProperties: true })),
+    ),
+    connectors: Type.Optional(nullable(Type.Array(JsonObject, { maxItems: 0 }))),
+  }),
+);
+export const EnvironmentOut = named(
+  'EnvironmentOut',
+  Type.Object({
+    version: Type.Integer(),
+    createdAt: DateTime,
+    eventTypes: Type.Array(EventTypeOut),
+    settings: nullable(JsonObject),
+    connectors: Type.Array(JsonObject),
+  }),
+);
+export const EnvironmentExportQuery = Type.Object({
+  include_secrets: Type.Optional(Type.Boolean({ default: false })),
+});
+
+/** Svix's operational-webhook endpoints: the event types are Hookyard's operational events. */
+const OperationalEventTypes = Type.Array(EventTypeName, { minItems: 1, maxItems: 100, uniqueItems: true });
+const operationalEndpointFields = {
+  url: EndpointUrl,
+  description: Type.Optional(Type.String({ maxLength: 8192, default: '', pattern: NO_CONTROL })),
+  throttleRate: Type.Optional(nullable(RateIn)),
+  rateLimit: Type.Optional(nullable(RateIn)),
+  uid: Type.Optional(nullable(Uid)),
+  disabled: Type.Optional(Type.Boolean({ default: false })),
+  eventTypes: Type.Optional(nullable(OperationalEventTypes)),
+  metadata: Type.Optional(Metadata),
+};
+export const OperationalWebhookEndpointIn = named(
+  'OperationalWebhookEndpointIn',
+  Type.Object({
+    ...operationalEndpointFields,
+    secret: Type.Optional(nullable(Secret)),
+    headers: Type.Optional(nullable(HeaderMap)),
+  }),
+);
+export const OperationalWebhookEndpointUpsertIn = named(
+  'OperationalWebhookEndpointUpsertIn',
+  Type.Object(operationalEndpointFields),
+);
+export const OperationalWebhookEndpointOut = named(
+  'OperationalWebhookEndpointOut',
+  Type.Object({
+    id: Type.String(),
+    url: Type.String(),
+    description: Type.String(),
+    throttleRate: nullable(RateOut),
+    uid: nullable(Uid),
+    disabled: Type.Boolean(),
+    eventTypes: nullable(Type.Array(EventTypeName)),
+    createdAt: DateTime,
+    updatedAt: DateTime,
+    metadata: Metadata,
+  }),
+);
+export const OperationalEndpointParams = Type.Object({ endpoint_id: Uid });

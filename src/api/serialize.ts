@@ -5,6 +5,7 @@ import {
   type EndpointRecord,
   type EventTypeRecord,
   type MessageRecord,
+  MessageStatus,
   statusText,
 } from '../storage/contract.ts';
 
@@ -61,11 +62,20 @@ export function endpointOut(endpoint: EndpointRecord) {
   return { ...endpointBase(endpoint), metadata: endpoint.metadata };
 }
 
-export function messageEndpointOut(delivery: DeliveryRecord, endpoint: EndpointRecord) {
+/**
+ * The status a client is shown. `canceled` (4) only when it asked for `expanded_statuses` (the 2.x SDKs
+ * do); older clients see it as success (0), as Svix shows it for backwards compatibility.
+ */
+export function shownStatus(status: MessageStatus, expanded: boolean): MessageStatus {
+  return !expanded && status === MessageStatus.canceled ? MessageStatus.success : status;
+}
+
+export function messageEndpointOut(delivery: DeliveryRecord, endpoint: EndpointRecord, expanded = false) {
+  const status = shownStatus(delivery.status, expanded);
   return {
     ...endpointBase(endpoint),
-    status: delivery.status,
-    statusText: statusText[delivery.status],
+    status,
+    statusText: statusText[status],
     nextAttempt: delivery.nextAttemptAt === null ? null : iso(delivery.nextAttemptAt),
   };
 }
@@ -84,6 +94,8 @@ export function messageOutJson(message: MessageRecord, withContent: boolean, ext
     eventType: message.eventType,
     channels: message.channels,
     timestamp: iso(message.createdAt),
+    ...(message.tags ? { tags: message.tags } : {}),
+    ...(message.deliverAt != null ? { deliverAt: iso(message.deliverAt) } : {}),
     ...extra,
   });
   const payload = withContent ? (message.payload ?? EXPUNGED_PAYLOAD) : '{}';
@@ -94,22 +106,25 @@ export function endpointMessageOutJson(
   delivery: DeliveryRecord,
   message: MessageRecord,
   withContent: boolean,
+  expanded = false,
 ): string {
+  const status = shownStatus(delivery.status, expanded);
   return messageOutJson(message, withContent, {
-    status: delivery.status,
-    statusText: statusText[delivery.status],
+    status,
+    statusText: statusText[status],
     nextAttempt: delivery.nextAttemptAt === null ? null : iso(delivery.nextAttemptAt),
   });
 }
 
-export function attemptOut(attempt: AttemptRecord, withContent: boolean) {
+export function attemptOut(attempt: AttemptRecord, withContent: boolean, expanded = false) {
+  const status = shownStatus(attempt.status, expanded);
   return {
     id: attempt.id,
     msgId: attempt.msgId,
     endpointId: attempt.endpointId,
     url: attempt.url,
-    status: attempt.status,
-    statusText: statusText[attempt.status],
+    status,
+    statusText: statusText[status],
     response: withContent ? attempt.response : '',
     responseStatusCode: attempt.responseStatusCode,
     responseDurationMs: attempt.responseDurationMs,

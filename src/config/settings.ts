@@ -1,5 +1,6 @@
 import { parseCidrList } from '../domain/cidr.ts';
 import { parseDuration } from '../domain/duration.ts';
+import { parseEndpointUrl } from '../domain/endpoint-url.ts';
 import { normaliseSecret, SECRET_PREFIX } from '../signing/keys.ts';
 
 /**
@@ -92,6 +93,20 @@ function databaseUrl(raw: string): string {
   const value = raw.trim();
   if (value === '' || /^postgres(ql)?:\/\//.test(value)) return value;
   throw new Error('empty (embedded SQLite) or a postgres:// URL');
+}
+
+function proxyUrl(raw: string): string {
+  const value = raw.trim();
+  if (value === '') return value;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error('empty or an http:// or https:// proxy URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new Error('empty or an http:// or https:// proxy URL');
+  return value;
 }
 
 export const settings = {
@@ -253,6 +268,25 @@ export const settings = {
     description: 'Send `webhook-*` (Standard Webhooks) headers, `svix-*` headers, or both.',
     parse: oneOf(['webhook', 'svix', 'both'] as const),
   }),
+  defaultSignatureType: def({
+    env: 'HOOKYARD_DEFAULT_SIGNATURE_TYPE',
+    flag: 'default-signature-type',
+    default: 'hmac256',
+    accepts: 'hmac256 or ed25519',
+    description:
+      "The key a new endpoint gets when it names no secret: an HMAC-SHA256 `whsec_` secret (`v1` signatures) or an ed25519 `whsk_` signing key (`v1a`), as Svix's `default_signature_type`.",
+    parse: oneOf(['hmac256', 'ed25519'] as const),
+  }),
+  egressProxy: def({
+    env: 'HOOKYARD_EGRESS_PROXY',
+    flag: 'egress-proxy',
+    default: '',
+    accepts: 'empty (direct) or an http:// or https:// proxy URL',
+    description:
+      "Send every delivery through this HTTP proxy (a CONNECT tunnel per receiver origin), as Svix's `proxy_config`. The address guard then checks the proxy's address, not the receiver's: the proxy must enforce egress rules.",
+    secret: true,
+    parse: proxyUrl,
+  }),
   ingestBatchWindow: def({
     env: 'HOOKYARD_INGEST_BATCH_WINDOW',
     flag: 'ingest-batch-window',
@@ -345,14 +379,8 @@ export const settings = {
     parse: (raw) => {
       const value = raw.trim();
       if (value === '') return value;
-      let url: URL;
-      try {
-        url = new URL(value);
-      } catch {
-        throw new Error('empty (off) or an http(s) URL');
-      }
-      if (url.protocol !== 'http:' && url.protocol !== 'https:')
-        throw new Error('empty (off) or an http(s) URL');
+      // The address rules need HOOKYARD_ALLOWED_SUBNETS: the operational sink applies them at start-up.
+      if (!parseEndpointUrl(value).ok) throw new Error('empty (off) or an http(s) URL');
       return value;
     },
   }),
@@ -420,9 +448,14 @@ export const settings = {
   }),
 } as const;
 
+/**
+ * How long a message's payload is kept when its request does not say (`payloadRetentionPeriod`;
+ * Svix's default); the purger expunges it afterwards.
+ */
+export const DEFAULT_PAYLOAD_RETENTION_DAYS = 90;
+export const DEFAULT_PAYLOAD_RETENTION_MS = DEFAULT_PAYLOAD_RETENTION_DAYS * 86_400_000;
+
 export type SettingName = keyof typeof settings;
 export type Config = {
   readonly [K in SettingName]: ReturnType<(typeof settings)[K]['parse']>;
 };
-
-export { text as parseText };

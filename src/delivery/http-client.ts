@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
-import { Agent, buildConnector } from 'undici';
+import { Agent, buildConnector, type Dispatcher, ProxyAgent } from 'undici';
 import type { Config } from '../config/settings.ts';
+import { errnoText } from '../domain/outcome-classification.ts';
 import { errorCodeOf, toError } from '../errors/coerce.ts';
 import type { Logger } from '../log/logger.ts';
 import {
@@ -46,16 +47,27 @@ const DRAIN_LIMIT = 256 * 1024;
  * are never followed (undici's Agent does not by default), so a 3xx is an ordinary failed response.
  */
 export function createHttpClient(
-  config: Pick<Config, 'allowedSubnets' | 'connectionsPerOrigin' | 'responseBodyLimit' | 'deliveryTimeout'>,
+  config: Pick<Config, 'allowedSubnets' | 'connectionsPerOrigin' | 'responseBodyLimit' | 'deliveryTimeout'> &
+    Partial<Pick<Config, 'egressProxy'>>,
   logger: Logger,
 ): HttpClient {
   const guard = createAddressGuard(config.allowedSubnets);
-  const agent = new Agent({
-    connections: config.connectionsPerOrigin,
-    pipelining: 1,
-    keepAliveTimeout: 30_000,
-    connect: guardedConnector(guard, config.deliveryTimeout),
-  });
+  // Through an egress proxy (HOOKYARD_EGRESS_PROXY) the connected address is the proxy's, so the
+  // address guard cannot see the receiver's: URLs are still checked when an endpoint is saved, and
+  // the proxy is trusted to enforce the rest (docs/configuration.md).
+  const agent: Dispatcher = config.egressProxy
+    ? new ProxyAgent({
+        uri: config.egressProxy,
+        connections: config.connectionsPerOrigin,
+        pipelining: 1,
+        keepAliveTimeout: 30_000,
+      })
+    : new Agent({
+        connections: config.connectionsPerOrigin,
+        pipelining: 1,
+        keepAliveTimeout: 30_000,
+        connect: guardedConnector(guard, config.deliveryTimeout),
+      });
   const limit = config.responseBodyLimit;
 
   async function send(request: SendRequest): Promise<SendResult> {
@@ -169,21 +181,6 @@ export function utf8Prefix(bytes: Buffer): string {
   return bytes.subarray(0, end).toString('utf8');
 }
 
-const errnoText: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset by the receiver',
-  ENOTFOUND: 'host name not found',
-  EAI_AGAIN: 'temporary DNS failure',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  ETIMEDOUT: 'timed out',
-  UND_ERR_CONNECT_TIMEOUT: 'timed out while connecting',
-  UND_ERR_HEADERS_TIMEOUT: 'timed out waiting for response headers',
-  UND_ERR_BODY_TIMEOUT: 'timed out reading the response body',
-  UND_ERR_SOCKET: 'the connection closed unexpectedly',
-  EPROTO: 'TLS protocol error',
-};
-
 function describeError(value: unknown): { reason: string; errno: string } {
   const error = toError(value);
   if (error.name === 'AbortError' || error.name === 'RequestAbortedError') {
@@ -192,7 +189,7 @@ function describeError(value: unknown): { reason: string; errno: string } {
   const errno = errorCodeOf(error) ?? error.name;
   if (error instanceof AddressBlockedError || error instanceof TimeoutError)
     return { reason: error.message, errno };
-  const known = errnoText[errno];
+  const known = errnoText(errno);
   const detail = error.message && error.message !== known ? `: ${error.message}` : '';
   return { reason: `${known ?? 'request failed'} (${errno})${detail}`, errno };
 }

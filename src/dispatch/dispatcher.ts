@@ -29,8 +29,10 @@
  * task is parked: it stays leased to this process, out of the due range, so a saturated endpoint's
  * backlog is claimed once, not over and over. Once a quarter of the endpoint's local queue has
  * drained, parked tasks are unparked to top it up and claimed again. Should this process die,
- * parked tasks come back when their lease runs out (on SQLite, at the next start), like any lease. The other endpoint policies (disable, circuit, pause, throttle) are decided by storage in the
- * same claim; outcomes carry what each attempt says about its endpoint (`signal`) to the completion.
+ * parked tasks come back when their lease runs out (on SQLite, at the next start), like any lease.
+ *
+ * The other endpoint policies (disable, circuit, pause, throttle) are decided by storage in the same
+ * claim; outcomes carry what each attempt says about its endpoint (`signal`) to the completion.
  *
  * close(): no more claims → in-flight attempts get up to `drainTimeoutMs` → the rest are aborted and
  * not recorded (their leases lapse, or releaseLeases frees them at the next start) → completions flush.

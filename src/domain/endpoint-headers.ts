@@ -4,23 +4,59 @@
  * carrying credentials are stored but shown redacted.
  */
 const RESERVED_EXACT = new Set([
-  'connection',
-  'content-encoding',
-  'content-length',
-  'content-type',
-  'expect',
-  'host',
+  // Svix's forbidden keys.
+  'user-agent',
   'keep-alive',
-  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
   'te',
-  'trailer',
+  'trailers',
   'transfer-encoding',
   'upgrade',
+  'age',
+  'cache-control',
+  'clear-site-data',
+  'expires',
+  'pragma',
+  'warning',
+  'content-length',
+  'content-type',
+  'content-encoding',
+  'content-language',
+  'content-location',
+  // Hookyard's additions: framing and proxy headers.
+  'connection',
+  'expect',
+  'host',
+  'proxy-connection',
+  'trailer',
   'via',
   'x-real-ip',
 ]);
-const RESERVED_PREFIXES = ['svix-', 'webhook-', 'x-forwarded-', 'x-amz-', 'x-amzn-', 'x-goog-', 'x-google-'];
-const SENSITIVE = new Set(['authorization', 'proxy-authorization', 'cookie', 'x-api-key', 'api-key']);
+/** Svix's forbidden prefixes, plus `webhook-` (the Standard Webhooks headers) and `x-forwarded-`. */
+const RESERVED_PREFIXES = [
+  'svix-',
+  'x-svix-',
+  'webhook-',
+  'x-forwarded-',
+  'x-amz-',
+  'x-amzn-',
+  'x-goog-',
+  'x-google',
+  'x-gfe',
+  'x-azure-',
+  'x-fd-',
+];
+/** Shown as names only (`sensitive`), never with their values: Svix's list, plus cookies and api keys. */
+const SENSITIVE = new Set([
+  'authorization',
+  'proxy-authenticate',
+  'www-authenticate',
+  'x-auth-token',
+  'x-api-key',
+  'api-key',
+  'cookie',
+]);
 
 /** RFC 9110 token characters. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;

@@ -6,11 +6,11 @@ import { parseRetryAfter } from './retry-policy.ts';
  *
  * ## An endpoint's circuit
  *
- *     closed ──`circuitThreshold` unreachable attempts in a row──► open (due deliveries parked,
+ *     closed ──`circuitThreshold` unreachable attempts in a row──► open (due deliveries held,
  *       ▲                                                           one kept due at next_probe_at)
  *       │                                                              │ claim at next_probe_at: one probe
  *       └──────────── any HTTP response (the host is up) ◄─────────────┘ still unreachable: next probe
- *                     parked deliveries released                         one interval later
+ *                     held deliveries released                           one interval later
  *
  * Independently: any failure starts `failSince` (a success clears it); when every attempt has failed
  * for `disableAfterMs`, or a 410 arrives, the endpoint is disabled. 429/502/503/504 pause the endpoint
@@ -40,19 +40,29 @@ export const healthyEndpoint: EndpointHealth = Object.freeze({
   pausedUntil: null,
 });
 
-/** What one attempt says about its endpoint. */
-export interface EndpointSignal {
-  /** When the attempt started. */
-  at: number;
-  success: boolean;
+/** What an attempt says about its endpoint, beyond success or failure (carried by its outcome). */
+export interface AttemptSignal {
   /** An HTTP response arrived (whatever its status): the host is up. */
   responded: boolean;
-  /** No response, and the error says the host is down (classification `unreachable`). */
+  /** No response, and the error says the host is down (classification `unreachable`): counts towards opening the circuit. */
   unreachable: boolean;
-  /** 410 Gone. */
+  /** 410 Gone: disable the endpoint now. */
   gone: boolean;
   /** Backpressure asked for: no attempts at the endpoint before this time. */
   pauseUntil: number | null;
+}
+
+/** One attempt's signal as the health fold reads it. */
+export interface EndpointSignal extends AttemptSignal {
+  /** When the attempt started. */
+  at: number;
+  success: boolean;
+}
+
+/** An endpoint's whole policy state (`endpoint_state`), for operators and tests. */
+export interface EndpointHealthRecord extends EndpointHealth {
+  /** The throttle's theoretical arrival time (see `throttle`). */
+  throttleTat: number | null;
 }
 
 export interface HealthPolicy {
@@ -65,9 +75,9 @@ export interface HealthChange {
   health: EndpointHealth;
   /** Disable the endpoint now (410, or failing for `disableAfterMs`). */
   disable: boolean;
-  /** The circuit opened: park the endpoint's due deliveries except one probe at `nextProbeAt`. */
+  /** The circuit opened: hold the endpoint's due deliveries except one probe at `nextProbeAt`. */
   opened: boolean;
-  /** The circuit closed: release the parked deliveries. */
+  /** The circuit closed: release the held deliveries. */
   closed: boolean;
   /** A pause began or grew: postpone the endpoint's due deliveries to `pausedUntil`. */
   paused: boolean;

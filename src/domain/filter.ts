@@ -1,5 +1,3 @@
-import type { EndpointRecord } from '../storage/contract.ts';
-
 /** What fan-out needs to know about a message. */
 export interface FanOutMessage {
   eventType: string;
@@ -7,7 +5,14 @@ export interface FanOutMessage {
   channels: readonly string[] | null;
 }
 
-type FilterableEndpoint = Pick<EndpointRecord, 'disabled' | 'eventTypes' | 'channels'>;
+/** What fan-out needs to know about an endpoint. */
+export interface FilterableEndpoint {
+  disabled: boolean;
+  /** null = every event type. */
+  eventTypes: readonly string[] | null;
+  /** null = every channel. */
+  channels: readonly string[] | null;
+}
 
 /**
  * Svix's rule: an endpoint hears a message when it is enabled, its event types include the message's

@@ -54,10 +54,6 @@ export function idBoundary(kind: IdKind, ms: number): string {
   return idPrefixes[kind] + encodeBase62(bytes);
 }
 
-export function hasPrefix(kind: IdKind, value: string): boolean {
-  return value.startsWith(idPrefixes[kind]);
-}
-
 function incrementInPlace(buffer: Buffer): void {
   for (let i = buffer.length - 1; i >= 0; i--) {
     const next = (buffer[i] ?? 0) + 1;

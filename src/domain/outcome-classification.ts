@@ -43,27 +43,34 @@ export const statusTable: Readonly<Record<number, Classification>> = {
 };
 
 /**
- * Errors with no response. All retry: a refused connection or a blocked address may be fixed by the
- * endpoint owner (or HOOKYARD_ALLOWED_SUBNETS) before the schedule ends. `UNREACHABLE` marks those
- * that say the host (not one request) is down; a reset mid-response or a blocked address does not,
- * since the host answered or was never tried. Listed so a change of policy is a one-line edit.
+ * Errors with no response: how each is classified and how an attempt's response text names it. All
+ * retry: a refused connection or a blocked address may be fixed by the endpoint owner (or
+ * HOOKYARD_ALLOWED_SUBNETS) before the schedule ends. `UNREACHABLE` marks those that say the host (not
+ * one request) is down; a reset mid-response or a blocked address does not, since the host answered
+ * or was never tried. Listed so a change of policy is a one-line edit.
  */
-export const errnoTable: Readonly<Record<string, Classification>> = {
-  ECONNREFUSED: UNREACHABLE,
-  ECONNRESET: FAILURE,
-  ETIMEDOUT: UNREACHABLE,
-  ENOTFOUND: UNREACHABLE,
-  EAI_AGAIN: UNREACHABLE,
-  EHOSTUNREACH: UNREACHABLE,
-  ENETUNREACH: UNREACHABLE,
-  EADDRBLOCKED: FAILURE,
-  UND_ERR_CONNECT_TIMEOUT: UNREACHABLE,
-  UND_ERR_HEADERS_TIMEOUT: UNREACHABLE,
-  UND_ERR_BODY_TIMEOUT: FAILURE,
-  UND_ERR_SOCKET: FAILURE,
+const errnos: Readonly<Record<string, { classification: Classification; text?: string }>> = {
+  ECONNREFUSED: { classification: UNREACHABLE, text: 'connection refused' },
+  ECONNRESET: { classification: FAILURE, text: 'connection reset by the receiver' },
+  ETIMEDOUT: { classification: UNREACHABLE, text: 'timed out' },
+  ENOTFOUND: { classification: UNREACHABLE, text: 'host name not found' },
+  EAI_AGAIN: { classification: UNREACHABLE, text: 'temporary DNS failure' },
+  EHOSTUNREACH: { classification: UNREACHABLE, text: 'host unreachable' },
+  ENETUNREACH: { classification: UNREACHABLE, text: 'network unreachable' },
+  EADDRBLOCKED: { classification: FAILURE },
+  UND_ERR_CONNECT_TIMEOUT: { classification: UNREACHABLE, text: 'timed out while connecting' },
+  UND_ERR_HEADERS_TIMEOUT: { classification: UNREACHABLE, text: 'timed out waiting for response headers' },
+  UND_ERR_BODY_TIMEOUT: { classification: FAILURE, text: 'timed out reading the response body' },
+  UND_ERR_SOCKET: { classification: FAILURE, text: 'the connection closed unexpectedly' },
+  EPROTO: { classification: FAILURE, text: 'TLS protocol error' },
   /** The endpoint has no unexpired signing secret: retried, since rotating one in fixes it. */
-  ENOSECRET: FAILURE,
+  ENOSECRET: { classification: FAILURE },
 };
+
+/** What the attempt's recorded response says for a known errno (undefined: describe it generically). */
+export function errnoText(errno: string): string | undefined {
+  return errnos[errno]?.text;
+}
 
 export function classifyStatus(status: number): Classification {
   if (status >= 200 && status < 300) return SUCCESS;
@@ -71,5 +78,5 @@ export function classifyStatus(status: number): Classification {
 }
 
 export function classifyError(errno: string): Classification {
-  return errnoTable[errno] ?? FAILURE;
+  return errnos[errno]?.classification ?? FAILURE;
 }

@@ -1,4 +1,4 @@
-import { MessageStatus } from '../storage/contract.ts';
+import { MessageStatus } from './delivery-status.ts';
 import type { Classification } from './outcome-classification.ts';
 
 /** ±20 %: retries of a burst that failed together spread out instead of arriving together again. */

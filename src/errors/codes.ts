@@ -6,6 +6,25 @@
 export const errorCodes = {
   bad_request: { status: 400, message: 'The request is malformed.' },
   invalid_json: { status: 400, message: 'The request body is not valid JSON.' },
+  invalid_range: {
+    status: 400,
+    message:
+      'The time range is not allowed: check since and until (until not in the future, at most 28 days).',
+  },
+  limit_reached: {
+    status: 400,
+    message:
+      'A limit was reached (for a secret rotation: too many old keys still valid); wait or remove some.',
+  },
+  invalid_scheme: {
+    status: 400,
+    message:
+      "The event type's schema has no example to send: add one to its schemas (version 1, `examples`).",
+  },
+  missing_payload: {
+    status: 400,
+    message: 'The message payload is gone (expunged or past its retention), so it cannot be sent again.',
+  },
   authentication_failed: { status: 401, message: 'Missing or invalid bearer token.' },
   forbidden: { status: 403, message: 'This token may not access that resource.' },
   reserved_application: {

@@ -1,16 +1,22 @@
 /**
  * The operational-webhook sender. Rather than a second delivery path, each event becomes a message of
- * an internal application (`hookyard.operational`) whose one endpoint is the operator's URL, signed
- * with the operator's secret: so an event is on disk before `emit` resolves, and is delivered,
- * retried, recorded as attempts and visible through the API exactly like any other message.
+ * an internal application (`hookyard.operational`) whose endpoints are the operator's receivers: so an
+ * event is on disk before `emit` resolves, and is delivered, retried, recorded as attempts and
+ * visible through the API exactly like any other message.
  *
- * start() brings that application and endpoint in line with the settings (URL, secret, enabled); with
- * no URL set it disables the endpoint so nothing queued earlier is sent anywhere. Processes of a fleet
+ * The endpoints are managed through `/api/v1/operational-webhook/endpoint` (any number, each with its
+ * own event-type filter, secret and headers). `HOOKYARD_OPERATIONAL_WEBHOOK_URL` seeds one more,
+ * `hookyard.operational`: start() brings it in line with the settings (URL, secret, enabled), and with
+ * no URL set disables it so nothing queued for it earlier is sent anywhere. Processes of a fleet
  * starting together may race to create them: the loser of a uid race reads the winner's row.
+ *
+ * Each event goes to the application's enabled endpoints whose event types include it (read per
+ * event: events are rare next to messages); with none, nothing is stored.
  */
 import { ConfigError } from '../config/load.ts';
-import type { Config } from '../config/settings.ts';
-import { checkEndpointUrl } from '../delivery/address-guard.ts';
+import { type Config, DEFAULT_PAYLOAD_RETENTION_MS } from '../config/settings.ts';
+import { checkEndpointUrl } from '../domain/endpoint-url.ts';
+import { fanOut } from '../domain/filter.ts';
 import { newId } from '../domain/ids.ts';
 import { toError } from '../errors/coerce.ts';
 import type { Logger } from '../log/logger.ts';
@@ -22,6 +28,7 @@ import {
 } from '../storage/contract.ts';
 import type { OperationalEvent, OperationalSink } from './events.ts';
 import { OPERATIONAL_APP_UID, OPERATIONAL_ENDPOINT_UID } from './internal-app.ts';
+import { ensureOperationalApp } from './operational-app.ts';
 
 export type OperationalConfig = Pick<
   Config,
@@ -44,11 +51,9 @@ export interface OperationalSender extends OperationalSink {
 
 interface Target {
   appId: string;
-  endpointId: string;
 }
 
-/** Operational payloads are small and kept as long as any payload by default. */
-const RETENTION_MS = 90 * 86_400_000;
+const NO_APP_RECHECK_MS = 5_000;
 
 export function createOperationalSink(deps: OperationalSinkDeps): OperationalSender {
   const { storage, config } = deps;
@@ -56,6 +61,7 @@ export function createOperationalSink(deps: OperationalSinkDeps): OperationalSen
   const clock = deps.clock ?? Date.now;
   const enabled = config.operationalWebhookUrl !== '';
   let target: Promise<Target | undefined> | undefined;
+  let checkedAt = 0;
   let closed = false;
   const storing = new Set<Promise<void>>();
 
@@ -66,27 +72,6 @@ export function createOperationalSink(deps: OperationalSinkDeps): OperationalSen
       );
     const verdict = checkEndpointUrl(config.operationalWebhookUrl, config);
     if (!verdict.ok) throw new ConfigError(`invalid HOOKYARD_OPERATIONAL_WEBHOOK_URL: ${verdict.reason}`);
-  }
-
-  async function ensureApp(now: number): Promise<ApplicationRecord> {
-    const existing = await storage.applications.get(OPERATIONAL_APP_UID);
-    if (existing) return existing;
-    try {
-      return await storage.applications.create({
-        id: newId('application', now),
-        uid: OPERATIONAL_APP_UID,
-        name: 'Hookyard operational webhooks',
-        throttleRate: null,
-        metadata: {},
-        createdAt: now,
-        updatedAt: now,
-      });
-    } catch (error) {
-      const winner =
-        error instanceof UniqueViolation && (await storage.applications.get(OPERATIONAL_APP_UID));
-      if (!winner) throw error;
-      return winner;
-    }
   }
 
   async function ensureEndpoint(app: ApplicationRecord, now: number): Promise<EndpointRecord> {
@@ -150,16 +135,19 @@ export function createOperationalSink(deps: OperationalSinkDeps): OperationalSen
     const now = clock();
     if (!enabled) {
       await disableLeftovers(now);
-      return undefined;
+      // Endpoints made through the API (if any) still hear events.
+      const app = await storage.applications.get(OPERATIONAL_APP_UID);
+      return app && { appId: app.id };
     }
     checkSettings();
-    const app = await ensureApp(now);
-    const endpoint = await ensureEndpoint(app, now);
-    return { appId: app.id, endpointId: endpoint.id };
+    const app = await ensureOperationalApp(storage, now);
+    await ensureEndpoint(app, now);
+    return { appId: app.id };
   }
 
   function resolveTarget(): Promise<Target | undefined> {
     if (!target) {
+      checkedAt = clock();
       target = sync();
       // A failed sync (database down) is tried again by the next emit.
       target.catch(() => {
@@ -172,9 +160,17 @@ export function createOperationalSink(deps: OperationalSinkDeps): OperationalSen
   async function store(event: OperationalEvent): Promise<void> {
     try {
       const to = await resolveTarget();
+      // The application may appear later (the API makes it with the first operational endpoint):
+      // looked for again at most every NO_APP_RECHECK_MS, so a server without one pays nothing per event.
+      if (!to && clock() - checkedAt >= NO_APP_RECHECK_MS) target = undefined;
       // Events about the operational application itself are dropped: a failing operational receiver
       // would otherwise report its own failures to itself, without end.
       if (!to || event.data.appId === to.appId) return;
+      const endpointIds = fanOut(await storage.endpoints.listAll(to.appId), {
+        eventType: event.type,
+        channels: null,
+      }).map((endpoint) => endpoint.id);
+      if (endpointIds.length === 0) return;
       const now = clock();
       const payload = JSON.stringify({
         type: event.type,
@@ -189,10 +185,10 @@ export function createOperationalSink(deps: OperationalSinkDeps): OperationalSen
           eventType: event.type,
           channels: null,
           payload,
-          payloadExpiresAt: now + RETENTION_MS,
+          payloadExpiresAt: now + DEFAULT_PAYLOAD_RETENTION_MS,
           createdAt: now,
         },
-        endpointIds: [to.endpointId],
+        endpointIds,
       });
     } catch (error) {
       // The change that caused the event is already committed; failing it now would only mislead.
@@ -212,7 +208,7 @@ export function createOperationalSink(deps: OperationalSinkDeps): OperationalSen
     },
 
     emit(event) {
-      if (!enabled || closed) return Promise.resolve();
+      if (closed) return Promise.resolve();
       const pending = store(event).finally(() => storing.delete(pending));
       storing.add(pending);
       return pending;

@@ -6,37 +6,26 @@
  * Conventions: times are milliseconds since the Unix epoch; JSON-ish fields are plain values;
  * `idOrUid` parameters accept either the Hookyard id or the caller's uid.
  *
- * ## A delivery's states (one row per message × endpoint; Svix's "message destination")
- *
- *     ingest ──► pending ──claim──► (in flight, leased) ──2xx──────────────► success
- *                   ▲                      │
- *                   │                      ├─failure, retries left──► sending (due at next retry)
- *                   │                      │                               │ claim (same loop)
- *                   │                      └─failure, none left───► fail
- *                   └──────── resend / recover / replay / re-enable ◄── fail (replay: success too)
- *
- * `pending` = never attempted, `sending` = failed at least once and will retry (Svix's meanings).
- * A claim leases the row by pushing its due time `leaseMs` ahead and recording the owner; a worker
- * that dies simply lets the due time pass, and the row is claimed again. Completion writes the
- * attempt and the row's next state together.
- *
- * The endpoint policies (docs/delivery-policies.md) move pending/sending rows without attempting
- * them: a row whose endpoint is disabled or has an open circuit is *held* (`next_attempt_at` NULL, out
- * of the due range, so claims never scan it again) until re-enabling or a closing circuit releases it;
- * a row whose endpoint is paused, throttled or at its concurrency cap is *postponed* to a later due time.
+ * A delivery (one row per message × endpoint; Svix's "message destination") is in one of the states
+ * pending, sending, leased, parked, held, success or fail; the state machine and every transition
+ * between them is storage/sql/delivery-transitions.ts (summed up in docs/architecture.md). `status`
+ * on records is the Svix status (0 success, 1 pending, 2 fail, 3 sending, 4 canceled): a leased, parked or held
+ * delivery shows the status it had when it was queued.
  */
 
-export const MessageStatus = { success: 0, pending: 1, fail: 2, sending: 3 } as const;
-export type MessageStatus = (typeof MessageStatus)[keyof typeof MessageStatus];
-export const statusText = ['success', 'pending', 'fail', 'sending'] as const;
+import type { MessageStatus, TriggerType } from '../domain/delivery-status.ts';
+import type { AttemptSignal, EndpointHealthRecord } from '../domain/endpoint-policy.ts';
 
-export const TriggerType = { scheduled: 0, manual: 1 } as const;
-export type TriggerType = (typeof TriggerType)[keyof typeof TriggerType];
+export { MessageStatus, statusText, TriggerType } from '../domain/delivery-status.ts';
+export type { AttemptSignal, EndpointHealthRecord } from '../domain/endpoint-policy.ts';
 
 export interface StorageCapabilities {
   /** Several processes may write at once (claims must use row locks, not process memory). */
   readonly multipleWriters: boolean;
-  /** `FOR UPDATE SKIP LOCKED` is available for claiming. */
+  /**
+   * Row locks can skip rows others hold (`FOR UPDATE SKIP LOCKED`), so the claims and bulk moves of
+   * several workers pass each other instead of queueing.
+   */
   readonly skipLocked: boolean;
   /** Cross-process change notifications (`subscribe` hears other processes' changes). */
   readonly listenNotify: boolean;
@@ -101,6 +90,10 @@ export interface MessageRecord {
   payload: string | null;
   payloadExpiresAt: number;
   createdAt: number;
+  /** Svix message tags (a list filter); absent or null when none. */
+  tags?: string[] | null;
+  /** Scheduled delivery: its deliveries are first due then rather than at `createdAt`. */
+  deliverAt?: number | null;
 }
 
 export interface DeliveryRecord {
@@ -110,7 +103,7 @@ export interface DeliveryRecord {
   endpointId: string;
   status: MessageStatus;
   attempts: number;
-  /** When the next attempt is due (or the lease ends); null when final, or held (see the state diagram). */
+  /** When the next attempt is due (or the lease ends); null when final, or held (see delivery-transitions.ts). */
   nextAttemptAt: number | null;
   createdAt: number;
   updatedAt: number;
@@ -159,9 +152,12 @@ export interface TimeRange {
 export interface MessageListFilter extends TimeRange {
   channel?: string | undefined;
   eventTypes?: string[] | undefined;
+  tag?: string | undefined;
 }
 
 export interface AttemptListFilter extends TimeRange {
+  /** Attempts of messages carrying this tag. */
+  tag?: string | undefined;
   status?: MessageStatus | undefined;
   /** 0 (no response), 100, 200, 300, 400 or 500: the hundreds of the status code. */
   statusCodeClass?: number | undefined;
@@ -175,6 +171,7 @@ export interface DeliveryListFilter extends TimeRange {
   status?: MessageStatus | undefined;
   channel?: string | undefined;
   eventTypes?: string[] | undefined;
+  tag?: string | undefined;
 }
 
 /** A message being ingested with the endpoints it fans out to. */
@@ -215,18 +212,6 @@ export type ClaimAdmission = (task: {
   endpointId: string;
 }) => number | 'park' | undefined;
 
-/** What an attempt says about its endpoint, beyond success or failure (domain/endpoint-policy.ts). */
-export interface AttemptSignal {
-  /** An HTTP response arrived: the host is up. */
-  responded: boolean;
-  /** No response and the error says the host is down: counts towards opening the circuit. */
-  unreachable: boolean;
-  /** 410 Gone: disable the endpoint now. */
-  gone: boolean;
-  /** Backpressure: no attempt at the endpoint before this time. */
-  pauseUntil: number | null;
-}
-
 /** The result of one attempt and the delivery's next state, written together. */
 export interface AttemptOutcome {
   attempt: AttemptRecord;
@@ -241,17 +226,6 @@ export interface AttemptOutcome {
 export interface CompletionReport {
   /** Endpoints this completion disabled (410, or failing for HOOKYARD_DISABLE_AFTER); each reported once. */
   disabled: Array<{ appId: string; endpointId: string; failSince: number }>;
-}
-
-/** An endpoint's policy state (`endpoint_state`), for operators and tests. */
-export interface EndpointHealthRecord {
-  failSince: number | null;
-  lastSuccessAt: number | null;
-  unreachableCount: number;
-  circuit: 'closed' | 'open';
-  nextProbeAt: number | null;
-  pausedUntil: number | null;
-  throttleTat: number | null;
 }
 
 export interface EndpointStatsCounts {
@@ -341,10 +315,10 @@ export interface MessageStore {
 
 export interface DeliveryStore {
   /**
-   * Leases up to `limit` due deliveries (due time <= now, status pending or sending) for `owner`,
+   * Leases up to `limit` due deliveries (unfinished, due time or lapsed lease <= now) for `owner`,
    * oldest due first, and returns what each attempt needs. In the same transaction the endpoint
    * policies and then `admit` sort them: held (endpoint disabled, circuit open and not probing),
-   * postponed (paused, throttled, or refused by `admit`), or returned. Fewer than `limit` tasks back does
+   * postponed (paused, throttled, or refused by `admit`), parked (`admit`), or returned. Fewer than `limit` tasks back does
    * not mean nothing more is due; `nextDueAt` says.
    */
   claim(
@@ -359,7 +333,7 @@ export interface DeliveryStore {
    * policy state (auto-disable, circuit, pause), all in one transaction; group-committed like ingest.
    */
   complete(outcomes: readonly AttemptOutcome[]): Promise<CompletionReport>;
-  /** Earliest due time among pending/sending deliveries, for the dispatcher's sleep. */
+  /** Earliest due time (or lease end) among unfinished deliveries, for the dispatcher's sleep. */
   nextDueAt(): Promise<number | null>;
   /** The message's deliveries joined with their endpoints (Svix "attempted destinations"). */
   listByMessage(
@@ -407,28 +381,31 @@ export interface AttemptStore {
 
 /** What a manual resend did (`ReplayStore.resend`). */
 export type ResendResult =
-  /** The delivery is due now (created, re-queued, or an already queued retry brought forward). */
+  /** The delivery is due now: created, re-queued when final, or brought forward when queued, held or parked. */
   | 'queued'
-  /** An attempt is in flight (the row is leased): that attempt is the resend, nothing was changed. */
+  /**
+   * The delivery is leased: a worker is attempting it (or holds it in its local queue, about to), so
+   * that attempt is the resend and nothing was changed. A parked delivery is not in flight.
+   */
   | 'in_flight'
   /** The message or the endpoint does not exist in that application. */
   | 'missing';
 
 /**
  * Manual re-delivery that is safe to repeat. A delivery that is already queued (pending or sending)
- * or in flight is never queued a second time, so calling any of these twice before the first call's
+ * or leased is never queued a second time, so calling any of these twice before the first call's
  * deliveries went out sends each message once.
  */
 export interface ReplayStore {
   /**
    * One message to one endpoint, now. Creates the delivery when the message never fanned out to the
-   * endpoint; re-queues a final one (success or fail); brings a queued retry forward to now; leaves a
-   * leased (in-flight) one alone.
+   * endpoint; re-queues a final one (success or fail) as pending; makes a queued, held or parked one due
+   * now; leaves a leased one alone.
    */
   resend(appId: string, msgId: string, endpointId: string, now: number): Promise<ResendResult>;
   /**
    * Every delivery of the endpoint created in [since, until) whose status is final (success or fail)
-   * becomes due now; queued and in-flight ones are left as they are. Works in short transactions
+   * becomes pending, due now; unfinished ones are left as they are. Works in short transactions
    * (`batchSize` rows each) so a large range never holds the database. Returns how many were re-queued.
    */
   replayEndpoint(
@@ -463,7 +440,7 @@ export interface IdempotencyStore {
   purgeOlderThan(cutoff: number): Promise<number>;
 }
 
-/** One minute (or the sum of a range) of the stats rollup (migration 0004). */
+/** One minute (or the sum of a range) of the stats rollup (migration 0005). */
 export interface StatsPoint {
   /** Start of the minute, ms since the epoch. */
   minute: number;
@@ -526,6 +503,76 @@ export interface MetaStore {
   set(key: string, value: string): Promise<void>;
 }
 
+export type BackgroundTaskStatus = 'running' | 'finished' | 'failed';
+
+/** A long operation started by the API (bulk replay, replay missing, expunge all contents, recover). */
+export interface BackgroundTaskRecord {
+  id: string;
+  /** Svix's BackgroundTaskType, e.g. `endpoint.bulk-replay`. */
+  task: string;
+  status: BackgroundTaskStatus;
+  /** What the task reports: its inputs and, once finished, its result (e.g. `{"replayed": 12}`). */
+  data: Record<string, unknown>;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface BackgroundTaskStore {
+  create(record: BackgroundTaskRecord): Promise<BackgroundTaskRecord>;
+  /** Records the outcome; returns false when the task is missing. */
+  finish(
+    id: string,
+    status: BackgroundTaskStatus,
+    data: Record<string, unknown>,
+    now: number,
+  ): Promise<boolean>;
+  get(id: string): Promise<BackgroundTaskRecord | undefined>;
+  /** Newest first by default. */
+  list(
+    filter: { status?: BackgroundTaskStatus | undefined; task?: string | undefined },
+    page: PageQuery,
+  ): Promise<Page<BackgroundTaskRecord>>;
+}
+
+export interface BulkReplayFilter {
+  since: number;
+  until: number;
+  eventTypes?: string[] | undefined;
+  channel?: string | undefined;
+  tag?: string | undefined;
+  /** Only deliveries in this final status (success or fail). */
+  status?: MessageStatus | undefined;
+  /** Only deliveries with an attempt whose response code is in this class (0 = no response). */
+  statusCodeClass?: number | undefined;
+}
+
+/** Svix's bulk operations on many messages or deliveries at once. Each returns how many rows changed. */
+export interface BulkOperationStore {
+  /**
+   * Re-queues the endpoint's finished deliveries (success and fail, as replay) created in
+   * [since, until) that match the filter; queued and in-flight ones are left alone.
+   */
+  replayFiltered(endpointId: string, filter: BulkReplayFilter, now: number): Promise<number>;
+  /**
+   * Queues, due now, the messages of the application created in [since, until) that have no delivery
+   * to the endpoint and match its event-type and channel filters (Svix's replay-missing).
+   */
+  replayMissing(
+    appId: string,
+    endpointId: string,
+    since: number,
+    until: number,
+    now: number,
+  ): Promise<number>;
+  /**
+   * Drops the payload of every message of the application, and cancels their deliveries still queued
+   * (not leased): without a payload they can never be sent. Returns the messages purged.
+   */
+  expungeAppPayloads(appId: string): Promise<number>;
+  /** The same for some messages (by id); returns the ids whose payload was dropped. */
+  expungePayloads(appId: string, msgIds: readonly string[]): Promise<string[]>;
+}
+
 export interface Storage {
   readonly capabilities: StorageCapabilities;
   /** Human-readable backend name for logs and health, e.g. `sqlite:/path/hookyard.db`. */
@@ -542,6 +589,8 @@ export interface Storage {
   readonly retention: RetentionStore;
   readonly stats: StatsStore;
   readonly explore: ExploreStore;
+  readonly backgroundTasks: BackgroundTaskStore;
+  readonly bulk: BulkOperationStore;
   /**
    * Listens for changes to applications, endpoints and event types (ours and, with `listenNotify`,
    * other processes'). The stores publish these themselves after every committed mutation.

@@ -1,6 +1,5 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { sha256 } from '../api/auth.ts';
+import { tokenMatches } from '../domain/tokens.ts';
 import type { Logger } from '../log/logger.ts';
 import { negotiate } from './assets.ts';
 import { createLoginLimiter, type LoginLimiter } from './login-limiter.ts';
@@ -25,12 +24,20 @@ export interface UiRoutesDeps {
   readonly api: FastifyInstance;
   readonly apiPrefix: string;
   readonly limiter?: LoginLimiter;
+  /** HOOKYARD_PUBLIC_URL: when it is https, the cookie is Secure even if a proxy terminates TLS. */
+  readonly publicUrl?: string;
 }
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 
-function sessionCookie(request: FastifyRequest, value: string, maxAgeSeconds: number): string {
-  const secure = request.protocol === 'https' ? '; Secure' : '';
+function sessionCookie(
+  request: FastifyRequest,
+  value: string,
+  maxAgeSeconds: number,
+  publicUrl: string | undefined,
+): string {
+  const https = request.protocol === 'https' || (publicUrl ?? '').startsWith('https://');
+  const secure = https ? '; Secure' : '';
   return `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}${secure}`;
 }
 
@@ -122,7 +129,6 @@ export function uiRoutes(deps: UiRoutesDeps): FastifyPluginAsync {
     );
 
     app.get('/', async (_request, reply) => reply.redirect(UI_BASE, 302));
-    app.get('/ui', async (_request, reply) => reply.redirect(UI_BASE, 302));
 
     if (ui.files) {
       const files = ui.files;
@@ -185,11 +191,7 @@ export function uiRoutes(deps: UiRoutesDeps): FastifyPluginAsync {
         });
       }
       const token = typeof body['token'] === 'string' ? body['token'].trim() : '';
-      const digest = sha256(token);
-      const valid =
-        token !== '' &&
-        digest.length === deps.adminTokenHash.length &&
-        timingSafeEqual(digest, deps.adminTokenHash);
+      const valid = token !== '' && tokenMatches(token, deps.adminTokenHash);
       if (!valid) {
         limiter.fail(address, now);
         deps.logger.warn({ ip: address }, 'dashboard sign-in with a wrong token');
@@ -205,7 +207,7 @@ export function uiRoutes(deps: UiRoutesDeps): FastifyPluginAsync {
       limiter.succeed(address);
       const { id } = await sessions.create(now);
       return reply
-        .header('set-cookie', sessionCookie(request, id, Math.floor(SESSION_TTL_MS / 1000)))
+        .header('set-cookie', sessionCookie(request, id, Math.floor(SESSION_TTL_MS / 1000), deps.publicUrl))
         .redirect(safeNext(body['next']), 303);
     });
 
@@ -217,16 +219,22 @@ export function uiRoutes(deps: UiRoutesDeps): FastifyPluginAsync {
         await sessions.revoke(current.id);
       else if (current)
         return reply.code(403).type('text/plain; charset=utf-8').send('Sign out from the dashboard.');
-      return reply.header('set-cookie', sessionCookie(request, '', 0)).redirect(`${UI_BASE}login`, 303);
+      return reply
+        .header('set-cookie', sessionCookie(request, '', 0, deps.publicUrl))
+        .redirect(`${UI_BASE}login`, 303);
     });
 
-    app.get('/ui/*', async (request, reply) => {
+    async function renderPage(request: FastifyRequest, reply: FastifyReply) {
       const current = await currentSession(request);
       if (!current) {
         const next = encodeURIComponent(request.url);
-        return reply.redirect(`${UI_BASE}login${request.url === UI_BASE ? '' : `?next=${next}`}`, 302);
+        const home = request.url === UI_BASE || request.url === '/ui';
+        return reply.redirect(`${UI_BASE}login${home ? '' : `?next=${next}`}`, 302);
       }
       return page(request, reply, { csrfToken: current.session.csrfToken });
-    });
+    }
+    // The router ignores trailing slashes (as the API must), so `/ui/` is the `/ui` route.
+    app.get('/ui', renderPage);
+    app.get('/ui/*', renderPage);
   };
 }

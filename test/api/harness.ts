@@ -1,7 +1,7 @@
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { sha256 } from '../../src/api/auth.ts';
 import { buildApp } from '../../src/api/build-app.ts';
 import type { SettingName } from '../../src/config/settings.ts';
+import { hashToken } from '../../src/domain/tokens.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { createEndpointCache, type EndpointCache } from '../../src/storage/endpoint-cache.ts';
 import { backends, type TestBackend, type TestStorage } from '../helpers/backends.ts';
@@ -35,7 +35,7 @@ export async function harness(
     config: storage.config,
     storage,
     logger: createLogger('silent', false),
-    adminTokenHash: sha256(ADMIN_TOKEN),
+    adminTokenHash: hashToken(ADMIN_TOKEN),
     endpointCache,
     ...(options.clock ? { clock: options.clock } : {}),
   });

@@ -1,10 +1,10 @@
 import type { TestContext } from 'node:test';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { sha256 } from '../../src/api/auth.ts';
 import { buildApp } from '../../src/api/build-app.ts';
 import type { SettingName } from '../../src/config/settings.ts';
 import { createHttpClient } from '../../src/delivery/http-client.ts';
 import { createDispatcher, type Dispatcher } from '../../src/dispatch/dispatcher.ts';
+import { hashToken } from '../../src/domain/tokens.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import type { OperationalSink } from '../../src/operational/events.ts';
 import { createEndpointCache } from '../../src/storage/endpoint-cache.ts';
@@ -48,7 +48,7 @@ export async function pipeline(
     config: storage.config,
     storage,
     logger: silentLogger,
-    adminTokenHash: sha256(ADMIN_TOKEN),
+    adminTokenHash: hashToken(ADMIN_TOKEN),
     endpointCache,
     operational,
     ...(options.clock ? { clock: options.clock } : {}),

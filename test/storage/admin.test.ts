@@ -11,9 +11,21 @@ import { DataDirLocked } from '../../src/storage/sqlite/data-dir-lock.ts';
 import { forEachBackend } from '../helpers/backends.ts';
 import { application, appWithEndpoints, message, sleep } from './fixtures.ts';
 
-/** The newest schema version (both backends have the same numbered migrations). */
-const LATEST = (await loadMigrations(new URL('../../src/storage/sqlite/migrations/', import.meta.url)))
-  .length;
+const sqliteMigrations = await loadMigrations(
+  new URL('../../src/storage/sqlite/migrations/', import.meta.url),
+);
+const postgresMigrations = await loadMigrations(
+  new URL('../../src/storage/postgres/migrations/', import.meta.url),
+);
+/** The newest schema version (both backends have the same numbered migrations, checked below). */
+const LATEST = sqliteMigrations.length;
+
+test('both backends have the same numbered migrations', () => {
+  assert.deepEqual(
+    postgresMigrations.map((migration) => migration.name),
+    sqliteMigrations.map((migration) => migration.name),
+  );
+});
 
 async function until(condition: () => boolean, timeoutMs = 3000): Promise<void> {
   const end = Date.now() + timeoutMs;

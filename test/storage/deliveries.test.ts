@@ -201,6 +201,70 @@ forEachBackend((backend) => {
       );
   });
 
+  test('resend sends a parked or held delivery now and answers in_flight only for a leased one', async (t) => {
+    const storage = await backend.create();
+    t.after(() => storage.cleanup());
+    const { app, endpoints } = await appWithEndpoints(storage, 3);
+    const [parkedAt, leasedAt, heldAt] = endpoints as [
+      (typeof endpoints)[0],
+      (typeof endpoints)[0],
+      (typeof endpoints)[0],
+    ];
+    const msg = message(app.id);
+    await storage.messages.ingest({ message: msg, endpointIds: [parkedAt.id, leasedAt.id, heldAt.id] });
+    const now = Date.now() + 10;
+    await storage.endpoints.update({ ...heldAt, disabled: true, updatedAt: now });
+    const claimed = await storage.deliveries.claim('w1', 10, now, 60_000, ({ endpointId }) =>
+      endpointId === parkedAt.id ? 'park' : undefined,
+    );
+    assert.deepEqual(
+      claimed.map((task) => task.endpointId),
+      [leasedAt.id],
+    );
+    assert.equal((await storage.deliveries.get(msg.id, heldAt.id))?.nextAttemptAt, null, 'held');
+
+    assert.equal(await storage.replay.resend(app.id, msg.id, leasedAt.id, now + 1), 'in_flight');
+    assert.equal(await storage.replay.resend(app.id, msg.id, parkedAt.id, now + 1), 'queued');
+    assert.equal(await storage.replay.resend(app.id, msg.id, heldAt.id, now + 1), 'queued');
+    // The parked one is due for any worker now, not only when its owner unparks it.
+    const again = await storage.deliveries.claim('w2', 10, now + 1, 60_000);
+    assert.deepEqual(
+      again.map((task) => task.endpointId),
+      [parkedAt.id],
+      'the held one is held again by the claim while its endpoint stays disabled',
+    );
+    assert.equal(await storage.deliveries.unpark('w1', parkedAt.id, now + 2, 10), 0, 'nothing left parked');
+  });
+
+  test('a fan-out and a completion batch larger than any one statement land whole', async (t) => {
+    const storage = await backend.create();
+    t.after(() => storage.cleanup());
+    const { app, endpoints } = await appWithEndpoints(storage, 100);
+    const msg = message(app.id);
+    await storage.messages.ingest({ message: msg, endpointIds: endpoints.map((endpoint) => endpoint.id) });
+    const now = Date.now() + 10;
+    const tasks = await storage.deliveries.claim('w', 200, now, 60_000);
+    assert.equal(tasks.length, 100);
+    const fails = new Set(tasks.slice(0, 37).map((task) => task.deliveryId));
+    await storage.deliveries.complete(
+      tasks.map((task) =>
+        fails.has(task.deliveryId)
+          ? outcome(task, MessageStatus.sending, { nextAttemptAt: now + 5000, at: now })
+          : outcome(task, MessageStatus.success, { at: now }),
+      ),
+    );
+    const attempts = await storage.attempts.listByMessage(app.id, msg.id, {}, { limit: 250 });
+    assert.equal(attempts.data.length, 100);
+    for (const task of tasks) {
+      const delivery = await storage.deliveries.get(msg.id, task.endpointId);
+      assert.equal(delivery?.attempts, 1);
+      assert.equal(
+        delivery?.status,
+        fails.has(task.deliveryId) ? MessageStatus.sending : MessageStatus.success,
+      );
+    }
+  });
+
   test('resend, recover and releaseLeases make work due now and wake dispatchers', async (t) => {
     const storage = await backend.create();
     t.after(() => storage.cleanup());

@@ -25,6 +25,10 @@ const SCREENSHOTS = process.env['HOOKYARD_UPDATE_SCREENSHOTS']
 
 const skip = chromiumMissing();
 
+interface BrowserFocus {
+  document: { activeElement: { textContent: string | null; id: string } | null };
+}
+
 /** The little of the browser's globals the page functions use. */
 interface BrowserGlobals {
   document: { querySelector(selector: string): unknown; documentElement: { scrollWidth: number } };
@@ -113,6 +117,17 @@ describe('dashboard in Chromium', { skip }, () => {
     problems.list.length = 0; // the refused sign-in answers 401, which Chromium logs as a failed load
 
     await signIn(page);
+    // Keyboard: the first Tab reaches the skip link, which moves focus to the page's content.
+    await page.keyboard.press('Tab');
+    assert.equal(
+      await page.evaluate(() => (globalThis as unknown as BrowserFocus).document.activeElement?.textContent),
+      'Skip to content',
+    );
+    await page.keyboard.press('Enter');
+    assert.equal(
+      await page.evaluate(() => (globalThis as unknown as BrowserFocus).document.activeElement?.id),
+      'main',
+    );
     assert.equal(
       (await context.cookies()).find((cookie) => cookie.name === 'hookyard_session')?.httpOnly,
       true,

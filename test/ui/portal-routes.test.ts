@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { sha256 } from '../../src/api/auth.ts';
 import { buildApp } from '../../src/api/build-app.ts';
+import { hashToken } from '../../src/domain/tokens.ts';
 import { createProductionUi, type UiRuntime } from '../../src/ui/ui-runtime.ts';
 import { themeCss, themeFrom } from '../../web/features/portal/theme.ts';
 import { backends, type TestStorage } from '../helpers/backends.ts';
@@ -35,7 +35,7 @@ before(async () => {
   if (!sqlite) throw new Error('no SQLite backend');
   storage = await sqlite.create({ portalFrameAncestors: '' });
   ui = await createProductionUi();
-  const deps = { storage, logger: silentLogger, adminTokenHash: sha256(TOKEN), ui };
+  const deps = { storage, logger: silentLogger, adminTokenHash: hashToken(TOKEN), ui };
   app = await buildApp({ ...deps, config: { ...storage.config, portalFrameAncestors: ['*'] } });
   narrowed = await buildApp({
     ...deps,

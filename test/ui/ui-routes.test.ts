@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { sha256 } from '../../src/api/auth.ts';
 import { buildApp } from '../../src/api/build-app.ts';
+import { hashToken } from '../../src/domain/tokens.ts';
 import { createProductionUi, type UiRuntime } from '../../src/ui/ui-runtime.ts';
 import { backends, type TestStorage } from '../helpers/backends.ts';
 import { silentLogger } from '../helpers/pipeline.ts';
@@ -26,7 +26,7 @@ before(async () => {
     config: storage.config,
     storage,
     logger: silentLogger,
-    adminTokenHash: sha256(TOKEN),
+    adminTokenHash: hashToken(TOKEN),
     ui,
   });
   await app.ready();
@@ -165,6 +165,29 @@ test('a wrong token gets a clear message; ten in a minute from one address are s
   assert.ok(Number(limited.headers['retry-after']) > 0);
   // Other addresses are not affected.
   assert.equal((await attempt('10.9.9.10', TOKEN)).statusCode, 303);
+});
+
+test('the session cookie is Secure when the dashboard is served over https', async () => {
+  const secureApp = await buildApp({
+    config: { ...storage.config, publicUrl: 'https://hooks.example.com' },
+    storage,
+    logger: silentLogger,
+    adminTokenHash: hashToken(TOKEN),
+    ui,
+  });
+  try {
+    const response = await secureApp.inject({
+      method: 'POST',
+      url: '/ui/login',
+      remoteAddress: '10.8.8.8',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `token=${TOKEN}`,
+    });
+    assert.equal(response.statusCode, 303);
+    assert.match(String(response.headers['set-cookie']), /; HttpOnly; SameSite=Strict; Max-Age=\d+; Secure$/);
+  } finally {
+    await secureApp.close();
+  }
 });
 
 test('a sign-in form posted from another origin is refused', async () => {

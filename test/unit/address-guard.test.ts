@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  checkEndpointUrl,
-  createAddressGuard,
-  embeddedIPv4,
-  guardedLookup,
-} from '../../src/delivery/address-guard.ts';
+import { guardedLookup } from '../../src/delivery/address-guard.ts';
+import { createAddressGuard, embeddedIPv4 } from '../../src/domain/address-rules.ts';
 import { parseCidrList } from '../../src/domain/cidr.ts';
+import { checkEndpointUrl } from '../../src/domain/endpoint-url.ts';
 
 const cidrs = (text: string) => parseCidrList(text) ?? assert.fail(`bad cidr ${text}`);
 const guard = createAddressGuard([]);

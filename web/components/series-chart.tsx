@@ -33,7 +33,19 @@ export default function SeriesChart(props: {
       {
         width: Math.max(280, element.clientWidth),
         height: 180,
-        series: [{}, ...names.map((label, index) => ({ label, stroke: strokes[index] ?? '#888', width: 2 }))],
+        // Latency exists only where something was delivered: isolated intervals are drawn as points
+        // (uPlot hides points on dense axes and draws no line through gaps).
+        series: [
+          {},
+          ...names.map((label, index) => ({
+            label,
+            stroke: strokes[index] ?? '#888',
+            width: 2,
+            ...(props.kind === 'latency'
+              ? { points: { show: true, size: 6, fill: strokes[index] ?? '#888' } }
+              : {}),
+          })),
+        ],
         axes: [axis, axis],
         legend: { show: true },
         cursor: { drag: { x: false, y: false } },

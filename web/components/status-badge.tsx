@@ -1,4 +1,4 @@
-const TEXT: Record<number, string> = { 0: 'success', 1: 'pending', 2: 'fail', 3: 'sending' };
+const TEXT: Record<number, string> = { 0: 'success', 1: 'pending', 2: 'fail', 3: 'sending', 4: 'canceled' };
 
 /** A delivery or attempt status as a word and a colour (never colour alone). */
 export function StatusBadge({ status }: { status: number }) {

@@ -1,10 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Static } from 'typebox';
-import { newId } from '../../domain/ids.ts';
 import { ApiError } from '../../errors/api-error.ts';
 import { OPERATIONAL_APP_UID } from '../../operational/internal-app.ts';
-import { type ApplicationRecord, UniqueViolation } from '../../storage/contract.ts';
-import { type ApiContext, assertNotReserved, loadApp } from '../context.ts';
+import type { ApplicationRecord } from '../../storage/contract.ts';
+import { type ApiContext, assertNotReserved, assertUid, loadApp } from '../context.ts';
 import { finishPage, pageWalk } from '../pagination.ts';
 import {
   AppListQuery,
@@ -16,48 +15,9 @@ import {
   listResponse,
 } from '../schemas.ts';
 import { applicationOut } from '../serialize.ts';
+import { createOrGetApplication, newApplication, rateOf } from '../use-cases/applications.ts';
 
 const ListApplicationOut = listResponse('ApplicationOut', ApplicationOut);
-
-/** `rateLimit` is the newer SDKs' name for `throttleRate`; either sets it. */
-function rateOf(body: {
-  throttleRate?: number | null;
-  rateLimit?: number | null;
-}): number | null | undefined {
-  return body.throttleRate !== undefined ? body.throttleRate : body.rateLimit;
-}
-
-export function newApplication(
-  body: Static<typeof ApplicationIn>,
-  now: number,
-  fallbackUid?: string,
-): ApplicationRecord {
-  assertNotReserved(body.uid ?? fallbackUid);
-  return {
-    id: newId('application', now),
-    uid: body.uid ?? fallbackUid ?? null,
-    name: body.name,
-    throttleRate: rateOf(body) ?? null,
-    metadata: body.metadata ?? {},
-    createdAt: now,
-    updatedAt: now,
-  };
-}
-
-/** Creates the application, or returns the one holding that uid when a concurrent request won. */
-export async function createOrGetApplication(
-  ctx: ApiContext,
-  record: ApplicationRecord,
-): Promise<{ app: ApplicationRecord; created: boolean }> {
-  try {
-    return { app: await ctx.storage.applications.create(record), created: true };
-  } catch (error) {
-    if (!(error instanceof UniqueViolation) || record.uid === null) throw error;
-    const existing = await ctx.storage.applications.get(record.uid);
-    if (!existing) throw error;
-    return { app: existing, created: false };
-  }
-}
 
 export function applicationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
   return async (app) => {
@@ -72,7 +32,8 @@ export function applicationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         },
       },
       async (request) => {
-        const walk = pageWalk(request.query, request.query.order === 'ascending');
+        // Oldest first unless asked otherwise, as Svix lists applications.
+        const walk = pageWalk(request.query, 'application', request.query.order !== 'descending');
         // Hookyard's own operational-webhook application is an implementation detail, not a tenant.
         const result = await ctx.storage.applications.list(walk.page, {
           excludeUid: OPERATIONAL_APP_UID,
@@ -137,18 +98,36 @@ export function applicationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
             newApplication(body, now, request.params.app_id),
           );
           if (created) return reply.code(201).send(applicationOut(result));
-          return reply.code(200).send(applicationOut(await update(result.id, replacement(body), now)));
+          return reply
+            .code(200)
+            .send(
+              applicationOut(await update(result.id, replacement(body, result, request.params.app_id), now)),
+            );
         }
         assertNotReserved(existing.uid);
-        return reply.code(200).send(applicationOut(await update(existing.id, replacement(body), now)));
+        return reply
+          .code(200)
+          .send(
+            applicationOut(
+              await update(existing.id, replacement(body, existing, request.params.app_id), now),
+            ),
+          );
       },
     );
 
-    /** PUT replaces: fields left out go back to their defaults (the uid is kept unless given). */
-    function replacement(body: Static<typeof ApplicationIn>): Static<typeof ApplicationPatch> {
+    /**
+     * PUT replaces: fields left out go back to their defaults. A uid left out is cleared, as in Svix,
+     * unless the path addressed the application by that very uid (then the path says what it is).
+     */
+    function replacement(
+      body: Static<typeof ApplicationIn>,
+      current: ApplicationRecord | undefined,
+      pathIdOrUid?: string,
+    ): Static<typeof ApplicationPatch> {
+      const addressedByUid = current?.uid != null && current.uid === pathIdOrUid;
       return {
         name: body.name,
-        uid: body.uid,
+        uid: body.uid !== undefined ? body.uid : addressedByUid ? current.uid : null,
         throttleRate: rateOf(body) ?? null,
         metadata: body.metadata ?? {},
       };
@@ -159,6 +138,7 @@ export function applicationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       if (!current) throw ApiError.notFound('Application');
       assertNotReserved(current.uid);
       assertNotReserved(body.uid);
+      assertUid('application', body.uid, ['body', 'uid']);
       const rate = rateOf(body);
       const next: ApplicationRecord = {
         ...current,

@@ -1,4 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Static } from 'typebox';
 import { ApiError } from '../../errors/api-error.ts';
 import type {
   ApplicationRecord,
@@ -6,7 +8,7 @@ import type {
   AttemptRecord,
   MessageStatus,
 } from '../../storage/contract.ts';
-import { type ApiContext, loadApp, loadEndpoint, loadMessage, parseTime } from '../context.ts';
+import { type ApiContext, loadApp, loadEndpoint, loadMessage, parseAfter, parseTime } from '../context.ts';
 import { finishPage, pageWalk } from '../pagination.ts';
 import {
   AttemptByMsgQuery,
@@ -16,6 +18,7 @@ import {
   EmptyResponse,
   EndpointMessageOut,
   EndpointParams,
+  ExpandedStatusesQuery,
   listResponse,
   MessageAttemptOut,
   MessageEndpointOut,
@@ -42,16 +45,18 @@ interface AttemptQuery {
   status?: number | undefined;
   status_code_class?: number | undefined;
   channel?: string | undefined;
+  tag?: string | undefined;
   event_types?: string[] | undefined;
 }
 
 function attemptFilter(query: AttemptQuery): AttemptListFilter {
   return {
     before: parseTime(query.before),
-    after: parseTime(query.after),
+    after: parseAfter(query.after),
     status: query.status as MessageStatus | undefined,
     statusCodeClass: query.status_code_class,
     channel: query.channel,
+    tag: query.tag,
     eventTypes: query.event_types,
   };
 }
@@ -63,15 +68,17 @@ export function attemptRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
     attempts: readonly AttemptRecord[],
     withContent: boolean,
     withMsg: boolean,
+    expanded: boolean,
   ): Promise<string[]> {
-    if (!withMsg) return attempts.map((attempt) => JSON.stringify(attemptOut(attempt, withContent)));
+    if (!withMsg)
+      return attempts.map((attempt) => JSON.stringify(attemptOut(attempt, withContent, expanded)));
     const messages = new Map<string, string>();
     for (const msgId of new Set(attempts.map((attempt) => attempt.msgId))) {
       const message = await ctx.storage.messages.get(app.id, msgId);
       if (message) messages.set(msgId, messageOutJson(message, withContent));
     }
     return attempts.map((attempt) => {
-      const head = JSON.stringify(attemptOut(attempt, withContent));
+      const head = JSON.stringify(attemptOut(attempt, withContent, expanded));
       const msg = messages.get(attempt.msgId);
       return msg === undefined ? head : `${head.slice(0, -1)},"msg":${msg}}`;
     });
@@ -92,7 +99,7 @@ export function attemptRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         const query = request.query;
         const application = await loadApp(ctx, request, request.params.app_id);
         const endpoint = await loadEndpoint(ctx, application, request.params.endpoint_id);
-        const walk = pageWalk(query);
+        const walk = pageWalk(query, 'attempt');
         const result = await ctx.storage.attempts.listByEndpoint(
           application.id,
           endpoint.id,
@@ -105,10 +112,42 @@ export function attemptRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
           data,
           query.with_content !== false,
           query.with_msg === true,
+          query.expanded_statuses === true,
         );
         return reply.type(JSON_TYPE).send(listJson(items, cursor));
       },
     );
+
+    async function listByMessage(
+      request: FastifyRequest,
+      reply: FastifyReply,
+      params: { app_id: string; msg_id: string },
+      query: Static<typeof AttemptByMsgQuery>,
+      endpointIdOrUid: string | undefined,
+    ): Promise<FastifyReply> {
+      const application = await loadApp(ctx, request, params.app_id);
+      const message = await loadMessage(ctx, application, params.msg_id);
+      const endpointId =
+        endpointIdOrUid === undefined
+          ? undefined
+          : (await loadEndpoint(ctx, application, endpointIdOrUid)).id;
+      const walk = pageWalk(query, 'attempt');
+      const result = await ctx.storage.attempts.listByMessage(
+        application.id,
+        message.id,
+        { ...attemptFilter(query), endpointId },
+        walk.page,
+      );
+      const { data, cursor } = finishPage(walk, result, (item) => item.id);
+      const items = await attemptsJson(
+        application,
+        data,
+        query.with_content !== false,
+        query.with_msg === true,
+        query.expanded_statuses === true,
+      );
+      return reply.type(JSON_TYPE).send(listJson(items, cursor));
+    }
 
     app.get(
       '/app/:app_id/attempt/msg/:msg_id',
@@ -120,36 +159,31 @@ export function attemptRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
           responses: { 200: ListMessageAttemptOut },
         },
       },
-      async (request, reply) => {
-        const query = request.query;
-        const application = await loadApp(ctx, request, request.params.app_id);
-        const message = await loadMessage(ctx, application, request.params.msg_id);
-        const endpointId =
-          query.endpoint_id === undefined
-            ? undefined
-            : (await loadEndpoint(ctx, application, query.endpoint_id)).id;
-        const walk = pageWalk(query);
-        const result = await ctx.storage.attempts.listByMessage(
-          application.id,
-          message.id,
-          { ...attemptFilter(query), endpointId },
-          walk.page,
-        );
-        const { data, cursor } = finishPage(walk, result, (item) => item.id);
-        const items = await attemptsJson(
-          application,
-          data,
-          query.with_content !== false,
-          query.with_msg === true,
-        );
-        return reply.type(JSON_TYPE).send(listJson(items, cursor));
+      (request, reply) =>
+        listByMessage(request, reply, request.params, request.query, request.query.endpoint_id),
+    );
+
+    // Svix's deprecated attempt lists, still served (and, as in Svix, left out of the OpenAPI document).
+    app.get(
+      '/app/:app_id/msg/:msg_id/attempt',
+      { schema: { params: MessageParams, querystring: AttemptByMsgQuery }, config: { access: 'app-read' } },
+      (request, reply) =>
+        listByMessage(request, reply, request.params, request.query, request.query.endpoint_id),
+    );
+    app.get(
+      '/app/:app_id/msg/:msg_id/endpoint/:endpoint_id/attempt',
+      {
+        schema: { params: MessageEndpointParams, querystring: AttemptListQuery },
+        config: { access: 'app-read' },
       },
+      (request, reply) =>
+        listByMessage(request, reply, request.params, request.query, request.params.endpoint_id),
     );
 
     app.get(
       '/app/:app_id/msg/:msg_id/attempt/:attempt_id',
       {
-        schema: { params: AttemptParams },
+        schema: { params: AttemptParams, querystring: ExpandedStatusesQuery },
         config: {
           access: 'app-read',
           operationId: 'v1.message-attempt.get',
@@ -161,7 +195,7 @@ export function attemptRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         const message = await loadMessage(ctx, application, request.params.msg_id);
         const attempt = await ctx.storage.attempts.get(application.id, message.id, request.params.attempt_id);
         if (!attempt) throw ApiError.notFound('Message attempt');
-        return attemptOut(attempt, true);
+        return attemptOut(attempt, true, request.query.expanded_statuses === true);
       },
     );
 
@@ -201,9 +235,9 @@ export function attemptRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       async (request) => {
         const application = await loadApp(ctx, request, request.params.app_id);
         const message = await loadMessage(ctx, application, request.params.msg_id);
-        const walk = pageWalk(request.query);
+        const walk = pageWalk(request.query, 'endpoint');
         const result = await ctx.storage.deliveries.listByMessage(application.id, message.id, walk.page);
-        const { data, cursor } = finishPage(walk, result, (item) => item.delivery.id);
+        const { data, cursor } = finishPage(walk, result, (item) => item.endpoint.id);
         return { data: data.map((item) => messageEndpointOut(item.delivery, item.endpoint)), ...cursor };
       },
     );
@@ -222,22 +256,25 @@ export function attemptRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         const query = request.query;
         const application = await loadApp(ctx, request, request.params.app_id);
         const endpoint = await loadEndpoint(ctx, application, request.params.endpoint_id);
-        const walk = pageWalk(query);
+        const walk = pageWalk(query, 'delivery');
         const result = await ctx.storage.deliveries.listByEndpoint(
           application.id,
           endpoint.id,
           {
             before: parseTime(query.before),
-            after: parseTime(query.after),
+            after: parseAfter(query.after),
             status: query.status as MessageStatus | undefined,
             channel: query.channel,
+            tag: query.tag,
             eventTypes: query.event_types,
           },
           walk.page,
         );
         const { data, cursor } = finishPage(walk, result, (item) => item.delivery.id);
         const withContent = query.with_content !== false;
-        const items = data.map((item) => endpointMessageOutJson(item.delivery, item.message, withContent));
+        const items = data.map((item) =>
+          endpointMessageOutJson(item.delivery, item.message, withContent, query.expanded_statuses === true),
+        );
         return reply.type(JSON_TYPE).send(listJson(items, cursor));
       },
     );
@@ -257,7 +294,12 @@ export function attemptRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         const application = await loadApp(ctx, request, request.params.app_id);
         const message = await loadMessage(ctx, application, request.params.msg_id);
         const endpoint = await loadEndpoint(ctx, application, request.params.endpoint_id);
-        // Safe to repeat: while the first resend's attempt is queued or in flight a second one changes
+        if (message.payload === null)
+          throw new ApiError(
+            'missing_payload',
+            'Unable to resend the message: its payload was expunged or is past its retention.',
+          );
+        // Safe to repeat: while the first resend's attempt is queued or leased a second one changes
         // nothing (see ReplayStore.resend), so a double click sends the message once.
         const result = await ctx.storage.replay.resend(application.id, message.id, endpoint.id, ctx.clock());
         if (result === 'missing') throw ApiError.notFound('Message or endpoint');

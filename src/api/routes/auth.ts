@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import { ApiError } from '../../errors/api-error.ts';
-import { DEFAULT_PORTAL_TTL_MS, effectiveCapabilities } from '../auth.ts';
-import type { ApiContext } from '../context.ts';
+import { type Capability, DEFAULT_PORTAL_TTL_MS, effectiveCapabilities } from '../auth.ts';
+import { type ApiContext, assertCreatedAppUid } from '../context.ts';
 import {
   ApplicationTokenExpireIn,
   AppParams,
@@ -10,12 +11,43 @@ import {
   AppPortalKeyIn,
   AppPortalSessionOut,
 } from '../schemas.ts';
-import { createOrGetApplication, newApplication } from './applications.ts';
+import { createOrGetApplication, newApplication } from '../use-cases/applications.ts';
 
 /** Where the App Portal lives (src/ui/portal-routes.ts serves it). */
 export const PORTAL_BASE = '/portal/';
 
 export function authRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
+  /**
+   * `token` is for the API (the Svix SDKs, svix-react); the link's key stands for a second token of
+   * the same claims, so the one returned here never sits in a URL.
+   */
+  async function portalAccess(
+    request: FastifyRequest,
+    appId: string,
+    options: {
+      expiry?: number | null | undefined;
+      readOnly?: boolean | null | undefined;
+      sessionId?: string | null | undefined;
+      capabilities?: readonly Capability[] | null | undefined;
+    },
+  ): Promise<{ token: string; url: string }> {
+    const now = ctx.clock();
+    const expiresAt = now + (options.expiry != null ? options.expiry * 1000 : DEFAULT_PORTAL_TTL_MS);
+    const issue = () =>
+      ctx.portal.issue(
+        appId,
+        expiresAt,
+        options.readOnly === true,
+        options.sessionId ?? undefined,
+        now,
+        options.capabilities,
+      );
+    const [token, linkToken] = await Promise.all([issue(), issue()]);
+    const key = await ctx.portalKeys.create(linkToken, expiresAt);
+    const base = ctx.config.publicUrl || `${request.protocol}://${request.host}`;
+    return { token, url: `${base}${PORTAL_BASE}#key=${key}` };
+  }
+
   return async (app) => {
     app.post(
       '/auth/app-portal-access/:app_id',
@@ -34,26 +66,25 @@ export function authRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         const now = ctx.clock();
         let application = await ctx.storage.applications.get(request.params.app_id);
         if (!application && body.application) {
+          assertCreatedAppUid(request.params.app_id, body.application.uid);
           application = (
             await createOrGetApplication(ctx, newApplication(body.application, now, request.params.app_id))
           ).app;
         }
         if (!application) throw ApiError.notFound('Application');
-        const expiresAt = now + (body.expiry != null ? body.expiry * 1000 : DEFAULT_PORTAL_TTL_MS);
-        const issue = () =>
-          ctx.portal.issue(
-            (application as { id: string }).id,
-            expiresAt,
-            body.readOnly === true,
-            body.sessionId ?? undefined,
-            now,
-            body.capabilities,
-          );
-        // The link's key stands for a second token, so the one returned here never sits in a URL.
-        const [token, linkToken] = await Promise.all([issue(), issue()]);
-        const key = await ctx.portalKeys.create(linkToken, expiresAt);
-        const base = ctx.config.publicUrl || `${request.protocol}://${request.host}`;
-        return { token, url: `${base}${PORTAL_BASE}#key=${key}` };
+        return portalAccess(request, application.id, body);
+      },
+    );
+
+    // Svix's deprecated form: a portal token for the application, with no options (left out of the
+    // OpenAPI document, as in Svix).
+    app.post(
+      '/auth/dashboard-access/:app_id',
+      { schema: { params: AppParams }, config: { access: 'admin' } },
+      async (request) => {
+        const application = await ctx.storage.applications.get(request.params.app_id);
+        if (!application) throw ApiError.notFound('Application');
+        return portalAccess(request, application.id, {});
       },
     );
 
@@ -87,6 +118,10 @@ export function authRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       '/auth/app/:app_id/expire-all',
       {
         schema: { params: AppParams, body: ApplicationTokenExpireIn },
+        // Every field is optional, so a bodiless POST means the defaults (expire at once, all sessions).
+        preValidation: async (request) => {
+          request.body ??= {};
+        },
         config: {
           access: 'admin',
           operationId: 'v1.authentication.expire-all',
@@ -111,8 +146,7 @@ export function authRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
           access: 'any',
           operationId: 'v1.authentication.logout',
           responses: { 204: null },
-          description:
-            'Ends the calling app-portal token (the admin token is not ended: it only acknowledges).',
+          description: 'Ends the calling app-portal token (for the admin token it only acknowledges).',
         },
       },
       async (request, reply) => {

@@ -1,16 +1,17 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Static } from 'typebox';
-import {
-  headerLimits,
-  headerProblem,
-  isSensitiveHeader,
-  mergeHeaders,
-} from '../../domain/endpoint-headers.ts';
+import { headerLimits, mergeHeaders } from '../../domain/endpoint-headers.ts';
 import { newId } from '../../domain/ids.ts';
 import { ApiError } from '../../errors/api-error.ts';
-import { generateSecret, normaliseSecret, publicKeyOf } from '../../signing/keys.ts';
-import type { ApplicationRecord, EndpointRecord, EndpointSecret } from '../../storage/contract.ts';
-import { type ApiContext, assertEndpointUrl, loadApp, loadEndpoint, parseTime } from '../context.ts';
+import type { ApplicationRecord, EndpointRecord } from '../../storage/contract.ts';
+import {
+  type ApiContext,
+  assertEndpointUrl,
+  assertUid,
+  loadApp,
+  loadEndpoint,
+  parseTime,
+} from '../context.ts';
 import { finishPage, pageWalk } from '../pagination.ts';
 import {
   AppParams,
@@ -36,27 +37,21 @@ import {
   StatsQuery,
 } from '../schemas.ts';
 import { endpointOut, iso, messageOutJson } from '../serialize.ts';
-import { ingestMessage } from './messages.ts';
+import {
+  checkedHeaders,
+  headersOut,
+  rotatedSecrets,
+  secretFrom,
+  secretOut,
+} from '../use-cases/endpoint-rules.ts';
+import { ingestMessage } from '../use-cases/messages.ts';
 
 const ListEndpointOut = listResponse('EndpointOut', EndpointOut);
-const DEFAULT_GRACE_SECONDS = 86_400;
-/** Rotated-out keys still inside their grace period, besides the current one. */
-const MAX_PREVIOUS_SECRETS = 4;
-
-function secretFrom(given: string | null | undefined, loc: string[]): string {
-  if (given === undefined || given === null) return generateSecret();
-  const result = normaliseSecret(given);
-  if (!result.ok) throw ApiError.validation(loc, result.reason);
-  return result.secret;
-}
-
-function checkedHeaders(headers: Readonly<Record<string, string | null>>, loc: string[]): void {
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === null) continue;
-    const problem = headerProblem(name, value);
-    if (problem) throw ApiError.validation([...loc, name], `header ${name} ${problem}`);
-  }
-}
+const DAY_MS = 86_400_000;
+/** Svix's allowance for clock skew on the stats and recover windows ("now - 28 days" must pass). */
+const WINDOW_SLACK_MS = 5 * 60_000;
+const MAX_STATS_WINDOW_MS = 28 * DAY_MS + WINDOW_SLACK_MS;
+const MAX_RECOVER_WINDOW_MS = 14 * DAY_MS + WINDOW_SLACK_MS;
 
 /** `filterTypes` is the newer SDKs' name for `eventTypes`; an empty list means every type. */
 function eventTypesOf(body: {
@@ -74,19 +69,40 @@ function rateOf(body: {
   return body.throttleRate !== undefined ? body.throttleRate : body.rateLimit;
 }
 
-/** Svix's default example when the event type carries none. */
-function examplePayload(eventType: string, schemas: Record<string, unknown> | null, index: number): object {
-  for (const schema of Object.values(schemas ?? {})) {
+/** The payload `send-example` delivers for `svix.ping`, as Svix sends it. */
+const PING_PAYLOAD = { success: true };
+
+/** The `exampleIndex`-th example of the event type's schemas (version "1" first), as Svix picks it. */
+function examplePayload(schemas: Record<string, unknown> | null, index: number): object | undefined {
+  const versions = Object.entries(schemas ?? {}).sort(([a], [b]) => (a === '1' ? -1 : b === '1' ? 1 : 0));
+  for (const [, schema] of versions) {
     if (!schema || typeof schema !== 'object') continue;
     const { examples, example } = schema as { examples?: unknown; example?: unknown };
     const candidate = Array.isArray(examples) ? examples[index] : index === 0 ? example : undefined;
     if (candidate && typeof candidate === 'object' && !Array.isArray(candidate)) return candidate;
   }
-  if (eventType === 'svix.ping') return { type: 'svix.ping', data: { success: true } };
-  return { type: eventType, data: {} };
+  return undefined;
 }
 
 export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
+  /**
+   * An endpoint may not filter on an archived event type (422, as in Svix). A name that was never
+   * registered is accepted: Hookyard's event-type catalog is optional (see docs/api.md).
+   */
+  async function assertFilterTypes(eventTypes: readonly string[] | null | undefined): Promise<void> {
+    if (!eventTypes) return;
+    const archived: string[] = [];
+    for (const name of eventTypes) {
+      const found = await ctx.storage.eventTypes.get(name);
+      if (found?.archived) archived.push(name);
+    }
+    if (archived.length > 0)
+      throw ApiError.validation(
+        ['body', 'filterTypes'],
+        `these event types are archived: ${archived.join(', ')}; unarchive them or drop them from the filter`,
+      );
+  }
+
   function newEndpoint(
     app: ApplicationRecord,
     body: Static<typeof EndpointIn>,
@@ -94,6 +110,8 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
     fallbackUid?: string,
   ) {
     const url = assertEndpointUrl(ctx, body.url, ['body', 'url']);
+    assertUid('endpoint', body.uid, ['body', 'uid']);
+    if (body.uid == null) assertUid('endpoint', fallbackUid, ['path', 'endpoint_id']);
     const headers = body.headers ?? {};
     checkedHeaders(headers, ['body', 'headers']);
     const record: EndpointRecord = {
@@ -108,7 +126,12 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       throttleRate: rateOf(body) ?? null,
       metadata: body.metadata ?? {},
       headers,
-      secrets: [{ key: secretFrom(body.secret, ['body', 'secret']), expiresAt: null }],
+      secrets: [
+        {
+          key: secretFrom(body.secret, ['body', 'secret'], ctx.config.defaultSignatureType),
+          expiresAt: null,
+        },
+      ],
       createdAt: now,
       updatedAt: now,
     };
@@ -159,7 +182,7 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       },
       async (request) => {
         const application = await loadApp(ctx, request, request.params.app_id);
-        const walk = pageWalk(request.query, request.query.order === 'ascending');
+        const walk = pageWalk(request.query, 'endpoint', request.query.order === 'ascending');
         const result = await ctx.storage.endpoints.list(application.id, walk.page);
         const { data, cursor } = finishPage(walk, result, (item) => item.id);
         return { data: data.map(endpointOut), ...cursor };
@@ -174,7 +197,9 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       },
       async (request, reply) => {
         const application = await loadApp(ctx, request, request.params.app_id);
-        const created = await create(application, newEndpoint(application, request.body, ctx.clock()));
+        const record = newEndpoint(application, request.body, ctx.clock());
+        await assertFilterTypes(record.eventTypes);
+        const created = await create(application, record);
         return reply.code(201).send(endpointOut(created));
       },
     );
@@ -205,8 +230,11 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         const current = await ctx.storage.endpoints.get(application.id, request.params.endpoint_id);
         if (!current) {
           const record = newEndpoint(application, body, now, request.params.endpoint_id);
+          await assertFilterTypes(record.eventTypes);
           return reply.code(201).send(endpointOut(await create(application, record)));
         }
+        assertUid('endpoint', body.uid, ['body', 'uid']);
+        await assertFilterTypes(eventTypesOf(body));
         const updated = await save(application, {
           ...current,
           url: assertEndpointUrl(ctx, body.url, ['body', 'url']),
@@ -233,6 +261,8 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         const { app: application, endpoint } = await target(request, request.params);
         const body = request.body;
         const eventTypes = eventTypesOf(body);
+        assertUid('endpoint', body.uid, ['body', 'uid']);
+        await assertFilterTypes(eventTypes);
         const rate = rateOf(body);
         const channels = body.channels?.length === 0 ? null : body.channels;
         const updated = await save(application, {
@@ -248,7 +278,12 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
           secrets:
             body.secret === undefined
               ? endpoint.secrets
-              : [{ key: secretFrom(body.secret, ['body', 'secret']), expiresAt: null }],
+              : [
+                  {
+                    key: secretFrom(body.secret, ['body', 'secret'], ctx.config.defaultSignatureType),
+                    expiresAt: null,
+                  },
+                ],
           updatedAt: ctx.clock(),
         });
         return endpointOut(updated);
@@ -283,10 +318,8 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       },
       async (request) => {
         const { endpoint } = await target(request, request.params);
-        const current = endpoint.secrets[0];
-        if (!current) throw ApiError.notFound('Endpoint secret');
         // A v1a endpoint's private key never leaves Hookyard: receivers verify with the public key.
-        return { key: publicKeyOf(current.key) ?? current.key };
+        return secretOut(endpoint);
       },
     );
 
@@ -304,19 +337,10 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         const { app: application, endpoint } = await target(request, request.params);
         const now = ctx.clock();
-        const key = secretFrom(request.body.key, ['body', 'key']);
-        const graceMs = (request.body.gracePeriodSeconds ?? DEFAULT_GRACE_SECONDS) * 1000;
-        // The outgoing key keeps signing (alongside the new one) until the grace period ends, so a
-        // receiver that has not switched yet still verifies every delivery.
-        const previous: EndpointSecret[] = [];
-        const [current, ...older] = endpoint.secrets;
-        if (current && graceMs > 0) previous.push({ key: current.key, expiresAt: now + graceMs });
-        for (const secret of older) {
-          if (secret.expiresAt !== null && secret.expiresAt > now) previous.push(secret);
-        }
+        const secrets = rotatedSecrets(endpoint, request.body.key, request.body.gracePeriodSeconds, now);
         await save(application, {
           ...endpoint,
-          secrets: [{ key, expiresAt: null }, ...previous.slice(0, MAX_PREVIOUS_SECRETS)],
+          secrets,
           updatedAt: now,
         });
         return reply.code(204).send();
@@ -335,13 +359,7 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       },
       async (request) => {
         const { endpoint } = await target(request, request.params);
-        const headers: Record<string, string> = {};
-        const sensitive: string[] = [];
-        for (const [name, value] of Object.entries(endpoint.headers)) {
-          if (isSensitiveHeader(name)) sensitive.push(name);
-          else headers[name] = value;
-        }
-        return { headers, sensitive };
+        return headersOut(endpoint);
       },
     );
 
@@ -397,10 +415,13 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       },
       async (request) => {
         const { endpoint } = await target(request, request.params);
-        return ctx.storage.endpoints.stats(endpoint.id, {
-          after: parseTime(request.query.since),
-          before: parseTime(request.query.until),
-        });
+        const now = ctx.clock();
+        const until = parseTime(request.query.until) ?? now;
+        if (until > now) throw new ApiError('invalid_range', 'until cannot be in the future.');
+        const since = parseTime(request.query.since) ?? until - 28 * DAY_MS;
+        if (until - since > MAX_STATS_WINDOW_MS)
+          throw new ApiError('invalid_range', `since cannot be more than 28 days before ${iso(until)}.`);
+        return ctx.storage.endpoints.stats(endpoint.id, { after: since - 1, before: until + 1 });
       },
     );
 
@@ -421,10 +442,26 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         const since = parseTime(request.body.since) ?? now;
         const until = parseTime(request.body.until) ?? now;
         if (since > until) throw ApiError.validation(['body', 'since'], 'since must not be after until');
-        await ctx.storage.deliveries.recover(endpoint.id, since, until, now);
-        return reply
-          .code(202)
-          .send({ id: newId('task', now), status: 'running', task: 'endpoint.recover', updatedAt: iso(now) });
+        if (until - since > MAX_RECOVER_WINDOW_MS)
+          throw ApiError.validation(
+            ['body', 'since'],
+            'cannot recover more than 14 days of messages at once',
+          );
+        const recovered = await ctx.storage.deliveries.recover(endpoint.id, since, until, now);
+        // Done in one statement, so the task is recorded finished: `background-task/{id}` reports it.
+        const task = await ctx.tasks.record('endpoint.recover', {
+          appId: endpoint.appId,
+          endpointId: endpoint.id,
+          since: iso(since),
+          until: iso(until),
+          recovered,
+        });
+        return reply.code(202).send({
+          id: task.id,
+          status: task.status,
+          task: 'endpoint.recover',
+          updatedAt: iso(task.updatedAt),
+        });
       },
     );
 
@@ -439,7 +476,7 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
           capability: ['CreateAttempts'],
           operationId: 'v1.endpoint.replay',
           description:
-            'Hookyard addition. Re-queues every delivery to this endpoint created in [since, until) whose status is final (success or fail). Deliveries still queued or in flight are left alone, so repeating the call before they went out sends nothing twice.',
+            'Hookyard addition. Re-queues every delivery to this endpoint created in [since, until) whose status is final (success or fail). Unfinished deliveries (queued, leased, parked or held) are left alone, so repeating the call before they went out sends nothing twice.',
           responses: { 202: ReplayOut },
         },
       },
@@ -473,12 +510,17 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       },
       async (request, reply) => {
         const { app: application, endpoint } = await target(request, request.params);
-        const eventType = await ctx.storage.eventTypes.get(request.body.eventType);
-        const payload = examplePayload(
-          request.body.eventType,
-          eventType?.schemas ?? null,
-          request.body.exampleIndex ?? 0,
-        );
+        let payload: object | undefined = PING_PAYLOAD;
+        if (request.body.eventType !== 'svix.ping') {
+          const eventType = await ctx.storage.eventTypes.get(request.body.eventType);
+          if (!eventType) throw ApiError.notFound('Event type');
+          payload = examplePayload(eventType.schemas, request.body.exampleIndex ?? 0);
+          if (!payload)
+            throw new ApiError(
+              'invalid_scheme',
+              `Event type ${eventType.name} has no example at index ${request.body.exampleIndex ?? 0}: add one to its schema's examples.`,
+            );
+        }
         const message = await ingestMessage(ctx, application, {
           eventType: request.body.eventType,
           payload: JSON.stringify(payload),

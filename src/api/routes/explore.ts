@@ -62,7 +62,7 @@ export function exploreRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
               .send(listJson([], { iterator: null, prevIterator: null, done: true }));
           appId = application.id;
         }
-        const walk = pageWalk(query);
+        const walk = pageWalk(query, 'message');
         const result = await ctx.storage.explore.listMessages(
           {
             appId,

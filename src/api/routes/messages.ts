@@ -1,10 +1,16 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { fanOut } from '../../domain/filter.ts';
-import { newId } from '../../domain/ids.ts';
 import { ApiError } from '../../errors/api-error.ts';
-import type { ApplicationRecord, MessageRecord } from '../../storage/contract.ts';
 import { assertAppAccess } from '../auth.ts';
-import { type ApiContext, assertNotReserved, loadApp, loadMessage, parseTime } from '../context.ts';
+import {
+  type ApiContext,
+  assertCreatedAppUid,
+  assertNotReserved,
+  assertUid,
+  loadApp,
+  loadMessage,
+  parseAfter,
+  parseTime,
+} from '../context.ts';
 import { finishPage, pageWalk } from '../pagination.ts';
 import {
   AppParams,
@@ -16,58 +22,12 @@ import {
   WithContentQuery,
 } from '../schemas.ts';
 import { listJson, messageOutJson } from '../serialize.ts';
-import { createOrGetApplication, newApplication } from './applications.ts';
+import { createOrGetApplication, newApplication } from '../use-cases/applications.ts';
+import { ingestMessage } from '../use-cases/messages.ts';
 
 const ListMessageOut = listResponse('MessageOut', MessageOut);
 const DAY_MS = 86_400_000;
-const DEFAULT_RETENTION_MS = 90 * DAY_MS;
 const JSON_TYPE = 'application/json; charset=utf-8';
-
-export interface NewMessageInput {
-  eventType: string;
-  /** The payload as the JSON text that will be delivered. */
-  payload: string;
-  channels: string[] | null;
-  uid: string | null;
-  retentionMs: number | undefined;
-  /** The endpoints it goes to; undefined = fan out by the application's endpoint filters. */
-  endpointIds: string[] | undefined;
-}
-
-/**
- * Stores a message and its deliveries durably and returns it. A duplicate `eventId` in the application
- * is a 409 conflict, as Svix answers; retrying one request safely is what `idempotency-key` is for.
- */
-export async function ingestMessage(
-  ctx: ApiContext,
-  app: ApplicationRecord,
-  input: NewMessageInput,
-): Promise<MessageRecord> {
-  if (Buffer.byteLength(input.payload) > ctx.config.maxPayloadBytes) {
-    throw new ApiError(
-      'payload_too_large',
-      `The payload is ${Buffer.byteLength(input.payload)} bytes of JSON; this server accepts at most ${ctx.config.maxPayloadBytes}.`,
-    );
-  }
-  const now = ctx.clock();
-  const endpointIds =
-    input.endpointIds ?? fanOut(await ctx.endpoints.forApp(app.id), input).map((endpoint) => endpoint.id);
-  const message: MessageRecord = {
-    id: newId('message', now),
-    appId: app.id,
-    uid: input.uid,
-    eventType: input.eventType,
-    channels: input.channels,
-    payload: input.payload,
-    payloadExpiresAt: now + (input.retentionMs ?? DEFAULT_RETENTION_MS),
-    createdAt: now,
-  };
-  const result = await ctx.storage.messages.ingest({ message, endpointIds });
-  if (result.kind === 'duplicate') {
-    throw new ApiError('conflict', `A message with eventId ${input.uid} already exists in this application.`);
-  }
-  return result.message;
-}
 
 export function messageRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
   return async (app) => {
@@ -80,14 +40,15 @@ export function messageRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         const query = request.query;
         const application = await loadApp(ctx, request, request.params.app_id);
-        const walk = pageWalk(query);
+        const walk = pageWalk(query, 'message');
         const result = await ctx.storage.messages.list(
           application.id,
           {
             before: parseTime(query.before),
-            after: parseTime(query.after),
+            after: parseAfter(query.after),
             channel: query.channel,
             eventTypes: query.event_types,
+            tag: query.tag,
           },
           walk.page,
         );
@@ -111,10 +72,12 @@ export function messageRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         const body = request.body;
         const appId = request.params.app_id;
+        assertUid('message', body.eventId, ['body', 'eventId']);
         // Every message names its application: the cache keeps that lookup off the database.
         let application = await (ctx.endpoints.application?.(appId) ?? ctx.storage.applications.get(appId));
         if (!application && body.application) {
           // Svix creates the application alongside its first message when the body describes it.
+          assertCreatedAppUid(appId, body.application.uid);
           application = (
             await createOrGetApplication(ctx, newApplication(body.application, ctx.clock(), appId))
           ).app;
@@ -135,6 +98,8 @@ export function messageRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
           uid: body.eventId ?? null,
           retentionMs,
           endpointIds: undefined,
+          tags: body.tags,
+          deliverAt: parseTime(body.deliverAt),
         });
         return reply
           .code(202)

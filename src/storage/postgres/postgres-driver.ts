@@ -3,7 +3,7 @@ import type { Client, CustomTypesConfig, Pool, PoolClient, PoolConfig } from 'pg
 import { errorCodeOf } from '../../errors/coerce.ts';
 import type { Logger } from '../../log/logger.ts';
 import { StorageUnavailable, UniqueViolation } from '../contract.ts';
-import type { SqlDialect, SqlDriver, SqlExecutor, SqlParam } from '../sql/driver.ts';
+import type { BatchColumn, SqlDialect, SqlDriver, SqlExecutor, SqlParam } from '../sql/driver.ts';
 
 export interface PostgresDriverOptions {
   url: string;
@@ -35,16 +35,27 @@ const UNAVAILABLE_CODES = new Set([
 const dialect: SqlDialect = {
   jsonArrayContains: (column) =>
     `EXISTS (SELECT 1 FROM jsonb_array_elements_text((${column})::jsonb) AS c WHERE c = ?)`,
-  claimLockClause: 'FOR UPDATE SKIP LOCKED',
   tableExistsSql:
     'SELECT 1 AS found FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?',
   // An arbitrary constant that names "Hookyard migrating" among the database's advisory locks.
   migrationLockSql: 'SELECT pg_advisory_xact_lock(7206201)',
   lockRowsClause: 'FOR UPDATE',
   // pg sends a JS array as an array literal; unnest zips the arrays back into rows, in order.
-  arrayRows: (alias, columns) =>
-    `unnest(${columns.map(([, type]) => `?::${type}[]`).join(', ')}) AS ${alias}(${columns.map(([name]) => name).join(', ')})`,
+  batchRows: {
+    kind: 'arrays',
+    maxRows: Number.POSITIVE_INFINITY,
+    insertRows: (columns) => `SELECT ${names(columns)} FROM ${unnest('v', columns)}`,
+    source: (alias, columns) => unnest(alias, columns),
+  },
 };
+
+function names(columns: readonly BatchColumn[]): string {
+  return columns.map(([name]) => name).join(', ');
+}
+
+function unnest(alias: string, columns: readonly BatchColumn[]): string {
+  return `unnest(${columns.map(([, type]) => `?::${type}[]`).join(', ')}) AS ${alias}(${names(columns)})`;
+}
 
 /**
  * PostgreSQL through `pg`, imported here and only here so SQLite users never load it. A pool serves

@@ -21,7 +21,9 @@ export function createAttemptStore(ctx: SqlContext): AttemptStore {
       );
     if (filter.endpointId !== undefined) add(where, 'a.endpoint_id = ?', filter.endpointId);
     // Event type and channel belong to the message: join it only when a filter needs it.
-    const needsMessage = (filter.eventTypes?.length ?? 0) > 0 || filter.channel !== undefined;
+    const needsMessage =
+      (filter.eventTypes?.length ?? 0) > 0 || filter.channel !== undefined || filter.tag !== undefined;
+    if (filter.tag !== undefined) add(where, driver.dialect.jsonArrayContains('m.tags'), filter.tag);
     if (filter.eventTypes && filter.eventTypes.length > 0)
       add(where, `m.event_type IN (${placeholders(filter.eventTypes.length)})`, ...filter.eventTypes);
     if (filter.channel !== undefined)

@@ -1,4 +1,5 @@
 import type { ChangeEvent } from '../contract.ts';
+import type { DeliveryTransitions } from './delivery-transitions.ts';
 import type { SqlDriver, SqlExecutor, TransactionOptions } from './driver.ts';
 
 export const CHANGES_CHANNEL = 'hookyard_changes';
@@ -7,6 +8,8 @@ export const WORK_CHANNEL = 'hookyard_work';
 /** What every store shares: the driver and the two notification paths. */
 export interface SqlContext {
   readonly driver: SqlDriver;
+  /** Every write of a delivery's state goes through these (delivery-transitions.ts). */
+  readonly transitions: DeliveryTransitions;
   /**
    * Runs `fn` in a transaction. Change events it publishes travel with the commit (NOTIFY is
    * transactional) and reach this process's listeners only once the commit returned, so a cache never
@@ -20,6 +23,11 @@ export interface SqlContext {
   announceWork(tx: SqlExecutor): Promise<void>;
   /** After such a commit: wakes this process's dispatchers. */
   wakeLocal(): void;
+  /**
+   * Runs `fn` in a (durable) transaction that may make deliveries due; when it changed any rows
+   * (`changed`), every dispatcher hears of it, in other processes on commit and here after it.
+   */
+  makeDue<T>(fn: (tx: SqlExecutor) => Promise<{ changed: number; value: T }>): Promise<T>;
   readonly groupCommit: {
     readonly windowMs: number;
     readonly maxBatch: number;

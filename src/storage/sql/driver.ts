@@ -8,11 +8,11 @@ import type { StorageCapabilities } from '../contract.ts';
  * they are on.
  */
 export type SqlValue = string | number | null;
-/** A statement parameter: a value, or a whole column of a batch where the dialect has `arrayRows`. */
+/** A statement parameter: a value, or a whole column of a batch (`BatchRows` in mode `set`). */
 export type SqlParam = SqlValue | readonly SqlValue[];
 
-/** The element type of one array parameter of `arrayRows`. */
-export type ArrayColumnType = 'text' | 'bigint' | 'integer' | 'smallint';
+/** The SQL type of one column of a batch row source. */
+export type BatchColumnType = 'text' | 'bigint' | 'integer' | 'smallint';
 
 export interface SqlExecutor {
   query<T>(sql: string, params?: readonly SqlParam[]): Promise<T[]>;
@@ -30,8 +30,6 @@ export interface SqlExecutor {
 export interface SqlDialect {
   /** A boolean SQL expression true when the JSON array in `column` holds the string bound to its one `?`. */
   jsonArrayContains(column: string): string;
-  /** Appended to the claim sub-select: `FOR UPDATE SKIP LOCKED` where row locks exist. */
-  readonly claimLockClause: string;
   /** One `?` (the table name); returns a row when that table exists. */
   readonly tableExistsSql: string;
   /**
@@ -39,20 +37,35 @@ export interface SqlDialect {
    * migrate once; empty when the transaction itself is exclusive.
    */
   readonly migrationLockSql: string;
-  /** Appended to a SELECT that locks the rows it reads, in its ORDER BY order; empty where the transaction is exclusive. */
-  readonly lockRowsClause: string;
   /**
-   * Set-based batches: a row source over one array parameter per column, named `alias(name, …)` —
-   * `unnest(?::text[], ?::bigint[]) AS v(id, created_at)` — so a whole batch is one statement of
-   * constant text. Present where every statement costs a network round trip (PostgreSQL); undefined
-   * where statements are in-process calls and cached prepared statements row by row cost less than
-   * building one big statement (SQLite). The stores pick their batch strategy from this.
+   * Appended to a SELECT that locks the rows it reads, in its ORDER BY order; empty where the transaction
+   * is exclusive. With the `skipLocked` capability, `SKIP LOCKED` may follow it (`skipLockedClause`).
    */
-  readonly arrayRows: ((alias: string, columns: readonly ArrayColumn[]) => string) | undefined;
+  readonly lockRowsClause: string;
+  /** How a batch of rows reaches one statement (sql/batch.ts). */
+  readonly batchRows: BatchRows;
 }
 
-/** One column of an `arrayRows` source: its name and its element type. */
-export type ArrayColumn = readonly [name: string, type: ArrayColumnType];
+/**
+ * How a batch of rows reaches one statement, so a batch statement's text is written once for every
+ * backend (sql/batch.ts runs it). `arrays`: one execution for the whole batch, one array parameter per
+ * column (`unnest(?::text[], ?::bigint[]) AS v(id, created_at)`), where every statement costs a network
+ * round trip (PostgreSQL). `values`: executions of up to `maxRows` rows written out as parameters
+ * (`VALUES (?, ?), (?, ?)`), in a few fixed sizes so each statement text is prepared once and then
+ * cached, where statements are in-process calls and a big text costs more than it saves (SQLite).
+ */
+export interface BatchRows {
+  readonly kind: 'arrays' | 'values';
+  /** `values` only: most rows in one execution. */
+  readonly maxRows: number;
+  /** Rows to INSERT, in the columns' order: `SELECT … FROM unnest(…) AS v(…)`, or `VALUES (…), (…)`. */
+  insertRows(columns: readonly BatchColumn[], rows: number): string;
+  /** A row source to read in FROM or IN, named `alias`, its columns named as `columns`. */
+  source(alias: string, columns: readonly BatchColumn[], rows: number): string;
+}
+
+/** One column of a batch row source: its name and its type. */
+export type BatchColumn = readonly [name: string, type: BatchColumnType];
 
 export interface TransactionOptions {
   /**
@@ -92,18 +105,11 @@ export async function first<T>(
 }
 
 /**
- * The parameters for an `arrayRows` source: one array per column, `pick` giving each row's values in
- * the columns' order.
+ * Appended to a sub-select that takes rows for an update (claims, bulk moves, purges): locks them,
+ * skipping rows another transaction holds, where the backend can (`capabilities.skipLocked`); the
+ * plain row lock where it cannot skip; nothing where transactions are exclusive.
  */
-export function arrayParams<T>(
-  items: readonly T[],
-  width: number,
-  pick: (item: T) => readonly SqlValue[],
-): SqlValue[][] {
-  const out: SqlValue[][] = Array.from({ length: width }, () => []);
-  for (const item of items) {
-    const values = pick(item);
-    for (let column = 0; column < width; column++) (out[column] as SqlValue[]).push(values[column] ?? null);
-  }
-  return out;
+export function skipLockedClause(driver: Pick<SqlDriver, 'capabilities' | 'dialect'>): string {
+  const lock = driver.dialect.lockRowsClause;
+  return driver.capabilities.skipLocked && lock !== '' ? `${lock} SKIP LOCKED` : lock;
 }

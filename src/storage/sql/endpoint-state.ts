@@ -14,33 +14,24 @@ import {
   MessageStatus,
 } from '../contract.ts';
 import type { SqlContext } from './context.ts';
-import { first, placeholders, type SqlExecutor, type SqlValue } from './driver.ts';
+import type { LeasedRow } from './delivery-transitions.ts';
+import { first, placeholders, type SqlExecutor } from './driver.ts';
 
 /**
  * The endpoint policies' side of storage (docs/delivery-policies.md): `endpoint_state` rows, folded
  * from attempt outcomes inside the completion transaction, and consulted inside the claim transaction.
  * The pure decisions live in domain/endpoint-policy.ts; this file turns them into SQL.
  *
- * Blocking an endpoint moves its rows out of the due range in bulk (held: `next_attempt_at` NULL;
- * postponed: a later due time), so the claim query never walks a blocked endpoint's backlog again: a
- * dead endpoint with 100,000 pending deliveries keeps exactly one of them due, at its next probe.
- * Bulk moves skip rows another transaction has locked (`claimLockClause`): those are being claimed,
- * and the claim's own gate sorts them. That also keeps the lock order acyclic: claims lock deliveries
- * then endpoint_state; completions lock their own leased deliveries, then endpoint_state, and never
- * wait for anyone else's deliveries.
+ * Blocking an endpoint moves its deliveries out of the due range in bulk (held, or postponed to a
+ * later due time; the moves are delivery-transitions.ts), so the claim query never walks a blocked
+ * endpoint's backlog again: a dead endpoint with 100,000 pending deliveries keeps exactly one of them
+ * due, at its next probe. Bulk moves skip rows another transaction has locked: those are being
+ * claimed, and the claim's own gate sorts them. That also keeps the lock order acyclic: claims lock
+ * deliveries then endpoint_state; completions lock their own leased deliveries, then endpoint_state,
+ * and never wait for anyone else's deliveries.
  */
 export interface EndpointPolicies {
   readonly health: HealthPolicy;
-}
-
-export interface LeasedRow {
-  id: string;
-  app_id: string;
-  msg_id: string;
-  endpoint_id: string;
-  attempts: number;
-  trigger_type: number;
-  fail_streak: number;
 }
 
 interface StateRow {
@@ -56,8 +47,6 @@ interface StateRow {
 
 const STATE_COLUMNS =
   'endpoint_id, fail_since, last_success_at, unreachable_count, circuit, next_probe_at, paused_until, throttle_tat';
-/** Verbatim the predicate of the partial indexes deliveries_due and deliveries_endpoint_due. */
-const UNFINISHED = `status IN (${MessageStatus.pending}, ${MessageStatus.sending})`;
 
 const num = (value: number | string | null): number | null => (value === null ? null : Number(value));
 
@@ -100,70 +89,6 @@ export async function readHealth(
   return row && toHealth(row);
 }
 
-/** Takes the endpoint's due, unleased deliveries out of the due range until released. */
-async function hold(ctx: SqlContext, tx: SqlExecutor, endpointId: string): Promise<void> {
-  await tx.run(
-    `UPDATE deliveries SET next_attempt_at = NULL
-     WHERE id IN (SELECT id FROM deliveries WHERE endpoint_id = ? AND ${UNFINISHED}
-                  AND next_attempt_at IS NOT NULL AND lease_owner IS NULL ${ctx.driver.dialect.claimLockClause})`,
-    [endpointId],
-  );
-}
-
-/** Makes every held delivery of the endpoint due at `at`; returns how many. */
-export async function release(
-  ctx: SqlContext,
-  tx: SqlExecutor,
-  endpointId: string,
-  at: number,
-): Promise<number> {
-  return tx.run(
-    `UPDATE deliveries SET next_attempt_at = ?
-     WHERE id IN (SELECT id FROM deliveries WHERE endpoint_id = ? AND ${UNFINISHED}
-                  AND next_attempt_at IS NULL ${ctx.driver.dialect.claimLockClause})`,
-    [at, endpointId],
-  );
-}
-
-/** Backpressure: nothing of the endpoint's (unleased) deliveries is due before `until`. */
-async function postponeAll(
-  ctx: SqlContext,
-  tx: SqlExecutor,
-  endpointId: string,
-  until: number,
-): Promise<void> {
-  await tx.run(
-    `UPDATE deliveries SET next_attempt_at = ?
-     WHERE id IN (SELECT id FROM deliveries WHERE endpoint_id = ? AND ${UNFINISHED}
-                  AND next_attempt_at < ? AND lease_owner IS NULL ${ctx.driver.dialect.claimLockClause})`,
-    [until, endpointId, until],
-  );
-}
-
-/**
- * An open circuit needs one delivery due by the next probe, or nothing would ever test the endpoint
- * again: when none is, the oldest held one is made due then.
- */
-async function ensureProbe(
-  ctx: SqlContext,
-  tx: SqlExecutor,
-  endpointId: string,
-  probeAt: number,
-): Promise<void> {
-  const due = await first(
-    tx,
-    `SELECT 1 AS found FROM deliveries WHERE endpoint_id = ? AND ${UNFINISHED} AND next_attempt_at <= ? LIMIT 1`,
-    [endpointId, probeAt],
-  );
-  if (due) return;
-  await tx.run(
-    `UPDATE deliveries SET next_attempt_at = ?
-     WHERE id IN (SELECT id FROM deliveries WHERE endpoint_id = ? AND ${UNFINISHED} AND next_attempt_at IS NULL
-                  ORDER BY id LIMIT 1 ${ctx.driver.dialect.claimLockClause})`,
-    [probeAt, endpointId],
-  );
-}
-
 async function writeHealth(tx: SqlExecutor, endpointId: string, health: EndpointHealth): Promise<void> {
   await tx.run(
     `UPDATE endpoint_state SET fail_since = ?, last_success_at = ?, unreachable_count = ?, circuit = ?,
@@ -195,6 +120,7 @@ export async function foldOutcomes(
   outcomes: readonly AttemptOutcome[],
   policies: EndpointPolicies,
 ): Promise<Folded> {
+  const { transitions } = ctx;
   const byEndpoint = new Map<string, EndpointSignal[]>();
   for (const outcome of outcomes) {
     if (!outcome.signal) continue;
@@ -228,19 +154,20 @@ export async function foldOutcomes(
       await tx.run('UPDATE endpoints SET disabled = 1, updated_at = ? WHERE id = ?', [latest, endpointId]);
       publish({ kind: 'endpoint', appId: endpoint.app_id, id: endpointId });
       folded.disabled.push({ appId: endpoint.app_id, endpointId, failSince: health.failSince ?? latest });
-      await hold(ctx, tx, endpointId);
+      await transitions.holdEndpoint(tx, endpointId);
       continue;
     }
     if (change.closed) {
-      if ((await release(ctx, tx, endpointId, Math.max(latest, health.pausedUntil ?? 0))) > 0)
-        folded.madeDue = true;
+      const at = Math.max(latest, health.pausedUntil ?? 0);
+      if ((await transitions.releaseEndpoint(tx, endpointId, at)) > 0) folded.madeDue = true;
     } else if (health.circuit === 'open') {
-      if (change.opened) await hold(ctx, tx, endpointId);
-      await ensureProbe(ctx, tx, endpointId, health.nextProbeAt ?? latest + policies.health.probeIntervalMs);
+      if (change.opened) await transitions.holdEndpoint(tx, endpointId);
+      const probeAt = health.nextProbeAt ?? latest + policies.health.probeIntervalMs;
+      await transitions.ensureProbe(tx, endpointId, probeAt);
       continue;
     }
     if (change.paused && health.pausedUntil !== null)
-      await postponeAll(ctx, tx, endpointId, health.pausedUntil);
+      await transitions.postponeEndpoint(tx, endpointId, health.pausedUntil);
   }
   if (folded.madeDue) await ctx.announceWork(tx);
   return folded;
@@ -374,22 +301,10 @@ export async function gateClaim(
     go.push(...admitted);
   }
 
-  if (held.length > 0)
-    await tx.run(
-      `UPDATE deliveries SET next_attempt_at = NULL, lease_owner = NULL WHERE id IN (${placeholders(held.length)})`,
-      held,
-    );
-  if (parked.length > 0)
-    await tx.run(
-      `UPDATE deliveries SET next_attempt_at = ?, lease_owner = ? WHERE id IN (${placeholders(parked.length)})`,
-      [lease.until, parkedBy(lease.owner), ...parked] satisfies SqlValue[],
-    );
-  for (const [until, ids] of later)
-    await tx.run(
-      `UPDATE deliveries SET next_attempt_at = ?, lease_owner = NULL WHERE id IN (${placeholders(ids.length)})`,
-      [until, ...ids] satisfies SqlValue[],
-    );
-  for (const [endpointId, probeAt] of probesFor) await ensureProbe(ctx, tx, endpointId, probeAt);
+  await ctx.transitions.holdLeased(tx, held);
+  await ctx.transitions.parkLeased(tx, parked, lease.owner, lease.until);
+  for (const [until, ids] of later) await ctx.transitions.postponeLeased(tx, ids, until);
+  for (const [endpointId, probeAt] of probesFor) await ctx.transitions.ensureProbe(tx, endpointId, probeAt);
   return go;
 }
 
@@ -406,7 +321,7 @@ export async function onDisabledChange(
   now: number,
 ): Promise<boolean> {
   if (disabled) {
-    await hold(ctx, tx, endpointId);
+    await ctx.transitions.holdEndpoint(tx, endpointId);
     return false;
   }
   // Keeps the throttle's schedule: forgetting it would let a re-enabled endpoint burst past its rate.
@@ -416,10 +331,5 @@ export async function onDisabledChange(
      WHERE endpoint_id = ?`,
     [endpointId],
   );
-  return (await release(ctx, tx, endpointId, now)) > 0;
-}
-
-/** The lease owner of rows parked by `owner`'s dispatcher (see ClaimAdmission). */
-export function parkedBy(owner: string): string {
-  return `parked:${owner}`;
+  return (await ctx.transitions.releaseEndpoint(tx, endpointId, now)) > 0;
 }

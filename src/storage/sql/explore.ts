@@ -11,7 +11,7 @@ const ATTEMPT_COLUMNS = qualified('a', columns.attempts);
  * Reads across applications for operators (the dashboard's message explorer and live tail): the
  * Svix API is scoped to one application, these are not. Every query walks a primary key or an index:
  * messages by id (time order), by application (`messages_app`), by eventId (`messages_uid`, migration
- * 0004); a status filter is an EXISTS on `deliveries (msg_id, endpoint_id)`.
+ * 0005); a status filter is an EXISTS on `deliveries (msg_id, endpoint_id)`.
  */
 export function createExploreStore(ctx: SqlContext): ExploreStore {
   const { driver } = ctx;

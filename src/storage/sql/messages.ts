@@ -2,55 +2,47 @@ import { newId } from '../../domain/ids.ts';
 import {
   type IngestResult,
   type MessageRecord,
-  MessageStatus,
   type MessageStore,
   type NewMessage,
   UniqueViolation,
 } from '../contract.ts';
+import { type BatchSource, columnList, queryBatch } from './batch.ts';
 import type { SqlContext } from './context.ts';
-import {
-  type ArrayColumn,
-  arrayParams,
-  first,
-  placeholders,
-  type SqlDialect,
-  type SqlExecutor,
-  type SqlValue,
-} from './driver.ts';
+import type { NewDelivery } from './delivery-transitions.ts';
+import { first, placeholders, type SqlExecutor } from './driver.ts';
 import { createGroupCommit, type GroupCommit } from './group-commit.ts';
 import { add, addTimeRange, conditions, keysetPage } from './paging.ts';
 import { columns, type MessageRow, messageValues, toMessage } from './rows.ts';
 
 const COLUMNS = columns.messages.join(', ');
-/** Deliveries per INSERT: one round trip for a typical fan-out, well under Postgres' parameter limit. */
-const DELIVERY_CHUNK = 200;
 /**
- * Most payload characters in one set-based INSERT: a typical batch is one statement, while a batch of
+ * Most payload characters in one batch statement: a typical batch is one statement, while a batch of
  * large payloads stays far from the string and parameter size limits of Node and PostgreSQL.
  */
-const SET_BASED_PAYLOAD_BYTES = 16 * 1024 * 1024;
+const BATCH_PAYLOAD_BYTES = 16 * 1024 * 1024;
 
-const MESSAGE_ARRAYS: readonly ArrayColumn[] = [
-  ['id', 'text'],
-  ['app_id', 'text'],
-  ['uid', 'text'],
-  ['event_type', 'text'],
-  ['channels', 'text'],
-  ['payload', 'text'],
-  ['payload_expires_at', 'bigint'],
-  ['created_at', 'bigint'],
-];
-const DELIVERY_ARRAYS: readonly ArrayColumn[] = [
-  ['id', 'text'],
-  ['app_id', 'text'],
-  ['msg_id', 'text'],
-  ['endpoint_id', 'text'],
-  ['created_at', 'bigint'],
-];
-const KEY_ARRAYS: readonly ArrayColumn[] = [
-  ['app_id', 'text'],
-  ['uid', 'text'],
-];
+const MESSAGE: BatchSource = {
+  alias: 'v',
+  columns: [
+    ['id', 'text'],
+    ['app_id', 'text'],
+    ['uid', 'text'],
+    ['event_type', 'text'],
+    ['channels', 'text'],
+    ['payload', 'text'],
+    ['payload_expires_at', 'bigint'],
+    ['created_at', 'bigint'],
+    ['tags', 'text'],
+    ['deliver_at', 'bigint'],
+  ],
+};
+const MESSAGE_KEY: BatchSource = {
+  alias: 'k',
+  columns: [
+    ['app_id', 'text'],
+    ['uid', 'text'],
+  ],
+};
 
 export interface SqlMessageStore extends MessageStore {
   /** Lets pending ingests commit before the database closes. */
@@ -65,9 +57,7 @@ export function createMessageStore(ctx: SqlContext): SqlMessageStore {
     async commit(items) {
       let newWork = false;
       const results = await driver.transaction(async (tx) => {
-        const out = driver.dialect.arrayRows
-          ? await ingestSetBased(tx, items, driver.dialect.arrayRows)
-          : await ingestRowByRow(tx, items);
+        const out = await ingestBatch(ctx, tx, items);
         newWork = out.some(
           (result, index) => result.kind === 'created' && items[index]!.endpointIds.length > 0,
         );
@@ -100,6 +90,7 @@ export function createMessageStore(ctx: SqlContext): SqlMessageStore {
         add(where, `event_type IN (${placeholders(filter.eventTypes.length)})`, ...filter.eventTypes);
       if (filter.channel !== undefined)
         add(where, driver.dialect.jsonArrayContains('channels'), filter.channel);
+      if (filter.tag !== undefined) add(where, driver.dialect.jsonArrayContains('tags'), filter.tag);
       return keysetPage<MessageRow, MessageRecord>(driver, {
         select: `SELECT ${COLUMNS} FROM messages`,
         filter: where,
@@ -119,24 +110,21 @@ export function createMessageStore(ctx: SqlContext): SqlMessageStore {
   };
 }
 
-async function ingestRowByRow(tx: SqlExecutor, items: readonly NewMessage[]): Promise<IngestResult[]> {
-  const out: IngestResult[] = [];
-  for (const item of items) out.push(await ingestOne(tx, item));
-  return out;
-}
-
 /**
- * The whole batch in a constant number of statements: one INSERT of the messages, one SELECT of the
- * existing rows behind any eventId that was already taken, one INSERT of the deliveries. Results are
- * those of `ingestOne` run item by item: the first of several items with one eventId wins (the batch is
- * inserted in a stable order), the others are its duplicates; an item whose id clashes without an
- * eventId match throws, failing the batch so that the group commit retries its items alone.
+ * The whole batch, the same way on every backend: insert the messages (a taken id or eventId is
+ * skipped), read the rows behind any eventId that was already taken, insert the new messages'
+ * deliveries. The result is that of ingesting the items one by one: the first of several items with
+ * one eventId wins (the batch is inserted in a stable order), the others are its duplicates; an item
+ * whose id clashes without an eventId match throws, failing the batch so that the group commit
+ * retries its items alone. `ON CONFLICT DO NOTHING` makes the eventId check race-free across
+ * processes: a concurrent insert of the same uid waits for the other transaction, then finds its row.
  */
-async function ingestSetBased(
+async function ingestBatch(
+  ctx: SqlContext,
   tx: SqlExecutor,
   items: readonly NewMessage[],
-  arrayRows: NonNullable<SqlDialect['arrayRows']>,
 ): Promise<IngestResult[]> {
+  const { dialect } = ctx.driver;
   // Sorted by eventId, so concurrent batches (other flushes, other processes) wait for each other's
   // uncommitted eventIds in one order and cannot deadlock; the sort is stable, so among equal eventIds
   // the first submitted still wins.
@@ -144,10 +132,13 @@ async function ingestSetBased(
   const messages = order.map((index) => items[index]!.message);
   const insertedIds = new Set<string>();
   for (const chunk of byPayloadSize(messages)) {
-    const inserted = await tx.query<{ id: string }>(
-      `INSERT INTO messages (${COLUMNS}) SELECT ${COLUMNS} FROM ${arrayRows('v', MESSAGE_ARRAYS)}
-       ON CONFLICT DO NOTHING RETURNING id`,
-      arrayParams(chunk, MESSAGE_ARRAYS.length, messageValues),
+    const inserted = await queryBatch<{ id: string }>(
+      tx,
+      dialect,
+      MESSAGE,
+      chunk.map(messageValues),
+      (rows) =>
+        `INSERT INTO messages (${columnList(MESSAGE)}) ${rows.insert} ON CONFLICT DO NOTHING RETURNING id`,
     );
     for (const row of inserted) insertedIds.add(row.id);
   }
@@ -162,14 +153,14 @@ async function ingestSetBased(
 
   if (skipped.length > 0) {
     const keyed = skipped.map((index) => items[index]!.message).filter((message) => message.uid !== null);
-    const existing =
-      keyed.length === 0
-        ? []
-        : await tx.query<MessageRow>(
-            `SELECT ${COLUMNS} FROM messages WHERE (app_id, uid) IN
-               (SELECT app_id, uid FROM ${arrayRows('k', KEY_ARRAYS)})`,
-            arrayParams(keyed, KEY_ARRAYS.length, (message) => [message.appId, message.uid]),
-          );
+    const existing = await queryBatch<MessageRow>(
+      tx,
+      dialect,
+      MESSAGE_KEY,
+      keyed.map((message) => [message.appId, message.uid]),
+      (rows) =>
+        `SELECT ${COLUMNS} FROM messages WHERE (app_id, uid) IN (SELECT app_id, uid FROM ${rows.from})`,
+    );
     const byKey = new Map(existing.map((row) => [messageKey(row.app_id, row.uid), row]));
     for (const index of skipped) {
       const message = items[index]!.message;
@@ -179,30 +170,26 @@ async function ingestSetBased(
     }
   }
 
-  const deliveries: SqlValue[][] = [];
+  const deliveries: NewDelivery[] = [];
   for (const [index, item] of items.entries()) {
     if (results[index]?.kind !== 'created') continue;
-    const message = item.message;
+    const { appId, id: msgId, createdAt, deliverAt } = item.message;
+    // A scheduled message (deliverAt) has its deliveries first due then rather than at once.
+    const dueAt = deliverAt ?? createdAt;
     for (const endpointId of new Set(item.endpointIds))
-      deliveries.push([newId('delivery'), message.appId, message.id, endpointId, message.createdAt]);
+      deliveries.push({ id: newId('delivery'), appId, msgId, endpointId, createdAt, dueAt });
   }
-  if (deliveries.length > 0)
-    await tx.run(
-      `INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, next_attempt_at, created_at, updated_at)
-       SELECT id, app_id, msg_id, endpoint_id, ${MessageStatus.pending}, created_at, created_at, created_at
-       FROM ${arrayRows('v', DELIVERY_ARRAYS)}`,
-      arrayParams(deliveries, DELIVERY_ARRAYS.length, (row) => row),
-    );
+  await ctx.transitions.insertPending(tx, deliveries);
   return results as IngestResult[];
 }
 
-/** Splits a batch so no one statement carries more than SET_BASED_PAYLOAD_BYTES of payload. */
+/** Splits a batch so no one statement carries more than BATCH_PAYLOAD_BYTES of payload. */
 function byPayloadSize(messages: readonly MessageRecord[]): MessageRecord[][] {
   const chunks: MessageRecord[][] = [[]];
   let bytes = 0;
   for (const message of messages) {
     const size = message.payload?.length ?? 0;
-    if (bytes + size > SET_BASED_PAYLOAD_BYTES && bytes > 0) {
+    if (bytes + size > BATCH_PAYLOAD_BYTES && bytes > 0) {
       chunks.push([]);
       bytes = 0;
     }
@@ -224,51 +211,4 @@ function compareKeys(a: NewMessage, b: NewMessage): number {
   if (x.uid === null) return -1;
   if (y.uid === null) return 1;
   return x.uid < y.uid ? -1 : 1;
-}
-
-/**
- * `ON CONFLICT DO NOTHING` makes the eventId check race-free across processes: a concurrent insert of
- * the same uid waits for the other transaction, then finds its row instead of failing the batch.
- */
-async function ingestOne(tx: SqlExecutor, item: NewMessage): Promise<IngestResult> {
-  const message = item.message;
-  const inserted = await tx.query<{ id: string }>(
-    `INSERT INTO messages (${COLUMNS}) VALUES (${placeholders(columns.messages.length)})
-     ON CONFLICT DO NOTHING RETURNING id`,
-    messageValues(message),
-  );
-  if (inserted.length === 0) {
-    const existing =
-      message.uid === null
-        ? undefined
-        : await first<MessageRow>(tx, `SELECT ${COLUMNS} FROM messages WHERE app_id = ? AND uid = ?`, [
-            message.appId,
-            message.uid,
-          ]);
-    if (!existing) throw new UniqueViolation(`message id ${message.id} already exists`);
-    return { kind: 'duplicate', message: toMessage(existing) };
-  }
-  const endpointIds = [...new Set(item.endpointIds)];
-  for (let start = 0; start < endpointIds.length; start += DELIVERY_CHUNK) {
-    const chunk = endpointIds.slice(start, start + DELIVERY_CHUNK);
-    const params: SqlValue[] = [];
-    for (const endpointId of chunk) {
-      params.push(
-        newId('delivery'),
-        message.appId,
-        message.id,
-        endpointId,
-        MessageStatus.pending,
-        message.createdAt,
-        message.createdAt,
-        message.createdAt,
-      );
-    }
-    await tx.run(
-      `INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, next_attempt_at, created_at, updated_at)
-       VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
-      params,
-    );
-  }
-  return { kind: 'created', message };
 }

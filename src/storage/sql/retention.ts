@@ -1,5 +1,6 @@
 import type { RetentionStore } from '../contract.ts';
 import type { SqlContext } from './context.ts';
+import { skipLockedClause } from './driver.ts';
 
 /**
  * Each purge is one statement over at most `limit` rows, found through the partial indexes of
@@ -10,7 +11,7 @@ import type { SqlContext } from './context.ts';
  */
 export function createRetentionStore(ctx: SqlContext): RetentionStore {
   const { driver } = ctx;
-  const lock = driver.dialect.claimLockClause;
+  const lock = skipLockedClause(driver);
   return {
     purgeExpiredPayloads(now, limit) {
       return driver.run(

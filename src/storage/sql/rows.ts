@@ -61,6 +61,8 @@ export interface MessageRow {
   payload: string | null;
   payload_expires_at: number;
   created_at: number;
+  tags: string | null;
+  deliver_at: number | null;
 }
 
 export interface DeliveryRow {
@@ -120,7 +122,18 @@ export const columns = {
     'created_at',
     'updated_at',
   ],
-  messages: ['id', 'app_id', 'uid', 'event_type', 'channels', 'payload', 'payload_expires_at', 'created_at'],
+  messages: [
+    'id',
+    'app_id',
+    'uid',
+    'event_type',
+    'channels',
+    'payload',
+    'payload_expires_at',
+    'created_at',
+    'tags',
+    'deliver_at',
+  ],
   deliveries: [
     'id',
     'app_id',
@@ -278,6 +291,9 @@ export function toMessage(row: MessageRow): MessageRecord {
     payload: row.payload,
     payloadExpiresAt: row.payload_expires_at,
     createdAt: row.created_at,
+    // Only when set, so a record read back equals the one written without them.
+    ...(row.tags != null ? { tags: json<string[]>(row.tags) } : {}),
+    ...(row.deliver_at != null ? { deliverAt: Number(row.deliver_at) } : {}),
   };
 }
 
@@ -291,6 +307,8 @@ export function messageValues(record: MessageRecord): SqlValue[] {
     record.payload,
     record.payloadExpiresAt,
     record.createdAt,
+    jsonOrNull(record.tags ?? null),
+    record.deliverAt ?? null,
   ];
 }
 

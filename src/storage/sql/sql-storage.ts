@@ -3,8 +3,11 @@ import type { Logger } from '../../log/logger.ts';
 import type { ChangeEvent, Storage } from '../contract.ts';
 import { createApplicationStore } from './applications.ts';
 import { createAttemptStore } from './attempts.ts';
+import { createBackgroundTaskStore } from './background-tasks.ts';
+import { createBulkOperationStore } from './bulk-operations.ts';
 import { CHANGES_CHANNEL, type SqlContext, WORK_CHANNEL } from './context.ts';
 import { createDeliveryStore } from './deliveries.ts';
+import { createDeliveryTransitions } from './delivery-transitions.ts';
 import type { SqlDriver } from './driver.ts';
 import type { EndpointPolicies } from './endpoint-state.ts';
 import { createEndpointStore } from './endpoints.ts';
@@ -52,6 +55,7 @@ export async function createSqlStorage(driver: SqlDriver, options: SqlStorageOpt
 
   const ctx: SqlContext = {
     driver,
+    transitions: createDeliveryTransitions(driver),
     async mutate(fn, options) {
       let events: ChangeEvent[] = [];
       const result = await driver.transaction(async (tx) => {
@@ -65,6 +69,15 @@ export async function createSqlStorage(driver: SqlDriver, options: SqlStorageOpt
     },
     announceWork: (tx) => tx.notify(WORK_CHANNEL, origin),
     wakeLocal: () => emit(workListeners),
+    async makeDue(fn) {
+      const { changed, value } = await driver.transaction(async (tx) => {
+        const result = await fn(tx);
+        if (result.changed > 0) await tx.notify(WORK_CHANNEL, origin);
+        return result;
+      });
+      if (changed > 0) emit(workListeners);
+      return value;
+    },
     groupCommit: {
       windowMs: options.ingestBatchWindowMs ?? 0,
       maxBatch: options.maxBatch ?? 1000,
@@ -105,6 +118,8 @@ export async function createSqlStorage(driver: SqlDriver, options: SqlStorageOpt
     retention: createRetentionStore(ctx),
     stats: createStatsStore(ctx),
     explore: createExploreStore(ctx),
+    backgroundTasks: createBackgroundTaskStore(ctx),
+    bulk: createBulkOperationStore(ctx),
     subscribe(listener) {
       changeListeners.add(listener);
       return () => changeListeners.delete(listener);

@@ -8,23 +8,24 @@ import {
   type StatsPoint,
   type StatsStore,
 } from '../contract.ts';
+import { type BatchSource, columnList, runBatch } from './batch.ts';
 import type { SqlContext } from './context.ts';
-import { type ArrayColumn, arrayParams, type SqlDialect, type SqlExecutor, type SqlValue } from './driver.ts';
+import type { SqlDialect, SqlExecutor, SqlValue } from './driver.ts';
 
 /**
- * The stats rollup (migration 0004): attempts counted per endpoint per minute by outcome, with a
+ * The stats rollup (migration 0005): attempts counted per endpoint per minute by outcome, with a
  * histogram of accepted-to-delivered latency for the successes. `rollUpAttempts` runs inside the
  * completion transaction, so the counts and the attempts they count commit together; it adds a
- * batch's outcomes up in memory first, so a batch costs one upsert per (endpoint, minute) it touched
- * (one statement in all where the dialect has `arrayRows`), never one per attempt. Readers SUM rows.
+ * batch's outcomes up in memory first, so a batch costs one upsert row per (endpoint, minute) it
+ * touched, in one batch statement (`runBatch`), never a statement per attempt. Readers SUM rows.
  */
 const BUCKET_COLUMNS = Array.from({ length: LATENCY_BUCKETS }, (_, index) => `l${index}`);
 const VALUE_COLUMNS = ['succeeded', 'failed', 'duration_ms_sum', ...BUCKET_COLUMNS];
 const ALL_COLUMNS = ['endpoint_id', 'app_id', 'minute', 'last_attempt_at', ...VALUE_COLUMNS];
-const ARRAY_COLUMNS: readonly ArrayColumn[] = ALL_COLUMNS.map((name) => [
-  name,
-  name.endsWith('_id') ? 'text' : 'bigint',
-]);
+const ROLLUP: BatchSource = {
+  alias: 'v',
+  columns: ALL_COLUMNS.map((name) => [name, name.endsWith('_id') ? 'text' : 'bigint'] as const),
+};
 const UPSERT_TAIL = `ON CONFLICT (endpoint_id, minute) DO UPDATE SET
   ${VALUE_COLUMNS.map((name) => `${name} = endpoint_stats.${name} + excluded.${name}`).join(', ')},
   last_attempt_at = CASE WHEN excluded.last_attempt_at > endpoint_stats.last_attempt_at
@@ -87,17 +88,13 @@ export async function rollUpAttempts(
     row.lastAttemptAt,
     ...row.values,
   ];
-  if (dialect.arrayRows) {
-    await tx.run(
-      `INSERT INTO endpoint_stats (${ALL_COLUMNS.join(', ')})
-       SELECT ${ALL_COLUMNS.join(', ')} FROM ${dialect.arrayRows('v', ARRAY_COLUMNS)} ${UPSERT_TAIL}`,
-      arrayParams(sorted, ALL_COLUMNS.length, valuesOf),
-    );
-    return;
-  }
-  const sql = `INSERT INTO endpoint_stats (${ALL_COLUMNS.join(', ')})
-    VALUES (${ALL_COLUMNS.map(() => '?').join(', ')}) ${UPSERT_TAIL}`;
-  for (const row of sorted) await tx.run(sql, valuesOf(row));
+  await runBatch(
+    tx,
+    dialect,
+    ROLLUP,
+    sorted.map(valuesOf),
+    (rows) => `INSERT INTO endpoint_stats (${columnList(ROLLUP)}) ${rows.insert} ${UPSERT_TAIL}`,
+  );
 }
 
 type SumRow = Record<string, number | string | null>;

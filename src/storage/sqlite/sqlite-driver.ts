@@ -10,15 +10,26 @@ const STATEMENT_CACHE_SIZE = 500;
 
 const dialect: SqlDialect = {
   jsonArrayContains: (column) => `EXISTS (SELECT 1 FROM json_each(${column}) WHERE value = ?)`,
-  claimLockClause: '',
   tableExistsSql: "SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = ?",
   // BEGIN IMMEDIATE already excludes every other writer, in this process and any other.
   migrationLockSql: '',
   lockRowsClause: '',
-  // Statements are synchronous in-process calls: row by row through cached prepared statements is
-  // cheaper than assembling a statement per batch.
-  arrayRows: undefined,
+  // Statements are synchronous in-process calls: a cached prepared statement per batch size is
+  // cheaper than assembling one statement per batch.
+  batchRows: {
+    kind: 'values',
+    maxRows: 64,
+    insertRows: (columns, rows) => values(columns.length, rows),
+    source: (alias, columns, rows) =>
+      `(SELECT ${columns.map(([name], index) => `column${index + 1} AS ${name}`).join(', ')}
+        FROM (${values(columns.length, rows)})) AS ${alias}`,
+  },
 };
+
+function values(width: number, rows: number): string {
+  const row = `(${Array.from({ length: width }, () => '?').join(', ')})`;
+  return `VALUES ${Array.from({ length: rows }, () => row).join(', ')}`;
+}
 
 /**
  * SQLite through `node:sqlite`. Calls are synchronous, so a statement never interleaves with another;

@@ -15,6 +15,6 @@ CREATE TABLE endpoint_state (
 -- Consecutive failed attempts of this delivery (reset by a success): message.attempt.failing/recovered.
 ALTER TABLE deliveries ADD COLUMN fail_streak INTEGER NOT NULL DEFAULT 0;
 
--- An endpoint's unfinished deliveries, for the bulk moves that park, release or postpone them when a
+-- An endpoint's unfinished deliveries, for the bulk moves that hold, release or postpone them when a
 -- policy blocks or unblocks the endpoint (deliveries_endpoint would also walk every finished row).
 CREATE INDEX deliveries_endpoint_due ON deliveries (endpoint_id, next_attempt_at) WHERE status IN (1, 3);

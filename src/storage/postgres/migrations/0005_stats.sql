@@ -1,4 +1,4 @@
--- Hookyard schema 4 (PostgreSQL): the stats rollup, the same table as SQLite's 0004 (see there).
+-- Hookyard schema 5 (PostgreSQL): the stats rollup, the same table as SQLite's 0005 (see there).
 
 CREATE TABLE endpoint_stats (
   endpoint_id      TEXT COLLATE "C" NOT NULL,

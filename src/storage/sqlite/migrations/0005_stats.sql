@@ -1,4 +1,4 @@
--- Hookyard schema 4 (SQLite): the stats rollup. One row per endpoint per minute, added to in the same
+-- Hookyard schema 5 (SQLite): the stats rollup. One row per endpoint per minute, added to in the same
 -- transaction that records the attempts (src/storage/sql/stats.ts), so charts read aggregates and never
 -- scan attempts. No foreign keys: a deleted endpoint's history still counts in its application's and the
 -- server's totals until retention (HOOKYARD_STATS_RETENTION) drops it, and a completion racing a delete

@@ -1,0 +1,527 @@
+/**
+ * A delivery's state machine: every write of a delivery's state, for both backends. No other file
+ * writes `deliveries.status`, `next_attempt_at`, `lease_owner`, `attempts` or `fail_streak`.
+ *
+ * A delivery is one row per message × endpoint (Svix's "message destination"). Its state is read from
+ * three columns; each state has one word, used the same way in code, SQL comments, the API and the docs:
+ *
+ *     state     status            next_attempt_at   lease_owner
+ *     pending   pending (1)       due time          NULL
+ *     sending   sending (3)       due time          NULL
+ *     leased    pending|sending   lease end         worker
+ *     parked    pending|sending   lease end         parked:worker
+ *     held      pending|sending   NULL              NULL
+ *     success   success (0)       NULL              NULL
+ *     fail      fail (2)          NULL              NULL
+ *     canceled  canceled (4)      NULL              NULL
+ *
+ * - pending: queued for a fresh first attempt (new, resent, replayed).
+ * - sending: queued for a retry: it failed before (or was recovered).
+ * - leased: a worker claimed it and is attempting it, or holds it in its local queue until the
+ *   endpoint has a free slot (storage cannot tell the two apart; either way that worker sends it).
+ * - parked: claimed by a worker whose queue for the endpoint was full, and set aside, out of the due
+ *   range, until that worker unparks it.
+ * - held: its endpoint is disabled or its circuit is open; released when that ends.
+ * - success, fail: final (an attempt succeeded; the retry schedule ran out).
+ * - canceled: final, never attempted again: its message's payload was expunged in bulk while it was
+ *   queued or held (Svix's status 4).
+ *
+ * Paused or throttled endpoints have no state of their own: their deliveries stay pending or sending,
+ * *postponed* to a later due time. `pending` and `sending` together are *queued*; a queued delivery is
+ * *due* once its due time has passed, and so is a leased or parked one whose lease lapsed (its worker
+ * died): `DUE` below is the one definition.
+ *
+ *     ingest ──► pending ─┐                  ┌─ complete: 2xx ─────────────────────► success
+ *                         ├─ lease ─► leased ┼─ complete: failed, retries left ─────► sending
+ *                sending ─┘            │││   └─ complete: failed, none left ────────► fail
+ *                                      ││└─ postpone (paused, throttled, admission) ► queued, due later
+ *                                      │└── park ──► parked ── unpark, lease lapses ► queued
+ *                                      └─── hold ──► held ──── release, probe ──────► queued
+ *     queued ── holdEndpoint ──► held          queued ── postponeEndpoint ──► queued, due later
+ *     success, fail ── resend, replay ──► pending          fail ── recover ──► pending or sending
+ *     queued, held, parked ── resend ──► due now            leased ── resend ──► unchanged
+ *     (none) ── replay missing ──► pending                  queued, held ── bulk expunge ──► canceled
+ *
+ * ("queued" keeps the status the delivery had: pending, or sending if it failed before.)
+ *
+ * A lease pushes the due time `leaseMs` ahead, so a dead worker's rows come due again by themselves
+ * (at-least-once delivery). Completion writes the attempt and the next state together, and never
+ * demotes a success. The functions below are the transitions; each names the states it moves between.
+ */
+import { idBoundary, newId } from '../../domain/ids.ts';
+import { type AttemptOutcome, MessageStatus, type ResendResult, TriggerType } from '../contract.ts';
+import { type BatchSource, columnList, queryBatch, runBatch } from './batch.ts';
+import {
+  first,
+  placeholders,
+  type SqlDriver,
+  type SqlExecutor,
+  type SqlValue,
+  skipLockedClause,
+} from './driver.ts';
+import { attemptValues } from './rows.ts';
+
+const UNFINISHED_STATUSES = `${MessageStatus.pending}, ${MessageStatus.sending}`;
+/**
+ * Queued, leased, parked or held: not final. Verbatim the predicate of the partial indexes
+ * deliveries_due and deliveries_endpoint_due, so both planners use them.
+ */
+export const UNFINISHED = `status IN (${UNFINISHED_STATUSES})`;
+/** Due by the time bound to its `?`: unfinished with a due time (or lease end) that has passed. */
+export const DUE = `${UNFINISHED} AND next_attempt_at <= ?`;
+const FINAL = `status IN (${MessageStatus.success}, ${MessageStatus.fail})`;
+/** The lease owner of parked rows begins with this (see `parkedBy`). */
+const PARKED_PREFIX = 'parked:';
+
+/** The lease owner of rows parked by `owner`'s dispatcher (see ClaimAdmission). */
+export function parkedBy(owner: string): string {
+  return `${PARKED_PREFIX}${owner}`;
+}
+
+/** A delivery as a claim leases it. */
+export interface LeasedRow {
+  id: string;
+  app_id: string;
+  msg_id: string;
+  endpoint_id: string;
+  attempts: number;
+  trigger_type: number;
+  fail_streak: number;
+}
+
+/** A delivery ingest creates. */
+export interface NewDelivery {
+  id: string;
+  appId: string;
+  msgId: string;
+  endpointId: string;
+  createdAt: number;
+  /** First due time: `createdAt`, or a scheduled message's `deliverAt`. */
+  dueAt?: number;
+}
+
+/** Extra conditions on a replay walk, over `d` (deliveries) and `m` (its message). */
+export interface ReplayConditions {
+  where: readonly string[];
+  params: readonly SqlValue[];
+}
+
+const NEW_DELIVERY: BatchSource = {
+  alias: 'v',
+  columns: [
+    ['id', 'text'],
+    ['app_id', 'text'],
+    ['msg_id', 'text'],
+    ['endpoint_id', 'text'],
+    ['status', 'smallint'],
+    ['next_attempt_at', 'bigint'],
+    ['created_at', 'bigint'],
+    ['updated_at', 'bigint'],
+  ],
+};
+const DELIVERY_ID: BatchSource = { alias: 'k', columns: [['id', 'text']] };
+const ATTEMPT: BatchSource = {
+  alias: 'v',
+  columns: [
+    ['id', 'text'],
+    ['app_id', 'text'],
+    ['msg_id', 'text'],
+    ['endpoint_id', 'text'],
+    ['delivery_id', 'text'],
+    ['url', 'text'],
+    ['status', 'smallint'],
+    ['response_status_code', 'integer'],
+    ['response', 'text'],
+    ['response_duration_ms', 'integer'],
+    ['trigger_type', 'smallint'],
+    ['created_at', 'bigint'],
+  ],
+};
+const OUTCOME: BatchSource = {
+  alias: 'v',
+  columns: [
+    ['id', 'text'],
+    ['status', 'smallint'],
+    ['next_attempt_at', 'bigint'],
+    ['updated_at', 'bigint'],
+  ],
+};
+
+export type DeliveryTransitions = ReturnType<typeof createDeliveryTransitions>;
+
+export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities' | 'dialect'>) {
+  const { dialect } = driver;
+  const skipLocked = skipLockedClause(driver);
+
+  return {
+    /** Ingest: (none) → pending, due at once (or at the message's deliverAt). */
+    async insertPending(tx: SqlExecutor, deliveries: readonly NewDelivery[]): Promise<void> {
+      await runBatch(
+        tx,
+        dialect,
+        NEW_DELIVERY,
+        deliveries.map((row) => [
+          row.id,
+          row.appId,
+          row.msgId,
+          row.endpointId,
+          MessageStatus.pending,
+          row.dueAt ?? row.createdAt,
+          row.createdAt,
+          row.createdAt,
+        ]),
+        (rows) => `INSERT INTO deliveries (${columnList(NEW_DELIVERY)}) ${rows.insert}`,
+      );
+    },
+
+    /**
+     * Replay missing: (none) → pending, due at `now`, a manual attempt; a delivery that exists
+     * meanwhile is left as it is. Returns how many were made.
+     */
+    async insertMissing(
+      tx: SqlExecutor,
+      rows: readonly { appId: string; msgId: string; endpointId: string }[],
+      now: number,
+    ): Promise<number> {
+      let made = 0;
+      for (const row of rows) {
+        made += await tx.run(
+          `INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, next_attempt_at, trigger_type,
+             created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (msg_id, endpoint_id) DO NOTHING`,
+          [
+            newId('delivery', now),
+            row.appId,
+            row.msgId,
+            row.endpointId,
+            MessageStatus.pending,
+            now,
+            TriggerType.manual,
+            now,
+            now,
+          ],
+        );
+      }
+      return made;
+    },
+
+    /**
+     * Bulk expunge: the queued and held deliveries of the application's messages (all, or `msgIds`)
+     * → canceled; leased and parked ones are a worker's and left alone.
+     */
+    cancelQueued(
+      tx: SqlExecutor,
+      appId: string,
+      msgIds: readonly string[] | undefined,
+      now: number,
+    ): Promise<number> {
+      const only = msgIds === undefined ? '' : ` AND msg_id IN (${placeholders(msgIds.length)})`;
+      return tx.run(
+        `UPDATE deliveries SET status = ${MessageStatus.canceled}, next_attempt_at = NULL, updated_at = ?
+         WHERE app_id = ? AND ${UNFINISHED} AND lease_owner IS NULL${only}`,
+        [now, appId, ...(msgIds ?? [])],
+      );
+    },
+
+    /**
+     * Claim: due (pending, sending, or a lapsed lease) → leased to `owner` until `until`, oldest due
+     * first. The sub-select walks the partial index deliveries_due.
+     */
+    lease(tx: SqlExecutor, owner: string, until: number, now: number, limit: number): Promise<LeasedRow[]> {
+      return tx.query<LeasedRow>(
+        `UPDATE deliveries SET next_attempt_at = ?, lease_owner = ?
+         WHERE id IN (SELECT id FROM deliveries WHERE ${DUE} ORDER BY next_attempt_at LIMIT ? ${skipLocked})
+         RETURNING id, app_id, msg_id, endpoint_id, attempts, trigger_type, fail_streak`,
+        [until, owner, now, limit],
+      );
+    },
+
+    /** Claim gate: leased → held (endpoint disabled, or circuit open and this is not the probe). */
+    async holdLeased(tx: SqlExecutor, ids: readonly string[]): Promise<void> {
+      if (ids.length === 0) return;
+      await tx.run(
+        `UPDATE deliveries SET next_attempt_at = NULL, lease_owner = NULL WHERE id IN (${placeholders(ids.length)})`,
+        ids,
+      );
+    },
+
+    /** Claim gate: leased → parked by `owner` until `until` (the dispatcher's `admit` said so). */
+    async parkLeased(tx: SqlExecutor, ids: readonly string[], owner: string, until: number): Promise<void> {
+      if (ids.length === 0) return;
+      await tx.run(
+        `UPDATE deliveries SET next_attempt_at = ?, lease_owner = ? WHERE id IN (${placeholders(ids.length)})`,
+        [until, parkedBy(owner), ...ids] satisfies SqlValue[],
+      );
+    },
+
+    /** Claim gate: leased → pending|sending (as it was), due at `until` (paused, throttled, or `admit`). */
+    async postponeLeased(tx: SqlExecutor, ids: readonly string[], until: number): Promise<void> {
+      if (ids.length === 0) return;
+      await tx.run(
+        `UPDATE deliveries SET next_attempt_at = ?, lease_owner = NULL WHERE id IN (${placeholders(ids.length)})`,
+        [until, ...ids] satisfies SqlValue[],
+      );
+    },
+
+    /**
+     * Endpoint disabled or circuit opened: the endpoint's pending|sending → held. Rows another
+     * transaction has locked are skipped: those are being claimed, and the claim's gate sorts them.
+     */
+    async holdEndpoint(tx: SqlExecutor, endpointId: string): Promise<void> {
+      await tx.run(
+        `UPDATE deliveries SET next_attempt_at = NULL
+         WHERE id IN (SELECT id FROM deliveries WHERE endpoint_id = ? AND ${UNFINISHED}
+                      AND next_attempt_at IS NOT NULL AND lease_owner IS NULL ${skipLocked})`,
+        [endpointId],
+      );
+    },
+
+    /** Endpoint re-enabled or circuit closed: the endpoint's held → pending|sending, due at `at`. */
+    releaseEndpoint(tx: SqlExecutor, endpointId: string, at: number): Promise<number> {
+      return tx.run(
+        `UPDATE deliveries SET next_attempt_at = ?
+         WHERE id IN (SELECT id FROM deliveries WHERE endpoint_id = ? AND ${UNFINISHED}
+                      AND next_attempt_at IS NULL ${skipLocked})`,
+        [at, endpointId],
+      );
+    },
+
+    /** Backpressure: the endpoint's pending|sending stay so, none due before `until` (postponed). */
+    async postponeEndpoint(tx: SqlExecutor, endpointId: string, until: number): Promise<void> {
+      await tx.run(
+        `UPDATE deliveries SET next_attempt_at = ?
+         WHERE id IN (SELECT id FROM deliveries WHERE endpoint_id = ? AND ${UNFINISHED}
+                      AND next_attempt_at < ? AND lease_owner IS NULL ${skipLocked})`,
+        [until, endpointId, until],
+      );
+    },
+
+    /**
+     * Open circuit: the oldest held → pending|sending, due at `probeAt`, unless one is due by then
+     * already: an open circuit needs one delivery to probe the endpoint with, or nothing ever would.
+     */
+    async ensureProbe(tx: SqlExecutor, endpointId: string, probeAt: number): Promise<void> {
+      const due = await first(
+        tx,
+        `SELECT 1 AS found FROM deliveries WHERE endpoint_id = ? AND ${DUE} LIMIT 1`,
+        [endpointId, probeAt],
+      );
+      if (due) return;
+      await tx.run(
+        `UPDATE deliveries SET next_attempt_at = ?
+         WHERE id IN (SELECT id FROM deliveries WHERE endpoint_id = ? AND ${UNFINISHED} AND next_attempt_at IS NULL
+                      ORDER BY id LIMIT 1 ${skipLocked})`,
+        [probeAt, endpointId],
+      );
+    },
+
+    /**
+     * The owner tops its local queue up: up to `limit` of its parked → pending|sending, due at `now`.
+     * The sub-select walks deliveries_endpoint_due (endpoint_id, next_attempt_at): only this endpoint's
+     * unfinished rows. No tiebreak on id: the index does not carry it, and a sort of the whole parked
+     * backlog per call is what this must avoid.
+     */
+    unpark(tx: SqlExecutor, owner: string, endpointId: string, now: number, limit: number): Promise<number> {
+      return tx.run(
+        `UPDATE deliveries SET next_attempt_at = ?, lease_owner = NULL
+         WHERE id IN (SELECT id FROM deliveries WHERE endpoint_id = ? AND ${UNFINISHED} AND lease_owner = ?
+                      ORDER BY next_attempt_at LIMIT ?)`,
+        [now, endpointId, parkedBy(owner), limit],
+      );
+    },
+
+    /** Start-up of a single-writer backend: every leased or parked → pending|sending, due at `now`. */
+    releaseLeases(tx: SqlExecutor, now: number): Promise<number> {
+      return tx.run(
+        `UPDATE deliveries SET next_attempt_at = ?, lease_owner = NULL WHERE lease_owner IS NOT NULL AND ${UNFINISHED}`,
+        [now],
+      );
+    },
+
+    /**
+     * Completion: leased → success | sending (due at the retry) | fail, with the attempt recorded, for a
+     * batch sorted by delivery id, in a constant number of statements per batch: lock the deliveries
+     * that still exist in id order (so concurrent batches cannot deadlock), insert their attempts,
+     * update them. The attempt is recorded even when the delivery already succeeded (it did happen), but
+     * a late failure never demotes a success. A delivery gone meanwhile (its endpoint or application was
+     * deleted) is skipped, so it cannot fail the completions sharing its batch. A delivery completed
+     * twice in one batch is updated once per round, its n-th outcome in round n, as if one at a time.
+     * The next attempt, if any, is a scheduled retry again, hence trigger_type scheduled.
+     */
+    async complete(tx: SqlExecutor, outcomes: readonly AttemptOutcome[]): Promise<void> {
+      const ids = [...new Set(outcomes.map((outcome) => outcome.attempt.deliveryId))];
+      const found = await queryBatch<{ id: string }>(
+        tx,
+        dialect,
+        DELIVERY_ID,
+        ids.map((id) => [id]),
+        (rows) =>
+          `SELECT id FROM deliveries WHERE id IN (SELECT id FROM ${rows.from}) ORDER BY id ${dialect.lockRowsClause}`,
+      );
+      const existing = new Set(found.map((row) => row.id));
+      const live = outcomes.filter((outcome) => existing.has(outcome.attempt.deliveryId));
+      if (live.length === 0) return;
+      await runBatch(
+        tx,
+        dialect,
+        ATTEMPT,
+        live.map((outcome) => attemptValues(outcome.attempt)),
+        (rows) => `INSERT INTO attempts (${columnList(ATTEMPT)}) ${rows.insert}`,
+      );
+      const rounds: AttemptOutcome[][] = [];
+      const seen = new Map<string, number>();
+      for (const outcome of live) {
+        const round = seen.get(outcome.attempt.deliveryId) ?? 0;
+        seen.set(outcome.attempt.deliveryId, round + 1);
+        if (round === rounds.length) rounds.push([]);
+        rounds[round]?.push(outcome);
+      }
+      for (const round of rounds)
+        await runBatch(
+          tx,
+          dialect,
+          OUTCOME,
+          round.map((outcome) => [
+            outcome.attempt.deliveryId,
+            outcome.next,
+            outcome.nextAttemptAt,
+            outcome.attempt.createdAt,
+          ]),
+          (rows) =>
+            `UPDATE deliveries SET status = v.status, attempts = deliveries.attempts + 1,
+               next_attempt_at = v.next_attempt_at, lease_owner = NULL, trigger_type = ${TriggerType.scheduled},
+               updated_at = v.updated_at,
+               fail_streak = CASE WHEN v.status = ${MessageStatus.success} THEN 0 ELSE deliveries.fail_streak + 1 END
+             FROM ${rows.from}
+             WHERE deliveries.id = v.id AND deliveries.status <> ${MessageStatus.success}`,
+        );
+    },
+
+    /**
+     * Recover: the endpoint's fail created in [since, until) → pending (never attempted) or sending
+     * (its retries continue), due at `now`, triggered manually. The statuses are inlined because
+     * PostgreSQL cannot infer a parameter's type inside CASE.
+     */
+    recover(tx: SqlExecutor, endpointId: string, since: number, until: number, now: number): Promise<number> {
+      return tx.run(
+        `UPDATE deliveries
+         SET status = CASE WHEN attempts = 0 THEN ${MessageStatus.pending} ELSE ${MessageStatus.sending} END,
+           next_attempt_at = ?, trigger_type = ?, lease_owner = NULL, updated_at = ?
+         WHERE endpoint_id = ? AND status = ? AND id >= ? AND id < ?`,
+        [
+          now,
+          TriggerType.manual,
+          now,
+          endpointId,
+          MessageStatus.fail,
+          idBoundary('delivery', since),
+          idBoundary('delivery', until),
+        ],
+      );
+    },
+
+    /**
+     * Resend, one message to one endpoint, safe to repeat: (none) | success | fail → pending;
+     * pending | sending | held | parked → due at `now` (status kept); a lapsed lease is taken over
+     * (what a claim would do); leased → untouched, answering `in_flight`: its worker is attempting it
+     * (or about to), and clearing its lease would let a second worker send it at the same time. The
+     * re-checks sit in the statement that writes, so PostgreSQL re-evaluates them on the row it locks.
+     */
+    async resend(tx: SqlExecutor, appId: string, msgId: string, endpointId: string, now: number) {
+      const changed = await tx.run(
+        `INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, next_attempt_at, trigger_type,
+           created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (msg_id, endpoint_id) DO UPDATE SET
+           status = CASE WHEN deliveries.status IN (${UNFINISHED_STATUSES}) THEN deliveries.status ELSE ${MessageStatus.pending} END,
+           next_attempt_at = excluded.next_attempt_at, trigger_type = excluded.trigger_type,
+           lease_owner = NULL, updated_at = excluded.updated_at
+         WHERE deliveries.lease_owner IS NULL OR deliveries.lease_owner LIKE '${PARKED_PREFIX}%'
+           OR deliveries.next_attempt_at <= excluded.next_attempt_at`,
+        [
+          newId('delivery', now),
+          appId,
+          msgId,
+          endpointId,
+          MessageStatus.pending,
+          now,
+          TriggerType.manual,
+          now,
+          now,
+        ],
+      );
+      return changed > 0 ? ('queued' satisfies ResendResult) : ('in_flight' satisfies ResendResult);
+    },
+
+    /**
+     * Replay, one batch of a keyset walk in id order: the endpoint's success | fail with ids in
+     * [cursor (inclusive or not), end) → pending, due at `now`; queued, leased, parked and held ones
+     * are left alone. Returns the ids replayed.
+     */
+    async replayBatch(
+      tx: SqlExecutor,
+      endpointId: string,
+      range: { cursor: string; inclusive: boolean; end: string },
+      now: number,
+      limit: number,
+    ): Promise<string[]> {
+      const rows = await tx.query<{ id: string }>(
+        `UPDATE deliveries
+         SET status = ?, next_attempt_at = ?, trigger_type = ?, lease_owner = NULL, updated_at = ?
+         WHERE id IN (SELECT id FROM deliveries
+                      WHERE endpoint_id = ? AND id ${range.inclusive ? '>=' : '>'} ? AND id < ? AND ${FINAL}
+                      ORDER BY id LIMIT ? ${skipLocked})
+           AND ${FINAL}
+         RETURNING id`,
+        [MessageStatus.pending, now, TriggerType.manual, now, endpointId, range.cursor, range.end, limit],
+      );
+      return rows.map((row) => row.id);
+    },
+
+    /**
+     * Bulk replay, one batch: as `replayBatch`, for the endpoint's success | fail deliveries that also
+     * meet `conditions` (over `d` and its message `m`). Returns the ids replayed.
+     */
+    async replayFilteredBatch(
+      tx: SqlExecutor,
+      endpointId: string,
+      range: { cursor: string; inclusive: boolean; end: string },
+      conditions: ReplayConditions,
+      now: number,
+      limit: number,
+    ): Promise<string[]> {
+      const extra = conditions.where.map((condition) => ` AND ${condition}`).join('');
+      const rows = await tx.query<{ id: string }>(
+        `UPDATE deliveries
+         SET status = ?, next_attempt_at = ?, trigger_type = ?, lease_owner = NULL, updated_at = ?
+         WHERE id IN (SELECT d.id FROM deliveries d JOIN messages m ON m.id = d.msg_id
+                      WHERE d.endpoint_id = ? AND d.id ${range.inclusive ? '>=' : '>'} ? AND d.id < ?
+                        AND d.status IN (${MessageStatus.success}, ${MessageStatus.fail})${extra}
+                      ORDER BY d.id LIMIT ?)
+           AND ${FINAL}
+         RETURNING id`,
+        [
+          MessageStatus.pending,
+          now,
+          TriggerType.manual,
+          now,
+          endpointId,
+          range.cursor,
+          range.end,
+          ...conditions.params,
+          limit,
+        ],
+      );
+      return rows.map((row) => row.id);
+    },
+
+    /** The earliest due time (or lease end) of any unfinished delivery, for the dispatcher's sleep. */
+    async earliestDue(executor: SqlExecutor): Promise<number | null> {
+      const row = await first<{ due: number | null }>(
+        executor,
+        `SELECT MIN(next_attempt_at) AS due FROM deliveries WHERE ${UNFINISHED}`,
+      );
+      return row?.due ?? null;
+    },
+  };
+}
