@@ -23,8 +23,6 @@ export interface PortalRoutesDeps {
   readonly apiPrefix: string;
 }
 
-export const PORTAL_PATH = '/portal/';
-
 export function portalRoutes(deps: PortalRoutesDeps): FastifyPluginAsync {
   const { ui } = deps;
 
@@ -86,8 +84,8 @@ export function portalRoutes(deps: PortalRoutesDeps): FastifyPluginAsync {
   }
 
   return async (app) => {
-    // The fragment (the link's key) survives a redirect: browsers keep it when Location has none.
-    app.get('/portal', async (_request, reply) => reply.redirect(PORTAL_PATH, 302));
+    // The router ignores trailing slashes (as the API must), so `/portal/` is the `/portal` route.
+    app.get('/portal', page);
     app.get('/portal/*', page);
   };
 }

@@ -51,7 +51,11 @@ async function redeem(h: Harness, url: string) {
 
 /** Two applications, each with an endpoint, an event type in the catalog and a message. */
 async function twoApps(h: Harness) {
-  await post(h, '/event-type', { name: 'invoice.paid', description: 'An invoice was paid', schemas: {} });
+  await post(h, '/event-type', {
+    name: 'invoice.paid',
+    description: 'An invoice was paid',
+    schemas: { '1': { type: 'object', examples: [{ invoice: 'inv_1' }] } },
+  });
   const ids: Record<'a' | 'b', { app: string; endpoint: string; msg: string }> = {} as never;
   for (const uid of ['a', 'b'] as const) {
     const app = json(await post(h, '/app', { name: `App ${uid}`, uid }));
@@ -66,7 +70,7 @@ async function twoApps(h: Harness) {
 function bodyFor(method: string, template: string): object {
   const since = new Date(Date.now() - HOUR).toISOString();
   if (/\/headers$/.test(template)) return { headers: { 'x-a': '1' } };
-  if (/\/(recover|replay)$/.test(template)) return { since };
+  if (/\/(recover|replay|bulk-replay|replay-missing)$/.test(template)) return { since };
   if (/\/send-example$/.test(template)) return { eventType: 'invoice.paid' };
   if (/\/msg$/.test(template)) return { eventType: 'invoice.paid', payload: {} };
   if (/\/endpoint(\/\{endpoint_id\})?$/.test(template) && method !== 'patch')
