@@ -164,7 +164,8 @@ const server = await startServer(
   configWith({ dataDir, adminToken: TOKEN, port: '0', host: '127.0.0.1', role: 'api', logLevel: 'silent' }),
   silent,
 );
-const base = server.url as string;
+await server.started;
+const base = server.url;
 try {
   const login = await fetch(`${base}/ui/login`, {
     method: 'POST',

@@ -13,17 +13,19 @@ import Fastify, {
 import type { Config } from '../config/settings.ts';
 import { ApiError } from '../errors/api-error.ts';
 import type { Logger } from '../log/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
 import { discardOperationalEvents, type OperationalSink } from '../operational/events.ts';
 import type { EndpointRecord, Storage } from '../storage/contract.ts';
 import { portalRoutes } from '../ui/portal-routes.ts';
 import { createSessionStore } from '../ui/session-store.ts';
 import { uiRoutes } from '../ui/ui-routes.ts';
 import type { UiRuntime } from '../ui/ui-runtime.ts';
-import { authenticate, authorize, createPortalKeys, createPortalTokens } from './auth.ts';
+import { assertAppAccess, authenticate, authorize, createPortalKeys, createPortalTokens } from './auth.ts';
 import { createContext, type EndpointSource } from './context.ts';
 import { registerCors } from './cors.ts';
 import { createErrorHandler, sendError } from './errors.ts';
 import { registerIdempotency } from './idempotency.ts';
+import { registerJsonBodyParser } from './json-body.ts';
 import { collectRoutes } from './openapi.ts';
 import { applicationRoutes } from './routes/applications.ts';
 import { attemptRequestRoutes } from './routes/attempt-request.ts';
@@ -36,7 +38,9 @@ import { eventTypeRoutes } from './routes/event-types.ts';
 import { exploreRoutes } from './routes/explore.ts';
 import { healthRoutes } from './routes/health.ts';
 import { messageRoutes } from './routes/messages.ts';
+import { metricsRoute } from './routes/metrics.ts';
 import { operationalWebhookRoutes } from './routes/operational-webhooks.ts';
+import { type Probes, probeRoutes } from './routes/probes.ts';
 import { statsRoutes } from './routes/stats.ts';
 
 export interface BuildAppDeps {
@@ -52,12 +56,17 @@ export interface BuildAppDeps {
   operational?: OperationalSink | undefined;
   /** The dashboard (src/ui, web/): served under /ui when given; its session cookie then authenticates API calls. */
   ui?: UiRuntime | undefined;
+  /** `/livez` and `/readyz`; while its readiness is draining, writes are refused with 503 `shutting_down`. */
+  probes?: Probes | undefined;
+  /** Served at `GET /metrics` when given. */
+  metrics?: Metrics | undefined;
 }
 
 export const API_PREFIX = '/api/v1';
 /** Query parameters that carry lists: comma-separated (the SDKs), repeated, or repeated as `name[]=`. */
 const LIST_QUERY_PARAMS = ['event_types'];
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** The HTTP API as a Fastify instance, ready for `inject()` or `listen()` (which only main calls). */
 export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
@@ -97,6 +106,7 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
   app.setErrorHandler(handleError);
   // Only JSON bodies: anything else is 415 rather than a string handed to a schema.
   app.removeContentTypeParser(['text/plain']);
+  registerJsonBodyParser(app);
 
   const patterns: { method: string; pattern: RegExp }[] = [];
   app.addHook('onRoute', (route) => {
@@ -131,6 +141,18 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
 
   registerCors(app, API_PREFIX, config.corsOrigins);
 
+  const probes = deps.probes;
+  if (probes) {
+    // Draining: requests already in progress finish, reads are still answered, and a new write is
+    // refused before it touches storage, so the caller retries against another instance.
+    app.addHook('onRequest', async (request, reply) => {
+      if (probes.readiness.phase === 'draining' && !READS.has(request.method))
+        return sendError(reply, new ApiError('shutting_down'));
+    });
+    await app.register(probeRoutes(probes));
+  }
+
+  if (deps.metrics) await app.register(metricsRoute(deps.metrics, config.metricsToken));
   await app.register(
     async (v1) => {
       v1.addHook('onRequest', async (request) => {
@@ -139,6 +161,15 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
         const principal = await authenticate(request, deps.adminTokenHash, ctx.portal, clock(), sessions);
         authorize(principal, access, request.routeOptions.config.capability);
         request.principal = principal;
+        // A portal token's application is checked here, before the body is parsed or validated, so a
+        // malformed request on another application's resource is refused as such (404), not answered
+        // by validation. Handlers still check the application they load.
+        const params = request.params as Record<string, unknown> | undefined;
+        const appParam = params?.['app_id'];
+        if (principal.kind === 'portal' && typeof appParam === 'string' && appParam !== principal.appId) {
+          const target = await storage.applications.get(appParam);
+          assertAppAccess(principal, target?.id);
+        }
       });
       v1.addHook('preValidation', async (request) => {
         const query = request.query as Record<string, unknown> | undefined;

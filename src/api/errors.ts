@@ -2,7 +2,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, type ValidationItem } from '../errors/api-error.ts';
 import { toError } from '../errors/coerce.ts';
 import type { Logger } from '../log/logger.ts';
-import { StorageUnavailable, UniqueViolation } from '../storage/contract.ts';
+import { StorageFull, StorageUnavailable, UniqueViolation } from '../storage/contract.ts';
 
 /**
  * Turns anything a request can throw into the body clients see. Known failures keep their code; an
@@ -85,6 +85,7 @@ const FASTIFY_CODES: Record<string, ApiError['code']> = {
 /** The ApiError for a thrown value, or undefined when it is unexpected (a 500). */
 export function apiErrorOf(thrown: unknown): ApiError | undefined {
   if (thrown instanceof ApiError) return thrown;
+  if (thrown instanceof StorageFull) return new ApiError('storage_full', undefined, { cause: thrown });
   if (thrown instanceof StorageUnavailable)
     return new ApiError('storage_unavailable', undefined, { cause: thrown });
   if (thrown instanceof UniqueViolation) return new ApiError('conflict', undefined, { cause: thrown });

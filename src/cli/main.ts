@@ -20,6 +20,8 @@ const commands = {
   serve: 'Run the API and the delivery workers (the default role).',
   migrate: 'Apply pending database migrations, then exit.',
   listen: 'Run a local receiver that verifies and prints deliveries (--port, --secret).',
+  backup: 'Copy the embedded SQLite database to <file>, online while Hookyard runs.',
+  restore: "Replace the data directory's database with the backup <file> (Hookyard stopped).",
 } as const;
 
 export function usage(): string {
@@ -31,7 +33,7 @@ export function usage(): string {
     'Commands:',
     ...Object.entries(commands).map(([name, text]) => `  ${name.padEnd(10)}${text}`),
     '',
-    'Flags for serve and migrate (each also an environment variable; the flag wins):',
+    'Flags for serve, migrate, backup and restore (each also an environment variable; the flag wins):',
     ...(Object.keys(settings) as SettingName[]).map((name) => {
       const s = settings[name];
       return `  --${`${s.flag} <value>`.padEnd(32)}${s.env} (default ${s.default === '' ? 'empty' : s.default})`;
@@ -68,6 +70,14 @@ async function serve(args: string[]): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  try {
+    await server.started;
+  } catch (error) {
+    // A signal during start-up aborts it; that is a shutdown, not a failure.
+    if (stopping) return;
+    await server.close();
+    throw error;
+  }
 }
 
 async function migrate(args: string[]): Promise<void> {
@@ -78,6 +88,22 @@ async function migrate(args: string[]): Promise<void> {
   const result = await migrateDatabase({ config, logger });
   const applied = result.applied.length === 0 ? 'already up to date' : `applied ${result.applied.join(', ')}`;
   process.stdout.write(`migrated ${result.database} to schema ${result.to} (${applied})\n`);
+}
+
+async function backupOrRestore(command: 'backup' | 'restore', args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: settingFlags,
+    strict: true,
+    allowPositionals: true,
+  });
+  const [file, ...extra] = positionals;
+  if (file === undefined || extra.length > 0)
+    fail(`${command} takes exactly one file: hookyard ${command} <file>`);
+  const config = loadConfig(process.env, values as Record<string, string | undefined>);
+  const { runBackup, runRestore } = await import('./backup.ts');
+  const line = command === 'backup' ? await runBackup(config, file) : await runRestore(config, file);
+  process.stdout.write(`${line}\n`);
 }
 
 async function listen(args: string[]): Promise<void> {
@@ -112,6 +138,9 @@ export async function main(argv: string[]): Promise<void> {
         return await migrate(rest);
       case 'listen':
         return await listen(rest);
+      case 'backup':
+      case 'restore':
+        return await backupOrRestore(command, rest);
       default:
         fail(`unknown command "${command}"`);
     }

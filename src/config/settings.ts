@@ -115,7 +115,8 @@ export const settings = {
     flag: 'port',
     default: '8071',
     accepts: 'an integer from 0 to 65535',
-    description: 'TCP port the API listens on.',
+    description:
+      'TCP port for the API, `/metrics` and the probes `/livez` and `/readyz` (a `--role worker` process serves only `/metrics`, the probes and health).',
     parse: integer(0, 65535),
   }),
   host: def({
@@ -167,6 +168,21 @@ export const settings = {
     accepts: 'a token of at least 16 characters, or empty',
     description:
       'Bearer token for the API. Empty on first start: one is generated, printed once, and only its hash kept.',
+    secret: true,
+    parse: (raw) => {
+      const value = raw.trim();
+      if (value !== '' && (value.length < 16 || /\s/.test(value)))
+        throw new Error('a token of at least 16 characters without spaces, or empty');
+      return value;
+    },
+  }),
+  metricsToken: def({
+    env: 'HOOKYARD_METRICS_TOKEN',
+    flag: 'metrics-token',
+    default: '',
+    accepts: 'a token of at least 16 characters, or empty',
+    description:
+      'Bearer token `GET /metrics` requires (Prometheus `authorization` credentials). Empty: the metrics are open to anyone who reaches the port.',
     secret: true,
     parse: (raw) => {
       const value = raw.trim();
@@ -230,6 +246,15 @@ export const settings = {
     accepts: 'an integer from 1024 to 67108864',
     description: 'Largest message payload accepted (bytes of JSON); larger gets 413.',
     parse: integer(1024, 64 * 1024 * 1024),
+  }),
+  diskReserve: def({
+    env: 'HOOKYARD_DISK_RESERVE',
+    flag: 'disk-reserve',
+    default: '8388608',
+    accepts: 'an integer from 0 to 1073741824 (bytes; 0 keeps no reserve)',
+    description:
+      'Embedded SQLite only: bytes kept free in the data directory as the file hookyard.reserve. When the disk fills, ingest is refused (507 storage_full) and the reserve is released so deliveries of accepted messages go on; it is re-made once space is freed.',
+    parse: integer(0, 1024 * 1024 * 1024),
   }),
   responseBodyLimit: def({
     env: 'HOOKYARD_RESPONSE_BODY_LIMIT',

@@ -15,7 +15,11 @@ export interface SendRequest {
   readonly url: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
-  /** Bound on the whole attempt: connect, request, headers and the (cut) body. */
+  /**
+   * Bound on the receiver's part: from the request being handed to a connection (connecting if need
+   * be) to the end of the (cut) body. Waiting for one of Hookyard's own connections to the origin to
+   * free up is not the receiver's time: it is bounded separately, by the same duration.
+   */
   readonly timeoutMs: number;
   /** Aborts the attempt early (shutdown); reported as an error with errno `ABORTED`. */
   readonly signal?: AbortSignal | undefined;
@@ -27,11 +31,21 @@ export type SendResult =
       status: number;
       /** The body's first `responseBodyLimit` bytes, decoded as UTF-8 without a split character. */
       body: string;
+      /** The receiver's time (see `timeoutMs`), without the wait for a connection. */
       durationMs: number;
+      /** How long the request waited for a free connection to the origin before it was sent. */
+      waitMs: number;
       /** The raw `Retry-After` header, when the receiver sent one. */
       retryAfter: string | undefined;
     }
-  | { kind: 'error'; reason: string; errno: string; durationMs: number };
+  | {
+      kind: 'error';
+      reason: string;
+      /** `EPOOLWAIT` when no connection freed up in time: the request was never sent. */
+      errno: string;
+      durationMs: number;
+      waitMs: number;
+    };
 
 export interface HttpClient {
   send(request: SendRequest): Promise<SendResult>;
@@ -69,18 +83,90 @@ export function createHttpClient(
         connect: guardedConnector(guard, config.deliveryTimeout),
       });
   const limit = config.responseBodyLimit;
+  const gates = new Map<string, OriginGate>();
+
+  /**
+   * Resolves once fewer than `connectionsPerOrigin` requests to the origin are in flight, so undici
+   * never queues one behind a busy connection: the receiver's clock starts when the request goes out,
+   * and a request that waited too long is given up before it was sent (never a duplicate).
+   */
+  function acquire(origin: string, waitMs: number, signal: AbortSignal | undefined): Promise<boolean> {
+    let gate = gates.get(origin);
+    if (!gate) {
+      gate = { active: 0, waiting: [] };
+      gates.set(origin, gate);
+    }
+    if (gate.active < config.connectionsPerOrigin && gate.waiting.length === 0) {
+      gate.active++;
+      return Promise.resolve(true);
+    }
+    const queue = gate.waiting;
+    return new Promise<boolean>((resolve) => {
+      const give = (granted: boolean) => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        resolve(granted);
+      };
+      const timer = setTimeout(() => {
+        const index = queue.indexOf(give);
+        if (index !== -1) queue.splice(index, 1);
+        give(false);
+      }, waitMs);
+      const onAbort = () => {
+        const index = queue.indexOf(give);
+        if (index !== -1) queue.splice(index, 1);
+        give(false);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      queue.push(give);
+    });
+  }
+
+  function release(origin: string): void {
+    const gate = gates.get(origin);
+    if (!gate) return;
+    const next = gate.waiting.shift();
+    if (next) {
+      next(true);
+      return;
+    }
+    gate.active--;
+    if (gate.active === 0) gates.delete(origin);
+  }
 
   async function send(request: SendRequest): Promise<SendResult> {
+    const queued = performance.now();
+    let origin: string;
+    let path: string;
+    try {
+      const url = new URL(request.url);
+      origin = url.origin;
+      path = `${url.pathname}${url.search}`;
+    } catch (thrown) {
+      return { kind: 'error', ...describeError(thrown), durationMs: 0, waitMs: 0 };
+    }
+    const granted = await acquire(origin, request.timeoutMs, request.signal);
     const started = performance.now();
+    const waitMs = Math.round(started - queued);
+    if (!granted) {
+      if (request.signal?.aborted)
+        return { kind: 'error', ...describeError(request.signal.reason), durationMs: 0, waitMs };
+      return {
+        kind: 'error',
+        reason: `not sent: no connection to ${origin} became free within ${request.timeoutMs} ms (all ${config.connectionsPerOrigin} of HOOKYARD_CONNECTIONS_PER_ORIGIN were busy)`,
+        errno: 'EPOOLWAIT',
+        durationMs: 0,
+        waitMs,
+      };
+    }
     const elapsed = () => Math.round(performance.now() - started);
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(new TimeoutError(request.timeoutMs)), request.timeoutMs);
     const signal = request.signal ? AbortSignal.any([timeout.signal, request.signal]) : timeout.signal;
     try {
-      const url = new URL(request.url);
       const response = await agent.request({
-        origin: url.origin,
-        path: `${url.pathname}${url.search}`,
+        origin,
+        path,
         method: 'POST',
         headers: request.headers,
         body: request.body,
@@ -95,6 +181,7 @@ export function createHttpClient(
         status: response.statusCode,
         body,
         durationMs: elapsed(),
+        waitMs,
         retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
       };
     } catch (thrown) {
@@ -104,9 +191,10 @@ export function createHttpClient(
         { url: request.url, errno: error.errno, reason: error.reason },
         'delivery attempt got no response',
       );
-      return { kind: 'error', ...error, durationMs: elapsed() };
+      return { kind: 'error', ...error, durationMs: elapsed(), waitMs };
     } finally {
       clearTimeout(timer);
+      release(origin);
     }
   }
 
@@ -116,6 +204,13 @@ export function createHttpClient(
       await agent.close();
     },
   };
+}
+
+interface OriginGate {
+  /** Requests to the origin in flight (at most connectionsPerOrigin). */
+  active: number;
+  /** Requests waiting for one to end, oldest first; called with false when their wait ran out. */
+  waiting: ((granted: boolean) => void)[];
 }
 
 class TimeoutError extends Error {

@@ -1,5 +1,3 @@
-import { parseRetryAfter } from './retry-policy.ts';
-
 /**
  * The endpoint policies as pure functions (docs/delivery-policies.md); storage keeps their state in
  * `endpoint_state` and applies what these decide inside the claim and completion transactions.
@@ -133,11 +131,13 @@ export interface BackpressurePolicy {
   readonly maxPauseMs: number;
 }
 
-/** When a slow-down response (429/502/503/504) lets the endpoint be attempted again. */
-export function pauseUntil(retryAfter: string | undefined, now: number, policy: BackpressurePolicy): number {
-  const asked = retryAfter === undefined ? undefined : parseRetryAfter(retryAfter, now);
+/**
+ * When a slow-down answer (HTTP 429/502/503/504) lets the endpoint be attempted again; `askedMs` is the
+ * receiver's own delay (`Retry-After`), when it gave a usable one.
+ */
+export function pauseUntil(askedMs: number | undefined, now: number, policy: BackpressurePolicy): number {
   const wait =
-    asked === undefined ? policy.defaultPauseMs : Math.min(policy.maxPauseMs, Math.max(1_000, asked));
+    askedMs === undefined ? policy.defaultPauseMs : Math.min(policy.maxPauseMs, Math.max(1_000, askedMs));
   return now + wait;
 }
 

@@ -47,6 +47,20 @@ export function idTime(id: string): number | undefined {
   return Number(value >> 112n);
 }
 
+/** What the first ten base62 digits of an id weigh in milliseconds (62^(26-i) / 2^112). */
+const DIGIT_MS = Array.from({ length: 10 }, (_, i) => 62 ** (26 - i) / 2 ** 112);
+
+/**
+ * `idTime` without BigInt, to within a millisecond (the digits past the tenth weigh under 0.001 ms,
+ * but the sum is a double): for metrics, which read the time of every delivered message.
+ */
+export function idTimeApprox(id: string): number {
+  const start = id.lastIndexOf('_') + 1;
+  let ms = 0;
+  for (let i = 0; i < 10; i++) ms += ALPHABET.indexOf(id[start + i] ?? '0') * (DIGIT_MS[i] ?? 0);
+  return Math.floor(ms);
+}
+
 /** The smallest id of `kind` that could have been created at `ms`: a keyset bound for time filters. */
 export function idBoundary(kind: IdKind, ms: number): string {
   const bytes = Buffer.alloc(20);

@@ -63,6 +63,12 @@ const errnos: Readonly<Record<string, { classification: Classification; text?: s
   UND_ERR_BODY_TIMEOUT: { classification: FAILURE, text: 'timed out reading the response body' },
   UND_ERR_SOCKET: { classification: FAILURE, text: 'the connection closed unexpectedly' },
   EPROTO: { classification: FAILURE, text: 'TLS protocol error' },
+  /**
+   * No connection of Hookyard's own pool to the origin freed up in time, so the request was never
+   * sent: retried, and not held against the receiver (it is not unreachable, only busy with our others).
+   * The HTTP client writes its text.
+   */
+  EPOOLWAIT: { classification: FAILURE },
   /** The endpoint has no unexpired signing secret: retried, since rotating one in fixes it. */
   ENOSECRET: { classification: FAILURE },
 };

@@ -13,8 +13,8 @@ export interface RetryInput {
   /** Delays before each retry after the first, immediate attempt (`config.retrySchedule`). */
   readonly schedule: readonly number[];
   readonly now: number;
-  /** The response's `Retry-After`, consulted only when the classification says slow down. */
-  readonly retryAfter?: string | undefined;
+  /** The receiver's "not before" as a delay from `now`, consulted only when the classification says slow down. */
+  readonly retryAfterMs?: number | undefined;
   /** [0, 1); injectable so tests are exact. */
   readonly random?: () => number;
 }
@@ -36,11 +36,9 @@ export function nextState(input: RetryInput): NextState {
   if (!input.classification.retryable || delay === undefined)
     return { next: MessageStatus.fail, nextAttemptAt: null };
   let wait = jittered(delay, input.random ?? Math.random);
-  if (input.classification.slowDown && input.retryAfter !== undefined) {
-    const asked = parseRetryAfter(input.retryAfter, input.now);
-    if (asked !== undefined)
-      wait = Math.max(wait, Math.min(RETRY_AFTER_MAX_MS, Math.max(RETRY_AFTER_MIN_MS, asked)));
-  }
+  const asked = input.retryAfterMs;
+  if (input.classification.slowDown && asked !== undefined)
+    wait = Math.max(wait, Math.min(RETRY_AFTER_MAX_MS, Math.max(RETRY_AFTER_MIN_MS, asked)));
   return { next: MessageStatus.sending, nextAttemptAt: input.now + wait };
 }
 

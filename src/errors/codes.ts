@@ -53,6 +53,11 @@ export const errorCodes = {
   payload_too_large: { status: 413, message: 'The request body is larger than this server accepts.' },
   unsupported_media_type: { status: 415, message: 'Send the request body as application/json.' },
   validation: { status: 422, message: 'The request failed validation.' },
+  json_too_deep: {
+    status: 422,
+    message:
+      'The JSON body nests objects and arrays deeper than 128 levels; `detail[0].loc` is the path to the first value past the limit.',
+  },
   url_not_allowed: {
     status: 422,
     message: 'The endpoint URL points at an address Hookyard will not deliver to.',
@@ -62,6 +67,11 @@ export const errorCodes = {
   storage_unavailable: {
     status: 503,
     message: 'The database is unavailable; the request was not stored. Retry later.',
+  },
+  storage_full: {
+    status: 507,
+    message:
+      "The data directory's disk is full; the request was not stored. Retry later: Hookyard takes writes again by itself once space is freed.",
   },
   shutting_down: { status: 503, message: 'This server is shutting down; retry against another instance.' },
 } as const satisfies Record<string, { status: number; message: string }>;

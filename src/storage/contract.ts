@@ -498,6 +498,34 @@ export interface ExploreStore {
   attemptsAfter(afterId: string, limit: number): Promise<AttemptRecord[]>;
 }
 
+/** Where the unfinished deliveries stand, for the metrics gauges (observability/metrics.ts). */
+export const CensusStates = ['pending', 'sending', 'leased', 'parked', 'held'] as const;
+export type CensusState = (typeof CensusStates)[number];
+
+/** Connections of a pooled backend (PostgreSQL); read from memory, free to call on every scrape. */
+export interface PoolStats {
+  total: number;
+  idle: number;
+  /** Queries waiting for a connection. */
+  waiting: number;
+}
+
+/** Counts for operators (the metrics gauges), read periodically, never per request. */
+export interface CensusStore {
+  /**
+   * Unfinished deliveries by state: pending (queued for a first attempt) and sending (queued for a
+   * retry), each waiting for its due time or due; leased (claimed by a worker: in flight, queued in its memory, or a
+   * lapsed lease not yet reclaimed); parked (leased to a worker whose queue for the endpoint is full);
+   * held (endpoint disabled or circuit open). Reads every unfinished delivery through the due index:
+   * its cost grows with the backlog.
+   */
+  countByState(): Promise<Record<CensusState, number>>;
+  /** Endpoints whose circuit breaker is open (one row per endpoint at most). */
+  circuitsOpen(): Promise<number>;
+  /** Undefined for a backend without a connection pool (SQLite). */
+  pool(): PoolStats | undefined;
+}
+
 export interface MetaStore {
   get(key: string): Promise<string | undefined>;
   set(key: string, value: string): Promise<void>;
@@ -591,6 +619,7 @@ export interface Storage {
   readonly explore: ExploreStore;
   readonly backgroundTasks: BackgroundTaskStore;
   readonly bulk: BulkOperationStore;
+  readonly census: CensusStore;
   /**
    * Listens for changes to applications, endpoints and event types (ours and, with `listenNotify`,
    * other processes'). The stores publish these themselves after every committed mutation.
@@ -602,7 +631,10 @@ export interface Storage {
    * with `listenNotify`, another). Dispatchers wake on it instead of polling. Returns an unsubscribe.
    */
   subscribeWork(listener: () => void): () => void;
-  /** Resolves when the database answers a trivial query; rejects otherwise. */
+  /**
+   * Resolves when the database answers a trivial query and can take writes; rejects otherwise
+   * (`StorageFull` while the disk is full).
+   */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -615,6 +647,14 @@ export class UniqueViolation extends Error {
 /** The database cannot be reached; the API turns this into 503 `storage_unavailable`. */
 export class StorageUnavailable extends Error {
   override name = 'StorageUnavailable';
+}
+
+/**
+ * The database's disk is full: the write was not made. The API turns this into 507 `storage_full`;
+ * it clears by itself once space is freed (see sqlite/disk-reserve.ts).
+ */
+export class StorageFull extends StorageUnavailable {
+  override name = 'StorageFull';
 }
 
 /** The database was migrated by a newer Hookyard than this one. */

@@ -9,6 +9,9 @@ import { createSqlStorage } from './sql/sql-storage.ts';
 import { lockDataDir } from './sqlite/data-dir-lock.ts';
 import { openSqliteDriver } from './sqlite/sqlite-driver.ts';
 
+/** The embedded database's file inside the data directory. */
+export const SQLITE_FILE_NAME = 'hookyard.db';
+
 export interface OpenDatabaseOptions {
   config: Config;
   logger?: Logger | undefined;
@@ -88,7 +91,10 @@ export async function migrateDatabase(
 
 async function openDriver(options: OpenDatabaseOptions): Promise<SqlDriver> {
   const { config } = options;
-  if (config.databaseUrl === '') return openSqliteDriver(join(ensureDataDir(config), 'hookyard.db'));
+  if (config.databaseUrl === '')
+    return openSqliteDriver(join(ensureDataDir(config), SQLITE_FILE_NAME), {
+      reserveBytes: config.diskReserve,
+    });
   const { openPostgresDriver } = await import('./postgres/postgres-driver.ts');
   return openPostgresDriver({
     url: config.databaseUrl,

@@ -46,13 +46,34 @@ export async function buildDashboard(log: (line: string) => void = () => {}): Pr
   await vite.build({ configFile: VITE_CONFIG, logLevel: 'warn', build: { ssr: true } });
 }
 
+/** Whether Vite (a dev dependency) is installed, i.e. the dashboard can be built here. */
+export async function canBuildDashboard(): Promise<boolean> {
+  try {
+    await import('vite');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The built dashboard, built first when dist/web is missing. Undefined when it is missing and cannot
+ * be built here (a production-only install without a build): the API then runs without it, and
+ * `warn` says how to get it.
+ */
 export async function createProductionUi(
-  options: { distDir?: string; log?: (line: string) => void } = {},
-): Promise<UiRuntime> {
+  options: { distDir?: string; log?: (line: string) => void; warn?: (line: string) => void } = {},
+): Promise<UiRuntime | undefined> {
   const distDir = options.distDir ?? DIST_DIR;
   const serverEntry = `${distDir}server/entry-server.js`;
   if (!(await exists(serverEntry)) || !(await exists(`${distDir}client/.vite/manifest.json`))) {
     if (distDir !== DIST_DIR) throw new Error(`no dashboard build in ${distDir}`);
+    if (!(await canBuildDashboard())) {
+      options.warn?.(
+        'the dashboard is not built (dist/web) and Vite is not installed here: serving the API without it; build it with npm ci && npm run build',
+      );
+      return undefined;
+    }
     await buildDashboard(options.log);
   }
   const built = await loadBuiltAssets(`${distDir}client/`, UI_BASE);

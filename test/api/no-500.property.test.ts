@@ -4,8 +4,9 @@ import fc from 'fast-check';
 import { ADMIN_TOKEN, harness } from './harness.ts';
 
 /**
- * Whatever arrives — any method on any route, odd ids, query strings, bodies and headers, with or
- * without credentials — the answer is never a 5xx, and every error body carries a code.
+ * Whatever arrives — any method on any route, odd ids, query strings, bodies (deeply nested, invalid
+ * UTF-8) and headers, with or without credentials — the answer is never a 5xx, every error body carries
+ * a code, and another application's portal token never gets a 2xx on this application's resources.
  */
 const TEMPLATES = [
   '/app',
@@ -115,6 +116,17 @@ const FIELDS: Record<string, unknown> = {
   status: 1,
 };
 
+/** Codes that judge the request's content: an access refusal must come before any of them. */
+const ANSWERED_BY_VALIDATION = new Set([
+  'ok',
+  'validation',
+  'invalid_json',
+  'json_too_deep',
+  'unsupported_media_type',
+  'payload_too_large',
+  'idempotency_conflict',
+]);
+
 test('no request produces a 5xx', async (t) => {
   const h = await harness({ maxPayloadBytes: '4096' });
   t.after(() => h.close());
@@ -143,6 +155,11 @@ test('no request produces a 5xx', async (t) => {
   const portal = JSON.parse(
     (await h.call({ method: 'POST', url: '/api/v1/auth/app-portal-access/shop', payload: {} })).body,
   ) as { token: string };
+  await h.call({ method: 'POST', url: '/api/v1/app', payload: { name: 'other', uid: 'other' } });
+  const foreign = JSON.parse(
+    (await h.call({ method: 'POST', url: '/api/v1/auth/app-portal-access/other', payload: {} })).body,
+  ) as { token: string };
+  const shopPath = new RegExp(`^/app/(shop|${app.id})(/|$)`);
 
   const text = fc.oneof(
     fc.string({ maxLength: 40 }),
@@ -174,8 +191,48 @@ test('no request produces a 5xx', async (t) => {
     fc.integer({ min: -1e12, max: 1e12 }),
     fc.constantFrom('https://example.com/x', 'http://127.0.0.1/x', '2024-01-01T00:00:00Z', ['a', 'a']),
   );
+  /** Nesting around and past the 128-level limit, as objects or arrays, inside a plausible envelope. */
+  const deep = fc
+    .tuple(
+      fc.integer({ min: 100, max: 20_000 }),
+      fc.boolean(),
+      fc.constantFrom('payload', 'schemas', 'metadata'),
+    )
+    .map(([levels, arrays, field]) => {
+      const inner = arrays
+        ? `${'['.repeat(levels)}${']'.repeat(levels)}`
+        : `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`;
+      return `{"eventType":"a.b","name":"x","url":"https://example.com/x","${field}":${inner}}`;
+    });
+  /** A plausible JSON body with bytes that are not UTF-8 spliced into one of its strings. */
+  const badUtf8 = fc
+    .tuple(
+      fc.constantFrom(
+        '{"name":"',
+        '{"eventType":"a.b","payload":{"s":"',
+        '{"url":"https://example.com/x","description":"',
+      ),
+      fc.constantFrom(
+        [0xff],
+        [0xfe],
+        [0xc3, 0x28],
+        [0xed, 0xa0, 0x80],
+        [0xc0, 0xae],
+        [0xe2, 0x82],
+        [0xf4, 0x90, 0x80, 0x80],
+      ),
+    )
+    .map(([prefix, bytes]) =>
+      Buffer.concat([
+        Buffer.from(prefix),
+        Buffer.from(bytes),
+        Buffer.from(prefix.includes('payload') ? '"}}' : '"}'),
+      ]),
+    );
   const body = fc.oneof(
     fc.constant(undefined),
+    deep,
+    badUtf8,
     fc.jsonValue({ maxDepth: 4 }).map((json) => JSON.stringify(json)),
     {
       arbitrary: fc
@@ -224,7 +281,7 @@ test('no request produces a 5xx', async (t) => {
     ),
     auth: fc.oneof(
       { arbitrary: fc.constant('admin'), weight: 6 },
-      fc.constantFrom('portal', 'none', 'garbage', 'appsk_garbage'),
+      fc.constantFrom('portal', 'foreign', 'none', 'garbage', 'appsk_garbage'),
     ),
     idempotencyKey: fc.option(text, { nil: undefined }),
   });
@@ -243,11 +300,13 @@ test('no request produces a 5xx', async (t) => {
           ? ADMIN_TOKEN
           : r.auth === 'portal'
             ? portal.token
-            : r.auth === 'garbage'
-              ? 'x y z'
-              : r.auth === 'appsk_garbage'
-                ? 'appsk_e30.AAAA'
-                : null;
+            : r.auth === 'foreign'
+              ? foreign.token
+              : r.auth === 'garbage'
+                ? 'x y z'
+                : r.auth === 'appsk_garbage'
+                  ? 'appsk_e30.AAAA'
+                  : null;
       const response = await h.call({
         method: r.method as 'GET',
         url: `/api/v1${path}${query ? `?${query}` : ''}`,
@@ -259,6 +318,15 @@ test('no request produces a 5xx', async (t) => {
         response.statusCode < 500,
         `${r.method} ${path}?${query} → ${response.statusCode} ${response.body}`,
       );
+      if (r.auth === 'foreign' && shopPath.test(path)) {
+        // Refused, and refused for access before anything looked at the request's body or query.
+        const code =
+          response.statusCode >= 400 ? (JSON.parse(response.body || '{}') as { code?: string }).code : 'ok';
+        assert.ok(
+          response.statusCode >= 400 && !ANSWERED_BY_VALIDATION.has(code ?? ''),
+          `another application's token: ${r.method} ${path} → ${response.statusCode} ${response.body}`,
+        );
+      }
       if (response.statusCode >= 400 && r.method !== 'HEAD') {
         const parsed = JSON.parse(response.body) as { code?: unknown };
         assert.equal(typeof parsed.code, 'string', response.body);

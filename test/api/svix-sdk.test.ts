@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { type ApiException, MessageStatus, Svix } from 'svix';
-import { createHttpClient } from '../../src/delivery/http-client.ts';
+import { createDestinations } from '../../src/delivery/destinations.ts';
 import { createDispatcher } from '../../src/dispatch/dispatcher.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { forEachBackend } from '../helpers/backends.ts';
@@ -32,18 +32,18 @@ forEachBackend((backend) => {
     const receiver = await startReceiver({ respond: () => (failNext-- > 0 ? 500 : 200) });
     t.after(() => receiver.close());
     const logger = createLogger('silent', false);
-    const httpClient = createHttpClient(h.storage.config, logger);
+    const destination = createDestinations(h.storage.config, logger);
     const dispatcher = createDispatcher({
       storage: h.storage,
       endpointCache: h.endpointCache,
-      httpClient,
+      destination,
       config: h.storage.config,
       logger,
     });
     await dispatcher.start();
     t.after(async () => {
       await dispatcher.close();
-      await httpClient.close();
+      await destination.close();
     });
     await h.app.listen({ host: '127.0.0.1', port: 0 });
     const { port } = h.app.server.address() as AddressInfo;

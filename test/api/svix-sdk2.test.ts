@@ -10,7 +10,7 @@ import {
   Svix,
   Webhook,
 } from 'svix2';
-import { createHttpClient } from '../../src/delivery/http-client.ts';
+import { createDestinations } from '../../src/delivery/destinations.ts';
 import { createDispatcher } from '../../src/dispatch/dispatcher.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { createOperationalSink } from '../../src/operational/operational-sink.ts';
@@ -44,18 +44,18 @@ export async function serveWithDispatcher(
   h: Harness,
 ): Promise<{ serverUrl: string }> {
   const logger = createLogger('silent', false);
-  const httpClient = createHttpClient(h.storage.config, logger);
+  const destination = createDestinations(h.storage.config, logger);
   const dispatcher = createDispatcher({
     storage: h.storage,
     endpointCache: h.endpointCache,
-    httpClient,
+    destination,
     config: h.storage.config,
     logger,
   });
   await dispatcher.start();
   t.after(async () => {
     await dispatcher.close();
-    await httpClient.close();
+    await destination.close();
   });
   await h.app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = h.app.server.address() as AddressInfo;

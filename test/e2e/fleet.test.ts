@@ -1,6 +1,7 @@
 /**
  * A fleet of Hookyard processes on one PostgreSQL database: api and worker roles, a worker killed
- * mid-run, cache changes crossing processes, and a database outage.
+ * mid-run, cache changes crossing processes, a database outage, and a database restart during a burst
+ * with an api and two workers.
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
@@ -149,5 +150,79 @@ describe('fleet on PostgreSQL', { skip: skipWithoutPostgres }, () => {
     assert.ok((rejected.get(503) ?? 0) > 0, 'requests during the outage were refused, not acknowledged');
     for (const status of rejected.keys()) assert.ok(status === 503, `unexpected status ${status}`);
     await receiver.waitFor(() => [...accepted].every((id) => receiver.counts.has(id)), 60_000);
+  });
+
+  it('a PostgreSQL restart during a burst (api + 2 workers): no false 2xx, nothing lost, each process recovers alone', {
+    skip: noPrivate ?? false,
+  }, async () => {
+    const pg = await startPrivatePostgres();
+    cleanups.push(() => pg.destroy());
+    const receiver = await startReceiver();
+    cleanups.push(() => receiver.close());
+    const shared = {
+      HOOKYARD_DATABASE_URL: pg.url,
+      HOOKYARD_DELIVERY_CONCURRENCY: '64',
+      HOOKYARD_LEASE_DURATION: '5s',
+      HOOKYARD_DELIVERY_TIMEOUT: '1s',
+    };
+    const api = await start({ ...shared, HOOKYARD_ROLE: 'api' });
+    const workers = [
+      await start({ ...shared, HOOKYARD_ROLE: 'worker' }),
+      await start({ ...shared, HOOKYARD_ROLE: 'worker' }),
+    ];
+    const app = await api.api<{ id: string }>('POST', '/api/v1/app', { name: 'restart' });
+    await api.api('POST', `/api/v1/app/${app.body.id}/endpoint`, { url: `${receiver.url}/hook` });
+
+    let stop = false;
+    cleanups.push(() => {
+      stop = true;
+    });
+    const load = sendMessages({
+      url: api.url,
+      appId: app.body.id,
+      total: 1_000_000,
+      concurrency: 16,
+      shouldStop: () => stop,
+    });
+    await receiver.waitFor(() => receiver.counts.size >= 500, 60_000);
+    pg.stop();
+    await sleep(1500);
+    const restartedAt = Date.now();
+    pg.start();
+
+    // The api finds the database again by itself (a worker serves no HTTP: it is checked below).
+    const recovered: string[] = [];
+    const deadline = Date.now() + 30_000;
+    while ((await fetch(`${api.url}/api/v1/health`)).status !== 200) {
+      assert.ok(Date.now() < deadline, 'the api recovers within 30 s');
+      await sleep(100);
+    }
+    recovered.push(`api healthy ${Date.now() - restartedAt} ms`);
+    await sleep(1000);
+    stop = true;
+    const { accepted, rejected } = await load;
+    assert.ok(accepted.size > 500, `accepted ${accepted.size}`);
+    for (const status of rejected.keys()) assert.ok(status === 503, `unexpected status ${status}`);
+
+    // Each worker delivers again by itself: alone, with the other one stopped (SIGSTOP claims nothing).
+    for (const [index, worker] of workers.entries()) {
+      const other = workers[1 - index]!;
+      other.child.kill('SIGSTOP');
+      try {
+        const batch = await sendMessages({ url: api.url, appId: app.body.id, total: 20, concurrency: 4 });
+        assert.equal(batch.accepted.size, 20);
+        await receiver.waitFor(() => [...batch.accepted].every((id) => receiver.counts.has(id)), 30_000);
+      } finally {
+        other.child.kill('SIGCONT');
+      }
+      assert.equal(worker.child.exitCode, null, `worker ${index + 1} is still running`);
+      recovered.push(`worker ${index + 1} delivering alone by ${Date.now() - restartedAt} ms`);
+    }
+    await receiver.waitFor(() => [...accepted].every((id) => receiver.counts.has(id)), 90_000);
+    const missing = [...accepted].filter((id) => !receiver.counts.has(id));
+    assert.deepEqual(missing, [], 'every acknowledged message is delivered');
+    console.log(
+      `# PostgreSQL restart during a burst: ${accepted.size} accepted, ${rejected.get(503) ?? 0} refused with 503; after the restart: ${recovered.join(', ')}`,
+    );
   });
 });

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { type TestContext, test } from 'node:test';
 import type { SettingName } from '../../src/config/settings.ts';
-import { createHttpClient } from '../../src/delivery/http-client.ts';
+import { createDestinations } from '../../src/delivery/destinations.ts';
 import { createDispatcher } from '../../src/dispatch/dispatcher.ts';
 import { newId } from '../../src/domain/ids.ts';
 import { createLogger } from '../../src/log/logger.ts';
@@ -49,11 +49,11 @@ async function engine(
   });
   const events: OperationalEvent[] = [];
   const endpointCache = createEndpointCache(storage);
-  const httpClient = createHttpClient(storage.config, logger);
+  const destination = createDestinations(storage.config, logger);
   const dispatcher = createDispatcher({
     storage,
     endpointCache,
-    httpClient,
+    destination,
     config: storage.config,
     logger,
     pollIntervalMs: 200,
@@ -66,7 +66,7 @@ async function engine(
   });
   t.after(async () => {
     await dispatcher.close();
-    await httpClient.close();
+    await destination.close();
     endpointCache.close();
     await storage.cleanup();
   });

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { type TestContext, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import type { SettingName } from '../../src/config/settings.ts';
-import { createHttpClient } from '../../src/delivery/http-client.ts';
+import { createDestinations } from '../../src/delivery/destinations.ts';
 import { createDispatcher, type Dispatcher } from '../../src/dispatch/dispatcher.ts';
 import { newId } from '../../src/domain/ids.ts';
 import { createLogger } from '../../src/log/logger.ts';
@@ -80,11 +80,11 @@ async function engine(
     ...overrides,
   });
   const endpointCache = createEndpointCache(storage);
-  const httpClient = createHttpClient(storage.config, logger);
+  const destination = createDestinations(storage.config, logger);
   const dispatcher = createDispatcher({
     storage,
     endpointCache,
-    httpClient,
+    destination,
     config: storage.config,
     logger,
     pollIntervalMs: 200,
@@ -92,7 +92,7 @@ async function engine(
   });
   t.after(async () => {
     await dispatcher.close();
-    await httpClient.close();
+    await destination.close();
     endpointCache.close();
     await storage.cleanup();
   });
@@ -353,17 +353,17 @@ forEachBackend((backend) => {
       get: async (id: string) =>
         id === doomed.id ? undefined : e.storage.endpoints.getMany([id]).then((r) => r[0]),
     };
-    const httpClient = createHttpClient(e.storage.config, logger);
+    const destination = createDestinations(e.storage.config, logger);
     const dispatcher = createDispatcher({
       storage: e.storage,
       endpointCache: cache,
-      httpClient,
+      destination,
       config: e.storage.config,
       logger,
     });
     t.after(async () => {
       await dispatcher.close();
-      await httpClient.close();
+      await destination.close();
     });
     await dispatcher.start();
     assert.equal((await e.settled(expunged, endpoint.id)).status, MessageStatus.fail);

@@ -63,7 +63,8 @@ const sqliteBackend: TestBackend = {
   name: 'sqlite',
   async create(overrides = {}) {
     const dir = await mkdtemp(join(tmpdir(), 'hookyard-test-'));
-    const config = configWith({ ...overrides, dataDir: dir, databaseUrl: '' });
+    // No disk reserve unless a test asks: it would write megabytes per test database.
+    const config = configWith({ diskReserve: '0', ...overrides, dataDir: dir, databaseUrl: '' });
     return wrap(
       config,
       await createStorage({ config, logger: silent }),

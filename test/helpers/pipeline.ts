@@ -2,10 +2,11 @@ import type { TestContext } from 'node:test';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../../src/api/build-app.ts';
 import type { SettingName } from '../../src/config/settings.ts';
-import { createHttpClient } from '../../src/delivery/http-client.ts';
+import { createDestinations } from '../../src/delivery/destinations.ts';
 import { createDispatcher, type Dispatcher } from '../../src/dispatch/dispatcher.ts';
 import { hashToken } from '../../src/domain/tokens.ts';
 import { createLogger } from '../../src/log/logger.ts';
+import { createMetrics } from '../../src/observability/metrics.ts';
 import type { OperationalSink } from '../../src/operational/events.ts';
 import { createEndpointCache } from '../../src/storage/endpoint-cache.ts';
 import type { TestBackend, TestStorage } from './backends.ts';
@@ -34,6 +35,8 @@ export async function pipeline(
     settings?: Partial<Record<SettingName, string>>;
     operational?: (storage: TestStorage) => Promise<OperationalSink> | OperationalSink;
     clock?: () => number;
+    /** Serve `GET /metrics`, with a census every `censusIntervalMs` (default 25 ms). */
+    metrics?: { censusIntervalMs?: number };
   } = {},
 ): Promise<Pipeline> {
   const storage = await backend.create({
@@ -42,8 +45,15 @@ export async function pipeline(
     ...options.settings,
   });
   const endpointCache = createEndpointCache(storage);
-  const httpClient = createHttpClient(storage.config, silentLogger);
+  const destination = createDestinations(storage.config, silentLogger);
   const operational = await options.operational?.(storage);
+  const metrics =
+    options.metrics &&
+    createMetrics({
+      storage,
+      logger: silentLogger,
+      censusIntervalMs: options.metrics.censusIntervalMs ?? 25,
+    });
   const app = await buildApp({
     config: storage.config,
     storage,
@@ -51,6 +61,7 @@ export async function pipeline(
     adminTokenHash: hashToken(ADMIN_TOKEN),
     endpointCache,
     operational,
+    metrics,
     ...(options.clock ? { clock: options.clock } : {}),
   });
   await app.ready();
@@ -62,8 +73,9 @@ export async function pipeline(
   t.after(async () => {
     await stopDispatcher();
     await app.close();
+    await metrics?.close();
     await (operational as { close?: () => Promise<void> } | undefined)?.close?.();
-    await httpClient.close();
+    await destination.close();
     endpointCache.close();
     await storage.cleanup();
   });
@@ -81,7 +93,7 @@ export async function pipeline(
       dispatcher = createDispatcher({
         storage,
         endpointCache,
-        httpClient,
+        destination,
         config: storage.config,
         logger: silentLogger,
         pollIntervalMs: 100,

@@ -80,14 +80,11 @@ export async function startHookyard(env: Record<string, string> = {}): Promise<H
   });
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
-  // A worker serves no HTTP: it is ready once it logs that it started.
-  const isWorker = env.HOOKYARD_ROLE === 'worker';
+  // Every role serves health (a worker serves only health and /metrics).
   for (;;) {
     if (child.exitCode !== null)
       throw new Error(`hookyard exited with ${child.exitCode} during start-up:\n${output}`);
-    if (isWorker && output.includes('hookyard started')) break;
     try {
-      if (isWorker) throw new Error('no HTTP on a worker');
       const res = await fetch(`${url}/api/v1/health`);
       if (res.status === 200 || res.status === 204) break;
     } catch {

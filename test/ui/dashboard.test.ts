@@ -93,7 +93,8 @@ describe('dashboard in Chromium', { skip }, () => {
       }),
       silentLogger,
     );
-    base = server.url as string;
+    await server.started;
+    base = server.url;
     browser = await launchChromium();
   });
 

@@ -34,7 +34,9 @@ before(async () => {
   const [sqlite] = backends();
   if (!sqlite) throw new Error('no SQLite backend');
   storage = await sqlite.create({ portalFrameAncestors: '' });
-  ui = await createProductionUi();
+  const made = await createProductionUi();
+  if (!made) throw new Error('the dashboard is not built and cannot be built here');
+  ui = made;
   const deps = { storage, logger: silentLogger, adminTokenHash: hashToken(TOKEN), ui };
   app = await buildApp({ ...deps, config: { ...storage.config, portalFrameAncestors: ['*'] } });
   narrowed = await buildApp({

@@ -21,7 +21,9 @@ before(async () => {
   const [sqlite] = backends();
   if (!sqlite) throw new Error('no SQLite backend');
   storage = await sqlite.create();
-  ui = await createProductionUi();
+  const made = await createProductionUi();
+  if (!made) throw new Error('the dashboard is not built and cannot be built here');
+  ui = made;
   app = await buildApp({
     config: storage.config,
     storage,

@@ -7,6 +7,7 @@ import {
   pauseUntil,
   throttle,
 } from '../../src/domain/endpoint-policy.ts';
+import { parseRetryAfter } from '../../src/domain/retry-policy.ts';
 
 const POLICY = { disableAfterMs: 5 * 86_400_000, circuitThreshold: 3, probeIntervalMs: 30_000 };
 const NOW = 1_700_000_000_000;
@@ -64,10 +65,10 @@ describe('endpoint health', () => {
   it('pauses for Retry-After within bounds, or the default', () => {
     const policy = { defaultPauseMs: 60_000, maxPauseMs: 3_600_000 };
     assert.equal(pauseUntil(undefined, NOW, policy), NOW + 60_000);
-    assert.equal(pauseUntil('7', NOW, policy), NOW + 7_000);
-    assert.equal(pauseUntil('0', NOW, policy), NOW + 1_000);
-    assert.equal(pauseUntil('999999', NOW, policy), NOW + 3_600_000);
-    assert.equal(pauseUntil('soon', NOW, policy), NOW + 60_000);
+    assert.equal(pauseUntil(parseRetryAfter('7', NOW), NOW, policy), NOW + 7_000);
+    assert.equal(pauseUntil(parseRetryAfter('0', NOW), NOW, policy), NOW + 1_000);
+    assert.equal(pauseUntil(parseRetryAfter('999999', NOW), NOW, policy), NOW + 3_600_000);
+    assert.equal(pauseUntil(parseRetryAfter('soon', NOW), NOW, policy), NOW + 60_000);
   });
 });
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { type CommitBatch, events } from '../../src/observability/events.ts';
 import { createGroupCommit, type GroupCommitOptions } from '../../src/storage/sql/group-commit.ts';
 
 /** A group commit that records every batch it commits; by default each item's result is `item * 10`. */
@@ -7,6 +8,7 @@ function recorder(overrides: Partial<GroupCommitOptions<number, number>> = {}) {
   const batches: number[][] = [];
   const commit = overrides.commit ?? (async (items: readonly number[]) => items.map((item) => item * 10));
   const group = createGroupCommit<number, number>({
+    kind: 'test',
     windowMs: 0,
     maxBatch: 100,
     maxInFlight: 1,
@@ -119,5 +121,43 @@ describe('group commit', () => {
       [10, 20, 30, 40, 50, 60],
     );
     assert.equal(most, 3);
+  });
+
+  it('gathers for gatherTurns event-loop turns: an item of the next turn joins with 2, not with 1', async () => {
+    const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+    for (const [turns, expected] of [
+      [1, [[1], [2]]],
+      [2, [[1, 2]]],
+    ] as const) {
+      const { group, batches } = recorder({ gatherTurns: turns });
+      const first = group.submit(1);
+      await nextTurn();
+      await Promise.all([first, group.submit(2)]);
+      assert.deepEqual(batches, expected, `gatherTurns ${turns}`);
+    }
+  });
+
+  it('publishes each committed batch (kind, size) for the metrics, and nothing for a failed one', async () => {
+    const seen: CommitBatch[] = [];
+    const listen = (event: CommitBatch) => seen.push(event);
+    events.commitBatch.subscribe(listen);
+    try {
+      const { group } = recorder({ kind: 'ingest' });
+      await Promise.all([1, 2, 3].map((item) => group.submit(item)));
+      const failing = recorder({
+        kind: 'ingest',
+        commit: async () => {
+          throw new Error('disk full');
+        },
+      });
+      await assert.rejects(failing.group.submit(4), /disk full/);
+    } finally {
+      events.commitBatch.unsubscribe(listen);
+    }
+    assert.deepEqual(
+      seen.map(({ kind, size }) => ({ kind, size })),
+      [{ kind: 'ingest', size: 3 }],
+    );
+    assert.ok(seen.every((event) => event.durationMs >= 0));
   });
 });

@@ -186,6 +186,105 @@ describe('http client', () => {
   });
 });
 
+describe('http client: waiting for a connection is not the receiver time', () => {
+  /** A receiver answering after `delayMs`, counting requests and the most it was asked at once. */
+  async function slowReceiver(delayMs: number) {
+    const seen = { requests: 0, inFlight: 0, maxInFlight: 0 };
+    const server = await serve((_req, res) => {
+      seen.requests++;
+      seen.inFlight++;
+      seen.maxInFlight = Math.max(seen.maxInFlight, seen.inFlight);
+      setTimeout(() => {
+        seen.inFlight--;
+        res.end('ok');
+      }, delayMs);
+    });
+    return { ...server, seen };
+  }
+
+  it('a request that waited for a pooled connection still gets the whole timeout at the receiver', async () => {
+    // One connection, a receiver taking 600 ms, a 1 s timeout: the second request waits ~600 ms for the
+    // connection, then the receiver answers within its 1 s. Timing it from send() would make it ~1.2 s.
+    const single = createHttpClient(
+      configWith({ allowedSubnets: '127.0.0.0/8', connectionsPerOrigin: '1', deliveryTimeout: '1s' }),
+      logger,
+    );
+    const server = await slowReceiver(600);
+    try {
+      const results = await Promise.all(
+        [1, 2].map(() => single.send({ url: server.url, headers: {}, body: '{}', timeoutMs: 1000 })),
+      );
+      for (const result of results) assert.equal(result.kind, 'response', JSON.stringify(result));
+      assert.equal(server.seen.requests, 2);
+      assert.equal(server.seen.maxInFlight, 1);
+      const waited = results.find((result) => result.waitMs > 0);
+      assert.ok(waited, 'one request waited for the connection');
+    } finally {
+      await single.close();
+      await server.close();
+    }
+  });
+
+  it('a request that never got a connection is reported as such and was never sent', async () => {
+    const single = createHttpClient(
+      configWith({ allowedSubnets: '127.0.0.0/8', connectionsPerOrigin: '1', deliveryTimeout: '1s' }),
+      logger,
+    );
+    const server = await slowReceiver(400);
+    try {
+      const results = await Promise.all(
+        [1, 2, 3, 4, 5, 6].map(() =>
+          single.send({ url: server.url, headers: {}, body: '{}', timeoutMs: 1000 }),
+        ),
+      );
+      const answered = results.filter((result) => result.kind === 'response');
+      const notSent = results.filter((result) => result.kind === 'error' && result.errno === 'EPOOLWAIT');
+      assert.equal(answered.length + notSent.length, results.length, JSON.stringify(results));
+      assert.ok(notSent.length > 0, 'the last requests gave up waiting');
+      // Exactly the answered requests reached the receiver, one at a time: nothing was sent twice.
+      assert.equal(server.seen.requests, answered.length);
+      assert.equal(server.seen.maxInFlight, 1);
+      for (const result of notSent) {
+        assert.equal(result.kind === 'error' && result.durationMs, 0);
+        assert.match(
+          result.kind === 'error' ? result.reason : '',
+          /^not sent: no connection to http:\/\/127\.0\.0\.1:\d+ became free within 1000 ms/,
+        );
+      }
+    } finally {
+      await single.close();
+      await server.close();
+    }
+  });
+
+  it('a request aborted while waiting for a connection is never sent', async () => {
+    const single = createHttpClient(
+      configWith({ allowedSubnets: '127.0.0.0/8', connectionsPerOrigin: '1', deliveryTimeout: '1s' }),
+      logger,
+    );
+    const server = await slowReceiver(300);
+    try {
+      const controller = new AbortController();
+      const first = single.send({ url: server.url, headers: {}, body: '{}', timeoutMs: 1000 });
+      const second = single.send({
+        url: server.url,
+        headers: {},
+        body: '{}',
+        timeoutMs: 1000,
+        signal: controller.signal,
+      });
+      controller.abort();
+      const aborted = await second;
+      assert.equal(aborted.kind === 'error' && aborted.errno, 'ABORTED');
+      assert.equal((await first).kind, 'response');
+      assert.equal(server.seen.requests, 1);
+    } finally {
+      await single.close();
+      await server.close();
+    }
+  });
+});
+
 describe('utf8Prefix', () => {
   it('drops only an incomplete trailing character', () => {
     const euro = Buffer.from('a€', 'utf8');

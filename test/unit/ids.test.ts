@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { idBoundary, idTime, newId } from '../../src/domain/ids.ts';
+import { idBoundary, idTime, idTimeApprox, newId } from '../../src/domain/ids.ts';
 import { generateAdminToken, hashToken, tokenMatches } from '../../src/domain/tokens.ts';
 
 describe('ids', () => {
@@ -25,6 +25,17 @@ describe('ids', () => {
     assert.ok(idBoundary('message', now) <= id);
     assert.ok(idBoundary('message', now + 1) > id);
     assert.equal(idTime('msg_nope'), undefined);
+  });
+
+  it('give their time without BigInt to within a millisecond (idTimeApprox)', () => {
+    let at = Date.now();
+    for (let index = 0; index < 5000; index++) {
+      at += index % 7;
+      const id = newId('delivery', at);
+      const off = idTimeApprox(id) - (idTime(id) ?? Number.NaN);
+      assert.ok(off >= -1 && off <= 1, `${id}: ${off} ms off`);
+    }
+    assert.equal(idTimeApprox(idBoundary('message', 0)), 0);
   });
 });
 

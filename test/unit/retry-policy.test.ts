@@ -85,7 +85,7 @@ describe('retry policy', () => {
         attemptsBefore,
         schedule: SCHEDULE,
         now: NOW,
-        retryAfter,
+        retryAfterMs: parseRetryAfter(retryAfter, NOW),
         random: middle,
       }).nextAttemptAt;
     assert.equal(at(429, '120'), NOW + 120_000);

@@ -140,6 +140,7 @@ export async function openPostgresDriver(options: PostgresDriverOptions): Promis
     description: `postgres:${redacted}${options.schema ? ` (schema ${options.schema})` : ''}`,
     migrationsDir: new URL('./migrations/', import.meta.url),
     connections: options.poolSize,
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     ...direct,
     async transaction(fn, options) {
       const client = await translate(() => pool.connect());

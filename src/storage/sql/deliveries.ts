@@ -1,3 +1,4 @@
+import { events } from '../../observability/events.ts';
 import type {
   AttemptOutcome,
   ClaimedTask,
@@ -37,6 +38,8 @@ export function createDeliveryStore(ctx: SqlContext, policies: EndpointPolicies)
 
   const completions = createGroupCommit<readonly AttemptOutcome[], CompletionReport>({
     ...ctx.groupCommit,
+    kind: 'completion',
+    gatherTurns: 2,
     async commit(items) {
       // Delivery-id order keeps concurrent batches on a multi-writer database from deadlocking.
       const outcomes = items.flat().sort((a, b) => compare(a.attempt.deliveryId, b.attempt.deliveryId));
@@ -51,6 +54,8 @@ export function createDeliveryStore(ctx: SqlContext, policies: EndpointPolicies)
         { durable: false },
       );
       if (folded.madeDue) ctx.wakeLocal();
+      if (events.circuitChanged.hasSubscribers)
+        for (const change of folded.circuits) events.circuitChanged.publish(change);
       return reportPerItem(items, folded.disabled);
     },
   });

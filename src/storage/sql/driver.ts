@@ -1,4 +1,4 @@
-import type { StorageCapabilities } from '../contract.ts';
+import type { PoolStats, StorageCapabilities } from '../contract.ts';
 
 /**
  * The seam between the shared SQL stores and a database. Every backend speaks the same SQL with `?`
@@ -84,8 +84,12 @@ export interface SqlDriver extends SqlExecutor {
   readonly migrationsDir: URL;
   /** Statements that can run at once: 1 for an in-process database, the pool size for a server. */
   readonly connections: number;
+  /** The connection pool's state, where there is one. */
+  poolStats?(): PoolStats;
   /** Commits when `fn` resolves, rolls back when it throws. Use only `tx` inside `fn`. */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  /** True while durable writes are refused because the disk is full (embedded SQLite only). */
+  diskFull?(): boolean;
   /** Hears notifications sent on `channel` by any process once resolved; resolves to an unsubscribe. */
   listen(channel: string, handler: (payload: string) => void): Promise<() => void>;
   close(): Promise<void>;

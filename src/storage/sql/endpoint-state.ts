@@ -5,6 +5,7 @@ import {
   type HealthPolicy,
   throttle,
 } from '../../domain/endpoint-policy.ts';
+import type { CircuitChanged } from '../../observability/events.ts';
 import {
   type AttemptOutcome,
   type ChangeEvent,
@@ -110,6 +111,8 @@ export interface Folded {
   disabled: CompletionReport['disabled'];
   /** Held deliveries were released: dispatchers should wake (already announced to other processes). */
   madeDue: boolean;
+  /** Circuits this batch opened or closed, published once it commits. */
+  circuits: CircuitChanged[];
 }
 
 /** Folds a completion batch into its endpoints' state and applies what the policies decide. */
@@ -132,7 +135,7 @@ export async function foldOutcomes(
     });
     byEndpoint.set(outcome.attempt.endpointId, signals);
   }
-  const folded: Folded = { disabled: [], madeDue: false };
+  const folded: Folded = { disabled: [], madeDue: false, circuits: [] };
   // Endpoint-id order: concurrent completions lock state rows in the same order.
   for (const endpointId of [...byEndpoint.keys()].sort()) {
     const signals = byEndpoint.get(endpointId) ?? [];
@@ -140,6 +143,8 @@ export async function foldOutcomes(
     if (!row) continue; // deleted while the attempt was in flight
     const change = applySignals(toHealth(row), signals, policies.health);
     await writeHealth(tx, endpointId, change.health);
+    if (change.opened || change.closed)
+      folded.circuits.push({ endpointId, circuit: change.opened ? 'open' : 'closed' });
     const { health } = change;
     if (!(change.disable || change.opened || change.closed || change.paused || health.circuit === 'open'))
       continue;

@@ -1,4 +1,5 @@
 import { newId } from '../../domain/ids.ts';
+import { events } from '../../observability/events.ts';
 import {
   type IngestResult,
   type MessageRecord,
@@ -54,6 +55,7 @@ export function createMessageStore(ctx: SqlContext): SqlMessageStore {
 
   const batcher: GroupCommit<NewMessage, IngestResult> = createGroupCommit({
     ...ctx.groupCommit,
+    kind: 'ingest',
     async commit(items) {
       let newWork = false;
       const results = await driver.transaction(async (tx) => {
@@ -65,6 +67,7 @@ export function createMessageStore(ctx: SqlContext): SqlMessageStore {
         return out;
       });
       if (newWork) ctx.wakeLocal();
+      if (events.messageIngested.hasSubscribers) publishIngested(items, results);
       return results;
     },
   });
@@ -211,4 +214,13 @@ function compareKeys(a: NewMessage, b: NewMessage): number {
   if (x.uid === null) return -1;
   if (y.uid === null) return 1;
   return x.uid < y.uid ? -1 : 1;
+}
+
+function publishIngested(items: readonly NewMessage[], results: readonly IngestResult[]): void {
+  results.forEach((result, index) => {
+    if (result.kind !== 'created') return;
+    const { message } = result;
+    const deliveries = items[index]?.endpointIds.length ?? 0;
+    events.messageIngested.publish({ appId: message.appId, msgId: message.id, deliveries });
+  });
 }

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../log/logger.ts';
-import type { ChangeEvent, Storage } from '../contract.ts';
+import { type ChangeEvent, type Storage, StorageFull } from '../contract.ts';
 import { createApplicationStore } from './applications.ts';
 import { createAttemptStore } from './attempts.ts';
 import { createBackgroundTaskStore } from './background-tasks.ts';
 import { createBulkOperationStore } from './bulk-operations.ts';
+import { createCensusStore } from './census.ts';
 import { CHANGES_CHANNEL, type SqlContext, WORK_CHANNEL } from './context.ts';
 import { createDeliveryStore } from './deliveries.ts';
 import { createDeliveryTransitions } from './delivery-transitions.ts';
@@ -120,6 +121,7 @@ export async function createSqlStorage(driver: SqlDriver, options: SqlStorageOpt
     explore: createExploreStore(ctx),
     backgroundTasks: createBackgroundTaskStore(ctx),
     bulk: createBulkOperationStore(ctx),
+    census: createCensusStore(ctx),
     subscribe(listener) {
       changeListeners.add(listener);
       return () => changeListeners.delete(listener);
@@ -130,6 +132,10 @@ export async function createSqlStorage(driver: SqlDriver, options: SqlStorageOpt
     },
     async ping() {
       await driver.query('SELECT 1 AS ok');
+      if (driver.diskFull?.())
+        throw new StorageFull(
+          'the disk of the data directory is full: new writes are refused until space is freed',
+        );
     },
     close() {
       closing ??= (async () => {

@@ -1,9 +1,12 @@
+import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
-import { StorageUnavailable, UniqueViolation } from '../contract.ts';
+import { StorageFull, StorageUnavailable, UniqueViolation } from '../contract.ts';
 import type { SqlDialect, SqlDriver, SqlExecutor, SqlParam } from '../sql/driver.ts';
+import { createDiskReserve } from './disk-reserve.ts';
 import { createWalSync } from './wal-sync.ts';
 
 const SQLITE_BUSY = 5;
+const SQLITE_FULL = 13;
 const SQLITE_CONSTRAINT_PRIMARYKEY = 1555;
 const SQLITE_CONSTRAINT_UNIQUE = 2067;
 const STATEMENT_CACHE_SIZE = 500;
@@ -37,7 +40,8 @@ function values(width: number, rows: number): string {
  * otherwise run inside it. A queue serialises them: while a transaction is open, everything else waits
  * its turn; when none is, statements run at once without touching the queue.
  */
-export function openSqliteDriver(path: string): SqlDriver {
+export function openSqliteDriver(path: string, options: { reserveBytes?: number } = {}): SqlDriver {
+  const reserve = createDiskReserve(dirname(path), options.reserveBytes ?? 0);
   const db = new DatabaseSync(path);
   db.exec('PRAGMA journal_mode = WAL');
   // Durable commits are made durable by an fsync of the WAL off the event loop (see wal-sync.ts),
@@ -46,6 +50,28 @@ export function openSqliteDriver(path: string): SqlDriver {
   const wal = createWalSync(`${path}-wal`);
   db.exec('PRAGMA foreign_keys = ON');
   db.exec('PRAGMA busy_timeout = 5000');
+
+  const exhausted = () => reserve.exhausted();
+  const run = <T>(fn: () => T): T => translate(fn, exhausted);
+  /** The WAL fsync: a failure means the commit may not be on disk, so the caller must not say it is. */
+  const sync = () =>
+    wal.sync().catch((error: unknown) => {
+      const code = (error as { code?: unknown }).code;
+      if (code === 'ENOSPC' || code === 'EDQUOT') {
+        exhausted();
+        throw new StorageFull('the disk of the data directory is full: the commit could not be synced', {
+          cause: error,
+        });
+      }
+      throw new StorageUnavailable('the data directory could not sync the SQLite WAL', { cause: error });
+    });
+  /** Durable writes are refused while the disk is full, so the space left goes to accepted work. */
+  const assertRoom = () => {
+    if (reserve.full)
+      throw new StorageFull(
+        'the disk of the data directory is full: new writes are refused until space is freed',
+      );
+  };
 
   const statements = new Map<string, StatementSync>();
   // The hot statements are a few dozen fixed strings, so a hit is a plain lookup (no LRU reordering on
@@ -65,13 +91,13 @@ export function openSqliteDriver(path: string): SqlDriver {
 
   const direct: SqlExecutor = {
     async query<T>(sql: string, params: readonly SqlParam[] = []) {
-      return translate(() => prepare(sql).all(...(params as SQLInputValue[]))) as T[];
+      return run(() => prepare(sql).all(...(params as SQLInputValue[]))) as T[];
     },
     async run(sql, params = []) {
-      return Number(translate(() => prepare(sql).run(...(params as SQLInputValue[]))).changes);
+      return Number(run(() => prepare(sql).run(...(params as SQLInputValue[]))).changes);
     },
     async exec(script) {
-      translate(() => db.exec(script));
+      run(() => db.exec(script));
     },
     async notify() {
       // One process owns the file (see the data-dir lock); there is nobody else to tell.
@@ -103,21 +129,26 @@ export function openSqliteDriver(path: string): SqlDriver {
     query: (sql, params) => outside(() => direct.query(sql, params)),
     // A statement outside a transaction commits by itself, so it is synced like a durable transaction.
     run: async (sql, params) => {
+      assertRoom();
       const changes = await outside(() => direct.run(sql, params));
-      await wal.sync();
+      await sync();
       return changes;
     },
     exec: async (script) => {
+      assertRoom();
       await outside(() => direct.exec(script));
-      await wal.sync();
+      await sync();
     },
+    diskFull: () => reserve.full,
     notify: async () => {},
     async transaction(fn, options) {
+      const durable = options?.durable ?? true;
+      if (durable) assertRoom();
       const result = await exclusive(async () => {
-        translate(() => db.exec('BEGIN IMMEDIATE'));
+        run(() => db.exec('BEGIN IMMEDIATE'));
         try {
           const value = await fn(direct);
-          translate(() => db.exec('COMMIT'));
+          run(() => db.exec('COMMIT'));
           return value;
         } catch (error) {
           if (db.isTransaction) db.exec('ROLLBACK');
@@ -125,7 +156,7 @@ export function openSqliteDriver(path: string): SqlDriver {
         }
       });
       // The next transaction may run while this one's fsync is in flight; only the caller waits.
-      if (options?.durable ?? true) await wal.sync();
+      if (durable) await sync();
       return result;
     },
     listen: async () => () => {},
@@ -134,6 +165,7 @@ export function openSqliteDriver(path: string): SqlDriver {
       open = false;
       await exclusive(async () => {
         await wal.close();
+        reserve.close();
         statements.clear();
         db.close();
       });
@@ -141,11 +173,17 @@ export function openSqliteDriver(path: string): SqlDriver {
   };
 }
 
-function translate<T>(fn: () => T): T {
+function translate<T>(fn: () => T, onFull: () => void): T {
   try {
     return fn();
   } catch (error) {
     const errcode = (error as { errcode?: unknown }).errcode;
+    if (typeof errcode === 'number' && (errcode & 0xff) === SQLITE_FULL) {
+      onFull();
+      throw new StorageFull('the disk of the data directory is full: the write was not made', {
+        cause: error,
+      });
+    }
     if (errcode === SQLITE_CONSTRAINT_UNIQUE || errcode === SQLITE_CONSTRAINT_PRIMARYKEY)
       throw new UniqueViolation((error as Error).message, { cause: error });
     if (typeof errcode === 'number' && (errcode & 0xff) === SQLITE_BUSY)

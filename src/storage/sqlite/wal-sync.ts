@@ -1,4 +1,5 @@
 import { type FileHandle, open, stat } from 'node:fs/promises';
+import { events } from '../../observability/events.ts';
 
 /**
  * Makes SQLite commits durable without blocking the event loop.
@@ -37,7 +38,9 @@ export function createWalSync(walPath: string): WalSync {
       handle = await open(walPath, 'r');
       inode = current.ino;
     }
+    const started = performance.now();
     await handle.sync();
+    if (events.walFsync.hasSubscribers) events.walFsync.publish({ durationMs: performance.now() - started });
   }
 
   function start(): Promise<void> {
