@@ -14,12 +14,13 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { request } from 'undici';
 import { type Child, startChild } from './children.ts';
+import type { CostSource } from './cost.ts';
 import type { IngestTarget } from './load.ts';
 import type { StatsTarget } from './proc-stats.ts';
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const contenderDir = fileURLToPath(new URL('./contenders/', import.meta.url));
-const adminToken = 'bench-admin-token-0123456789abcd'; // 32 characters, fixed so runs are repeatable.
+export const adminToken = 'bench-admin-token-0123456789abcd'; // 32 characters, fixed so runs are repeatable.
 const pgAdminUrl = process.env['BENCH_PG_ADMIN_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const redisPort = Number(process.env['BENCH_REDIS_PORT'] ?? 6390);
 
@@ -36,6 +37,8 @@ export interface RunningContender {
   readonly stats: StatsTarget;
   /** Processes to watch: if one exits mid-scenario, the scenario fails instead of waiting out its deadline. */
   readonly children: readonly Child[];
+  /** Where the cost model's SQL counters come from (none for contenders without SQL). */
+  readonly cost?: CostSource;
   close(): Promise<void>;
 }
 
@@ -147,6 +150,15 @@ export async function dropBenchDatabases(): Promise<void> {
 
 const benchDatabases = ['hookyard_bench_gw', 'hookyard_bench_hy'] as const;
 
+/** Drops one bench database (forcibly), if PostgreSQL is reachable at all. */
+export async function dropDatabase(name: string): Promise<void> {
+  try {
+    await withAdmin((client) => client.query(`drop database if exists ${name} with (force)`));
+  } catch {
+    // PostgreSQL unreachable: nothing was created.
+  }
+}
+
 /** PostgreSQL backends serving `database`: their CPU is work done for the contender. */
 function backendsOf(database: string): () => Promise<number[]> {
   return async () => {
@@ -174,7 +186,7 @@ function postgresUnavailable(): Promise<string | undefined> {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// The three contenders written for the bench (bench/contenders/*.ts)
+// The contenders written for the bench (bench/contenders/*.ts)
 
 const plainIngest = (origin: string): IngestTarget => ({
   origin,
@@ -217,6 +229,24 @@ async function startScript(
   );
   return { child, origin: `http://127.0.0.1:${port}` };
 }
+
+const bare: ContenderDef = {
+  name: 'bare',
+  description:
+    'node:http ingest that parses the JSON, answers 202 and POSTs the payload on with undici (64 keep-alive connections per receiver), storing nothing, signing nothing: the limit of this machine.',
+  durability: 'none: an accepted event lives only in memory until delivered.',
+  isHookyard: false,
+  unavailable: async () => undefined,
+  async start(ctx) {
+    const { child, origin } = await startScript('bare', ctx, {});
+    return {
+      ingest: plainIngest(origin),
+      stats: { roots: () => [child.pid] },
+      children: [child],
+      close: () => child.stop(),
+    };
+  },
+};
 
 const ceiling: ContenderDef = {
   name: 'ceiling',
@@ -315,6 +345,7 @@ const pgqueue: ContenderDef = {
     return {
       ingest: plainIngest(origin),
       stats: { roots: () => [child.pid], cpuOnly: backendsOf('hookyard_bench_gw') },
+      cost: { postgres: { adminUrl: pgAdminUrl, database: 'hookyard_bench_gw' } },
       children: [child],
       close: () => child.stop(),
     };
@@ -325,6 +356,7 @@ const pgqueue: ContenderDef = {
 // Hookyard, through its CLI and HTTP API
 
 const hookyardEntry = join(repoRoot, 'src/cli/main.ts');
+const countingPreload = join(repoRoot, 'bench/instrument/count-queries.ts');
 const hookyardApp = 'bench';
 
 let hookyardCheck: Promise<string | undefined> | undefined;
@@ -397,6 +429,90 @@ interface HookyardLayout {
   readonly optional?: boolean;
 }
 
+export interface HookyardProcesses {
+  /** The API's origin (the first role's process). */
+  readonly origin: string;
+  readonly children: readonly Child[];
+  /** Processes started with the query-counting preload, and where each writes its counts. */
+  readonly counted: readonly { pid: number; file: string }[];
+  close(): Promise<void>;
+}
+
+/**
+ * Starts Hookyard processes (`hookyard serve --role <role>` each) on an existing database or data
+ * directory, and waits until the API answers. `databaseUrl` empty = embedded SQLite in `dataDir`.
+ */
+export async function launchHookyard(options: {
+  readonly roles: readonly ('all' | 'api' | 'worker')[];
+  readonly workDir: string;
+  readonly dataDir: string;
+  readonly databaseUrl: string;
+  readonly retryDelaysMs: readonly number[];
+}): Promise<HookyardProcesses> {
+  const children: Child[] = [];
+  const counted: { pid: number; file: string }[] = [];
+  try {
+    let origin = '';
+    for (const [index, role] of options.roles.entries()) {
+      const port = await freePort();
+      const countsFile = join(options.workDir, `hookyard-${role}-${index}.counts.json`);
+      const child = startChild({
+        name: `hookyard-${role}`,
+        command: process.execPath,
+        args: ['--import', countingPreload, hookyardEntry, 'serve', '--role', role],
+        cwd: repoRoot,
+        logPath: join(options.workDir, `hookyard-${role}-${index}.log`),
+        env: {
+          ...process.env,
+          NODE_ENV: 'production',
+          HOOKYARD_HOST: '127.0.0.1',
+          HOOKYARD_PORT: String(port),
+          HOOKYARD_DATA_DIR: options.dataDir,
+          HOOKYARD_DATABASE_URL: options.databaseUrl,
+          HOOKYARD_ADMIN_TOKEN: adminToken,
+          HOOKYARD_ALLOWED_SUBNETS: '127.0.0.0/8',
+          HOOKYARD_LOG_LEVEL: 'warn',
+          HOOKYARD_RETRY_SCHEDULE: options.retryDelaysMs.map((ms) => `${ms}ms`).join(','),
+          // The backlog scenario holds attempts open until the receiver comes up; allow for it.
+          HOOKYARD_DELIVERY_TIMEOUT: '5m',
+          HOOKYARD_LEASE_DURATION: '15m',
+          BENCH_COUNTS_FILE: countsFile,
+          BENCH_COUNT_PG: options.databaseUrl === '' ? '0' : '1',
+        },
+      });
+      children.push(child);
+      counted.push({ pid: child.pid, file: countsFile });
+      if (index === 0) {
+        origin = `http://127.0.0.1:${port}`;
+        await waitHealthy(child, origin, 60_000);
+      }
+    }
+    // A worker-only process has no API to poll; give it a moment to connect, and fail if it died.
+    await sleep(options.roles.length > 1 ? 500 : 0);
+    for (const child of children) {
+      if (!child.isAlive()) throw new Error(`${child.name} exited during start-up: ${child.why()}`);
+    }
+    return {
+      origin,
+      children,
+      counted,
+      async close() {
+        await Promise.all(children.map((child) => child.stop()));
+      },
+    };
+  } catch (error) {
+    await Promise.all(children.map((child) => child.stop(1_000)));
+    throw error;
+  }
+}
+
+/** Calls Hookyard's API as the admin. */
+export function hookyardApi(origin: string, method: string, path: string, body?: unknown): Promise<unknown> {
+  return api(origin, method, path, body);
+}
+
+export { freshDatabase, hookyardApp, hookyardUnavailable, pgAdminUrl, postgresUnavailable };
+
 function hookyard(layout: HookyardLayout): ContenderDef {
   return {
     name: layout.name,
@@ -409,50 +525,21 @@ function hookyard(layout: HookyardLayout): ContenderDef {
     },
     async start(ctx) {
       const databaseUrl = layout.postgres ? await freshDatabase('hookyard_bench_hy') : '';
-      const children: Child[] = [];
+      const processes = await launchHookyard({
+        roles: layout.roles,
+        workDir: ctx.workDir,
+        dataDir: join(ctx.workDir, 'data'),
+        databaseUrl,
+        retryDelaysMs: ctx.retryDelaysMs,
+      });
       try {
-        let origin = '';
-        for (const [index, role] of layout.roles.entries()) {
-          const port = await freePort();
-          const child = startChild({
-            name: `hookyard-${role}`,
-            command: process.execPath,
-            args: [hookyardEntry, 'serve', '--role', role],
-            cwd: repoRoot,
-            logPath: join(ctx.workDir, `hookyard-${role}-${index}.log`),
-            env: {
-              ...process.env,
-              NODE_ENV: 'production',
-              HOOKYARD_HOST: '127.0.0.1',
-              HOOKYARD_PORT: String(port),
-              HOOKYARD_DATA_DIR: join(ctx.workDir, 'data'),
-              HOOKYARD_DATABASE_URL: databaseUrl,
-              HOOKYARD_ADMIN_TOKEN: adminToken,
-              HOOKYARD_ALLOWED_SUBNETS: '127.0.0.0/8',
-              HOOKYARD_LOG_LEVEL: 'warn',
-              HOOKYARD_RETRY_SCHEDULE: ctx.retryDelaysMs.map((ms) => `${ms}ms`).join(','),
-              // The backlog scenario holds attempts open until the receiver comes up; allow for it.
-              HOOKYARD_DELIVERY_TIMEOUT: '5m',
-              HOOKYARD_LEASE_DURATION: '15m',
-            },
-          });
-          children.push(child);
-          if (index === 0) {
-            origin = `http://127.0.0.1:${port}`;
-            await waitHealthy(child, origin, 30_000);
-          }
-        }
+        const { origin } = processes;
         await api(origin, 'POST', '/api/v1/app', { name: 'Bench', uid: hookyardApp });
         for (const url of ctx.targets) {
           await api(origin, 'POST', `/api/v1/app/${hookyardApp}/endpoint`, {
             url,
             description: 'bench receiver',
           });
-        }
-        // A worker-only process has no API to poll; give it a moment to connect, and fail if it died.
-        await sleep(layout.roles.length > 1 ? 500 : 0);
-        for (const child of children) {
-          if (!child.isAlive()) throw new Error(`${child.name} exited during start-up: ${child.why()}`);
         }
         return {
           ingest: {
@@ -462,16 +549,19 @@ function hookyard(layout: HookyardLayout): ContenderDef {
             wrap: (payload) => `{"eventType":"invoice.paid","payload":${payload}}`,
           },
           stats: {
-            roots: () => children.map((child) => child.pid),
+            roots: () => processes.children.map((child) => child.pid),
+            named: () => processes.children.map((child) => ({ name: child.name, pid: child.pid })),
             ...(layout.postgres ? { cpuOnly: backendsOf('hookyard_bench_hy') } : {}),
           },
-          children,
-          async close() {
-            await Promise.all(children.map((child) => child.stop()));
+          cost: {
+            counted: () => processes.counted,
+            ...(layout.postgres ? { postgres: { adminUrl: pgAdminUrl, database: 'hookyard_bench_hy' } } : {}),
           },
+          children: processes.children,
+          close: () => processes.close(),
         };
       } catch (error) {
-        await Promise.all(children.map((child) => child.stop(1_000)));
+        await Promise.all(processes.children.map((child) => child.stop(1_000)));
         throw error;
       }
     },
@@ -479,6 +569,7 @@ function hookyard(layout: HookyardLayout): ContenderDef {
 }
 
 export const contenders: readonly ContenderDef[] = [
+  bare,
   ceiling,
   bullmq,
   pgqueue,

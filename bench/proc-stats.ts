@@ -7,16 +7,28 @@
  * per backend, so it is left out). CPU is measured from `begin()` (after start-up and setup) to `end()`.
  * Peak RSS is the sum of each process's own high-water mark (VmHWM): exact for one process, an upper
  * bound for several (their peaks need not coincide). A sampler every 100 ms also tracks the highest sum
- * of VmRSS, which stands in for processes that exit before `end()`.
+ * of VmRSS, which stands in for processes that exit before `end()`. CPU and bytes written
+ * (`write_bytes` of /proc/<pid>/io) are reported for the contender's own processes and for the
+ * cpu-only processes separately, so the cost model can say where the work went.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 
-const ticksPerSecond = 100; // USER_HZ on Linux; not exposed to Node, and 100 on every mainstream kernel.
+export const ticksPerSecond = 100; // USER_HZ on Linux; not exposed to Node, and 100 on every mainstream kernel.
 
 interface ProcSample {
   readonly cpuTicks: number;
   readonly rssKb: number;
   readonly hwmKb: number;
+  /** Bytes this process caused to be sent to the storage layer (`write_bytes` of /proc/<pid>/io). */
+  readonly writeBytes: number;
+}
+
+function readWriteBytes(pid: number): number {
+  try {
+    return Number(/write_bytes:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0; // Another user's process without the right to read it: counted as nothing.
+  }
 }
 
 function readProc(pid: number): ProcSample | undefined {
@@ -29,10 +41,15 @@ function readProc(pid: number): ProcSample | undefined {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
     const hwmKb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-    return { cpuTicks, rssKb, hwmKb };
+    return { cpuTicks, rssKb, hwmKb, writeBytes: readWriteBytes(pid) };
   } catch {
     return undefined;
   }
+}
+
+/** utime + stime (with reaped children) of one process in clock ticks, undefined once it is gone. */
+export function readCpuTicks(pid: number): number | undefined {
+  return readProc(pid)?.cpuTicks;
 }
 
 function childrenOf(): Map<number, number[]> {
@@ -68,11 +85,23 @@ export interface StatsTarget {
   roots(): readonly number[];
   /** Extra processes counted for CPU only (PostgreSQL backends of the contender's database). */
   cpuOnly?(): Promise<readonly number[]>;
+  /** Roots whose CPU is also reported on its own, by name (e.g. a Hookyard api and its worker). */
+  named?(): readonly { readonly name: string; readonly pid: number }[];
 }
 
 export interface StatsResult {
   readonly cpuSeconds: number;
+  /** CPU of the roots and their descendants (the contender's own processes). */
+  readonly ownCpuSeconds: number;
+  /** CPU of the cpu-only processes (PostgreSQL backends). */
+  readonly databaseCpuSeconds: number;
   readonly peakRssMb: number;
+  /** write_bytes of the contender's own processes (SQLite's WAL and database file, Redis's AOF). */
+  readonly ownWriteBytes: number;
+  /** write_bytes of the PostgreSQL backends (WAL they flushed themselves, evicted pages). */
+  readonly databaseWriteBytes: number;
+  /** CPU seconds of each named root (several roots of one name are added up). */
+  readonly cpuByName: Readonly<Record<string, number>>;
 }
 
 export interface StatsMeter {
@@ -85,6 +114,9 @@ export function createStatsMeter(target: StatsTarget): StatsMeter {
   // Last CPU reading per pid (so a process that exits mid-run keeps what it used) and the reading at begin.
   const lastCpu = new Map<number, number>();
   const baseCpu = new Map<number, number>();
+  const lastWrite = new Map<number, number>();
+  const baseWrite = new Map<number, number>();
+  const databasePids = new Set<number>();
   let peakRssKb = 0;
   let rootPids: number[] = [];
   let treeRefreshedAt = 0;
@@ -102,13 +134,17 @@ export function createStatsMeter(target: StatsTarget): StatsMeter {
       if (!s) continue;
       rss += s.rssKb;
       lastCpu.set(pid, s.cpuTicks);
+      lastWrite.set(pid, s.writeBytes);
     }
     peakRssKb = Math.max(peakRssKb, rss);
   };
   const sampleCpuOnly = async () => {
     for (const pid of (await target.cpuOnly?.()) ?? []) {
       const s = readProc(pid);
-      if (s) lastCpu.set(pid, s.cpuTicks);
+      if (!s) continue;
+      databasePids.add(pid);
+      lastCpu.set(pid, s.cpuTicks);
+      lastWrite.set(pid, s.writeBytes);
     }
   };
 
@@ -123,17 +159,44 @@ export function createStatsMeter(target: StatsTarget): StatsMeter {
       await sampleCpuOnly();
       baseCpu.clear();
       for (const [pid, ticks] of lastCpu) baseCpu.set(pid, ticks);
+      baseWrite.clear();
+      for (const [pid, bytes] of lastWrite) baseWrite.set(pid, bytes);
     },
     async end() {
       treeRefreshedAt = 0;
       sample();
       await sampleCpuOnly();
       clearInterval(timer);
-      let ticks = 0;
-      for (const [pid, now] of lastCpu) ticks += now - (baseCpu.get(pid) ?? 0);
+      let ownTicks = 0;
+      let databaseTicks = 0;
+      for (const [pid, now] of lastCpu) {
+        const used = now - (baseCpu.get(pid) ?? 0);
+        if (databasePids.has(pid)) databaseTicks += used;
+        else ownTicks += used;
+      }
+      let ownWrite = 0;
+      let databaseWrite = 0;
+      for (const [pid, now] of lastWrite) {
+        const written = now - (baseWrite.get(pid) ?? 0);
+        if (databasePids.has(pid)) databaseWrite += written;
+        else ownWrite += written;
+      }
       let hwm = 0;
       for (const pid of rootPids) hwm += readProc(pid)?.hwmKb ?? 0;
-      return { cpuSeconds: ticks / ticksPerSecond, peakRssMb: Math.max(peakRssKb, hwm) / 1024 };
+      const cpuByName: Record<string, number> = {};
+      for (const { name, pid } of target.named?.() ?? []) {
+        const used = ((lastCpu.get(pid) ?? 0) - (baseCpu.get(pid) ?? 0)) / ticksPerSecond;
+        cpuByName[name] = (cpuByName[name] ?? 0) + used;
+      }
+      return {
+        cpuByName,
+        cpuSeconds: (ownTicks + databaseTicks) / ticksPerSecond,
+        ownCpuSeconds: ownTicks / ticksPerSecond,
+        databaseCpuSeconds: databaseTicks / ticksPerSecond,
+        peakRssMb: Math.max(peakRssKb, hwm) / 1024,
+        ownWriteBytes: ownWrite,
+        databaseWriteBytes: databaseWrite,
+      };
     },
     stop() {
       clearInterval(timer);

@@ -13,6 +13,8 @@ export interface RunInfo {
   readonly durationSeconds: number;
   /** 1-minute load average at the start and at the end: other work on the machine skews the numbers. */
   readonly loadAverage: readonly [number, number];
+  /** A median report (bench/median.ts): the command of the runs, and when each started. */
+  readonly medianOf?: { readonly command: string; readonly startedAt: readonly string[] };
 }
 
 export interface Report {
@@ -37,12 +39,21 @@ function measured(
   return result !== undefined && (result.status === 'ok' || result.status === 'incomplete');
 }
 
-/** The number each scenario is judged by. */
+/**
+ * The number each scenario is judged by: deliveries/s; for the latency scenario (where every contender
+ * delivers the offered 1,000/s) p99 sent→delivered; for the million, peak RSS.
+ */
 function headline(result: ScenarioResult): number {
-  return result.scenario === 'million' ? (result.peakRssMb ?? 0) : result.deliveriesPerSec;
+  if (result.scenario === 'million') return result.peakRssMb ?? 0;
+  if (result.scenario === 'latency') return result.endToEndMs?.p99 ?? 0;
+  return result.deliveriesPerSec;
 }
 
+/** The reference points every contender is compared with, in the order of the report's columns. */
+const baselines = ['bare', 'ceiling', 'bullmq'] as const;
+
 function ratio(report: Report, contender: string, baseline: string, scenario: ScenarioName): string {
+  if (contender === baseline) return '';
   const a = find(report, contender, scenario);
   const b = find(report, baseline, scenario);
   if (!measured(a) || !measured(b) || headline(b) === 0) return '–';
@@ -56,8 +67,6 @@ interface Target {
 }
 
 function targets(report: Report): Target[] {
-  const hy = 'hookyard-sqlite';
-  const steady = find(report, hy, 'steady');
   const out: Target[] = [];
   const judge = (text: string, value: number | undefined, ok: (v: number) => boolean, detail: string) =>
     out.push({
@@ -65,35 +74,149 @@ function targets(report: Report): Target[] {
       verdict: value === undefined ? 'not measured' : ok(value) ? 'met' : 'missed',
       detail: value === undefined ? '' : detail,
     });
-  const vs = (baseline: string) => {
-    const a = find(report, hy, 'steady');
-    const b = find(report, baseline, 'steady');
+  const vs = (contender: string, baseline: string, scenario: ScenarioName) => {
+    const a = find(report, contender, scenario);
+    const b = find(report, baseline, scenario);
     return measured(a) && measured(b) && b.deliveriesPerSec > 0
       ? a.deliveriesPerSec / b.deliveriesPerSec
       : undefined;
   };
-  const ceilingRatio = vs('ceiling');
+  const p99 = (contender: string) => {
+    const r = find(report, contender, 'latency');
+    return measured(r) ? r.endToEndMs?.p99 : undefined;
+  };
+  // Issue 15: against the bare forwarder, in the same run.
+  for (const [contender, label, steadyMin, p99Max] of [
+    ['hookyard-sqlite', 'SQLite', 0.6, 25],
+    ['hookyard-pg', 'PostgreSQL', 0.4, 40],
+  ] as const) {
+    const steady = vs(contender, 'bare', 'steady');
+    judge(
+      `(a) Hookyard ${label} ≥ ${steadyMin} × bare`,
+      steady,
+      (v) => v >= steadyMin,
+      `${steady?.toFixed(2)}×`,
+    );
+    const latency = p99(contender);
+    judge(
+      `(b) Hookyard ${label}: p99 sent→delivered ≤ ${p99Max} ms at 1,000 msg/s`,
+      latency,
+      (v) => v <= p99Max,
+      `p99 ${ms(latency)} ms`,
+    );
+    const fanout = vs(contender, 'bare', 'fanout');
+    judge(`(c) Hookyard ${label} fan-out ≥ 0.6 × bare's`, fanout, (v) => v >= 0.6, `${fanout?.toFixed(2)}×`);
+  }
+  const hy = 'hookyard-sqlite';
+  const ceilingRatio = vs(hy, 'ceiling', 'steady');
   judge('(a) Hookyard SQLite ≥ 0.6 × ceiling', ceilingRatio, (v) => v >= 0.6, `${ceilingRatio?.toFixed(2)}×`);
-  const bullRatio = vs('bullmq');
+  const bullRatio = vs(hy, 'bullmq', 'steady');
   judge('(a) Hookyard SQLite ≥ 1.0 × BullMQ', bullRatio, (v) => v >= 1.0, `${bullRatio?.toFixed(2)}×`);
-  const latency = find(report, hy, 'latency');
-  const p99 = measured(latency) ? latency.latencyMs?.p99 : undefined;
-  judge('(b) p99 accepted→delivered ≤ 25 ms at 1,000 msg/s', p99, (v) => v <= 25, `p99 ${ms(p99)} ms`);
-  const backlog = find(report, hy, 'backlog');
-  const drainRatio =
-    measured(backlog) && measured(steady) && steady.deliveriesPerSec > 0
-      ? backlog.deliveriesPerSec / steady.deliveriesPerSec
-      : undefined;
-  judge(
-    '(d) drain ≥ ½ × steady throughput (a)',
-    drainRatio,
-    (v) => v >= 0.5,
-    `${int(backlog?.deliveriesPerSec ?? 0)}/s = ${drainRatio?.toFixed(2)}× of (a)`,
-  );
+  for (const contender of ['hookyard-sqlite', 'hookyard-pg']) {
+    const steady = find(report, contender, 'steady');
+    const backlog = find(report, contender, 'backlog');
+    const drainRatio =
+      measured(backlog) && measured(steady) && steady.deliveriesPerSec > 0
+        ? backlog.deliveriesPerSec / steady.deliveriesPerSec
+        : undefined;
+    judge(
+      `(d) ${contender}: drain ≥ ½ × its steady throughput (a)`,
+      drainRatio,
+      (v) => v >= 0.5,
+      `${int(backlog?.deliveriesPerSec ?? 0)}/s = ${drainRatio?.toFixed(2)}× of (a)`,
+    );
+  }
   const million = find(report, hy, 'million');
   const rss = measured(million) ? million.peakRssMb : undefined;
   judge('RSS < 300 MB with 1,000,000 queued', rss, (v) => v < 300, `${mb(rss)} MB`);
   return out;
+}
+
+/** Per-delivery costs of one result, from its CPU, bytes written and SQL counters. */
+export interface DeliveryCost {
+  readonly ownCpuUs: number;
+  readonly databaseCpuUs: number;
+  /** PostgreSQL's shared processes (WAL writer, checkpointer…): cluster-wide. */
+  readonly sharedCpuUs?: number;
+  readonly sqlCalls?: number;
+  readonly sqlStatements?: number;
+  readonly transactions?: number;
+  readonly walBytes?: number;
+  readonly ownWriteBytes: number;
+  readonly databaseWriteBytes: number;
+  /** Own CPU per delivery of each process role, when there is more than one role. */
+  readonly cpuUsByProcess?: Readonly<Record<string, number>>;
+}
+
+export function costPerDelivery(r: ScenarioResult): DeliveryCost | undefined {
+  if (!measured(r) || r.delivered === 0 || r.ownCpuSeconds === undefined) return undefined;
+  const per = (n: number) => n / r.delivered;
+  const c = r.cost;
+  const calls = c ? (c.pgRoundTrips ?? 0) + (c.sqliteCalls ?? 0) : undefined;
+  const statements = c ? (c.pgStatements ?? 0) + (c.sqliteStatements ?? 0) : undefined;
+  return {
+    ownCpuUs: per(r.ownCpuSeconds * 1e6),
+    databaseCpuUs: per((r.databaseCpuSeconds ?? 0) * 1e6),
+    ...(calls !== undefined && c?.pgRoundTrips !== undefined ? { sqlCalls: per(calls) } : {}),
+    ...(statements !== undefined && c?.pgStatements !== undefined ? { sqlStatements: per(statements) } : {}),
+    ...(c?.database
+      ? {
+          transactions: per(c.database.xacts),
+          walBytes: per(c.database.walBytes),
+          sharedCpuUs: per(c.database.sharedCpuSeconds * 1e6),
+        }
+      : {}),
+    ownWriteBytes: per(r.ownWriteBytes ?? 0),
+    databaseWriteBytes: per(r.databaseWriteBytes ?? 0),
+    ...(r.cpuByProcess && Object.keys(r.cpuByProcess).length > 1
+      ? {
+          cpuUsByProcess: Object.fromEntries(
+            Object.entries(r.cpuByProcess).map(([name, seconds]) => [name, per(seconds * 1e6)]),
+          ),
+        }
+      : {}),
+  };
+}
+
+function costTable(report: Report): string[] {
+  const rows: string[] = [];
+  const busy: string[] = [];
+  for (const scenario of report.scenarios) {
+    if (scenario.name === 'million') continue;
+    for (const contender of report.contenders) {
+      const r = find(report, contender.name, scenario.name);
+      const c = r && costPerDelivery(r);
+      if (!r || !c) continue;
+      const other = r.cost?.database?.otherXacts ?? 0;
+      if (other > 0) busy.push(`${contender.name} · ${scenario.name} (${int(other)})`);
+      const opt = (n: number | undefined, digits = 1) => (n === undefined ? '–' : n.toFixed(digits));
+      const byProcess = c.cpuUsByProcess
+        ? ` (${Object.entries(c.cpuUsByProcess)
+            .map(([name, us]) => `${name.replace(/^hookyard-/, '')} ${int(us)}`)
+            .join(', ')})`
+        : '';
+      rows.push(
+        `| ${contender.name} | ${scenario.name} | ${int(r.delivered)} | ${int(c.ownCpuUs)}${byProcess} | ${c.databaseCpuUs > 0 ? int(c.databaseCpuUs) : '–'}${c.sharedCpuUs === undefined ? '' : ` + ${int(c.sharedCpuUs)}`} | ${opt(c.sqlCalls)} | ${opt(c.sqlStatements)} | ${opt(c.transactions, 2)} | ${c.walBytes === undefined ? '–' : int(c.walBytes)} | ${int(c.ownWriteBytes)} | ${c.walBytes === undefined ? '–' : int(c.databaseWriteBytes)} |`,
+      );
+    }
+  }
+  if (rows.length === 0) return [];
+  return [
+    '## Cost per delivery',
+    '',
+    'Everything the contender used in the measured window divided by the deliveries in it (so ingest is included: it is part of what a delivery costs). Own CPU: its Node processes (and Redis for BullMQ; for a Hookyard layout of several processes, split by role in brackets); PostgreSQL CPU: the backends serving its database, + the shared processes (WAL writer, checkpointer, background writer: cluster-wide, like WAL). SQL calls: round trips to PostgreSQL, or calls into SQLite (in-process); statements count each `;`-separated statement of a script. Transactions and WAL from `pg_stat_database` and `pg_current_wal_lsn()`. Bytes written: `write_bytes` (/proc/<pid>/io) of the contender’s processes (for SQLite: its WAL, checkpoints and database file) and of its PostgreSQL backends (the WAL they flush at commit, pages they evict; the WAL writer and checkpointer are shared and not counted).',
+    '',
+    '| Contender | Scenario | Deliveries | Own CPU µs | PostgreSQL CPU µs | SQL calls | SQL statements | Transactions | WAL bytes | Bytes written | PostgreSQL bytes written |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...rows,
+    ...(busy.length > 0
+      ? [
+          '',
+          `WAL and the shared processes' CPU are cluster-wide, so figures taken while other databases were busy are upper bounds. Transactions in other databases during the window: ${busy.join(', ')}.`,
+        ]
+      : []),
+    '',
+  ];
 }
 
 export function renderMarkdown(report: Report, chartFile: string): string {
@@ -102,11 +225,16 @@ export function renderMarkdown(report: Report, chartFile: string): string {
     `# Hookyard benchmark, ${info.startedAt}`,
     '',
     `Command: \`${info.command}\` (${info.quick ? 'quick: small counts' : 'full counts'}), ${info.durationSeconds.toFixed(0)} s.`,
+    ...(info.medianOf
+      ? [
+          `Median of ${info.medianOf.startedAt.length} runs of \`${info.medianOf.command}\` (started ${info.medianOf.startedAt.join(', ')}): for each contender and scenario, the run with the median headline figure, whole; ratios and targets computed on those rows. Load average: the highest of the runs.`,
+        ]
+      : []),
     `Machine: ${info.machine}; load average ${info.loadAverage[0].toFixed(1)} at the start, ${info.loadAverage[1].toFixed(1)} at the end. Everything on 127.0.0.1; the bench (load generator and receivers) shares the machine with the system under test.`,
     '',
     '## Summary',
     '',
-    'Deliveries per second (latency: p99 accepted→delivered in ms; million: peak RSS in MB).',
+    'Deliveries per second (latency: p99 sent→delivered in ms, which includes the ingest round trip; million: peak RSS in MB).',
     '',
     `| Contender | ${report.scenarios.map((s) => s.title).join(' | ')} |`,
     `| --- | ${report.scenarios.map(() => '---:').join(' | ')} |`,
@@ -118,7 +246,7 @@ export function renderMarkdown(report: Report, chartFile: string): string {
             if (!measured(r)) return r ? r.status : '';
             const value =
               s.name === 'latency'
-                ? `${ms(r.latencyMs?.p99)} ms`
+                ? `${ms(r.endToEndMs?.p99)} ms`
                 : s.name === 'million'
                   ? `${mb(r.peakRssMb)} MB`
                   : int(r.deliveriesPerSec);
@@ -129,7 +257,7 @@ export function renderMarkdown(report: Report, chartFile: string): string {
     '',
     `![deliveries per second by scenario](${chartFile})`,
     '',
-    '## Targets (Hookyard on SQLite, this run)',
+    '## Targets (this run)',
     '',
     '| Target | Result | |',
     '| --- | --- | --- |',
@@ -141,18 +269,21 @@ export function renderMarkdown(report: Report, chartFile: string): string {
     '| --- | --- | --- |',
     ...report.contenders.map((c) => `| ${c.name} | ${c.description} | ${c.durability} |`),
     '',
+    ...costTable(report),
   ];
 
   for (const scenario of report.scenarios) {
     const isMillion = scenario.name === 'million';
     lines.push(`## ${scenario.title}`, '', scenarioBlurb(scenario), '');
+    const vsHeader = baselines.map((b) => `vs ${b}`).join(' | ');
+    const vsAlign = baselines.map(() => '---:').join(' | ');
     lines.push(
       isMillion
-        ? '| Contender | Status | Accepted | Ingest/s | CPU s | Peak RSS MB | vs ceiling | vs BullMQ |'
-        : '| Contender | Status | Deliveries/s | Latency p50 / p99 / max ms | Ingest/s | Delivered | CPU s | Peak RSS MB | vs ceiling | vs BullMQ |',
+        ? `| Contender | Status | Accepted | Ingest/s | CPU s | Peak RSS MB | ${vsHeader} |`
+        : `| Contender | Status | Deliveries/s | Accepted→delivered p50 / p99 / max ms | Sent→delivered p50 / p99 / max ms | Ingest/s | Delivered | CPU s | Peak RSS MB | ${vsHeader} |`,
       isMillion
-        ? '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |'
-        : '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+        ? `| --- | --- | ---: | ---: | ---: | ---: | ${vsAlign} |`
+        : `| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ${vsAlign} |`,
     );
     const notes: string[] = [];
     for (const contender of report.contenders) {
@@ -160,32 +291,26 @@ export function renderMarkdown(report: Report, chartFile: string): string {
       if (!r) continue;
       const status = r.status === 'ok' ? 'ok' : r.status;
       if (r.note) notes.push(`- ${contender.name}: ${r.note}`);
-      const vsCeiling = contender.isHookyard ? ratio(report, contender.name, 'ceiling', scenario.name) : '';
-      const vsBull = contender.isHookyard ? ratio(report, contender.name, 'bullmq', scenario.name) : '';
+      const vs = baselines.map((b) => ratio(report, contender.name, b, scenario.name)).join(' | ');
       if (!measured(r)) {
-        lines.push(`| ${contender.name} | ${status} | ${isMillion ? '| | | | |' : '| | | | | | | |'}`);
+        const empty = ' |'.repeat((isMillion ? 4 : 7) + baselines.length);
+        lines.push(`| ${contender.name} | ${status} |${empty}`);
         continue;
       }
       if (isMillion) {
         lines.push(
-          `| ${contender.name} | ${status} | ${int(r.accepted)} | ${int(r.ingestPerSec)} | ${cpu(r.cpuSeconds)} | ${mb(r.peakRssMb)} | ${vsCeiling} | ${vsBull} |`,
+          `| ${contender.name} | ${status} | ${int(r.accepted)} | ${int(r.ingestPerSec)} | ${cpu(r.cpuSeconds)} | ${mb(r.peakRssMb)} | ${vs} |`,
         );
         continue;
       }
-      const latency = r.latencyMs
-        ? `${ms(r.latencyMs.p50)} / ${ms(r.latencyMs.p99)} / ${ms(r.latencyMs.max)}`
-        : '–';
+      const spread = (p: ScenarioResult['latencyMs']) =>
+        p ? `${ms(p.p50)} / ${ms(p.p99)} / ${ms(p.max)}` : '–';
       lines.push(
-        `| ${contender.name} | ${status} | ${int(r.deliveriesPerSec)} | ${latency} | ${int(r.ingestPerSec)} | ${int(r.delivered)} / ${int(r.expectedDeliveries)}${r.duplicates ? ` (+${int(r.duplicates)} dup)` : ''} | ${cpu(r.cpuSeconds)} | ${mb(r.peakRssMb)} | ${vsCeiling} | ${vsBull} |`,
+        `| ${contender.name} | ${status} | ${int(r.deliveriesPerSec)} | ${spread(r.latencyMs)} | ${spread(r.endToEndMs)} | ${int(r.ingestPerSec)} | ${int(r.delivered)} / ${int(r.expectedDeliveries)}${r.duplicates ? ` (+${int(r.duplicates)} dup)` : ''} | ${cpu(r.cpuSeconds)} | ${mb(r.peakRssMb)} | ${vs} |`,
       );
     }
-    if (scenario.name === 'latency') {
-      const e2e = report.results
-        .filter((r) => r.scenario === 'latency' && r.endToEndMs)
-        .map((r) => `${r.contender} p99 ${ms(r.endToEndMs!.p99)} ms`);
-      if (e2e.length > 0)
-        lines.push('', `Sent→delivered (includes the ingest round trip): ${e2e.join(', ')}.`);
-    }
+    if (scenario.name === 'latency')
+      lines.push('', 'The vs columns of this scenario compare p99 sent→delivered (lower is better).');
     if (notes.length > 0) lines.push('', ...notes);
     lines.push('');
   }
@@ -193,10 +318,10 @@ export function renderMarkdown(report: Report, chartFile: string): string {
     '## How to read this',
     '',
     '- Deliveries/s: distinct deliveries (per endpoint) divided by the time from the first event sent to the last delivery; for the backlog, from the receiver coming up to the last delivery.',
-    '- Latency: from the 202 reaching the load generator to the request reaching the receiver, over every delivery (fan-out: every endpoint; flaky: including retries).',
+    '- Accepted→delivered: from the 202 reaching the load generator to the request reaching the receiver, over every delivery (fan-out: every endpoint; flaky: including retries). Sent→delivered: from the producer starting its request, so it includes the ingest round trip (for Hookyard, the commit and its fsync): what a producer experiences.',
     '- CPU s: user + system CPU of the contender’s processes (Node, Redis for BullMQ, the PostgreSQL backends of its database), from after set-up to the last delivery. PostgreSQL’s shared background processes (WAL writer, checkpointer) are not included.',
     '- Peak RSS: the sum of VmHWM of the contender’s processes (Node, plus Redis for BullMQ: Redis memory is where its queue lives). PostgreSQL server memory is not included.',
-    '- vs ceiling / vs BullMQ: the Hookyard contender’s headline number (deliveries/s; RSS for the million) over theirs.',
+    '- vs bare / vs ceiling / vs bullmq: the contender’s headline number over theirs in the same run (deliveries/s; p99 sent→delivered for the latency scenario; RSS for the million).',
   );
   return `${lines.join('\n')}\n`;
 }
@@ -205,7 +330,9 @@ function scenarioBlurb(s: ScenarioDef): string {
   const n = s.messages.toLocaleString('en-US');
   switch (s.name) {
     case 'steady':
-      return `${n} events of 1 KB to one endpoint, ${s.concurrency} ingest requests in flight.`;
+      return s.durationMs
+        ? `1 KB events to one endpoint from ${s.concurrency} producers in a closed loop for ${s.durationMs / 1000} s.`
+        : `${n} events of 1 KB to one endpoint, ${s.concurrency} ingest requests in flight.`;
     case 'latency':
       return `${n} events sent at a fixed ${s.rate} per second (open loop) to one endpoint.`;
     case 'fanout':
@@ -223,6 +350,7 @@ function scenarioBlurb(s: ScenarioDef): string {
 // SVG chart: one panel per scenario, one bar per contender, Hookyard bars in one colour family.
 
 const colours: Record<string, string> = {
+  bare: '#5f6368',
   ceiling: '#9aa0a6',
   bullmq: '#d9534f',
   pgqueue: '#5b8def',
@@ -257,9 +385,9 @@ export function renderSvg(report: Report): string {
     const isLatency = scenario.name === 'latency';
     const isMillion = scenario.name === 'million';
     const value = (r: ScenarioResult) =>
-      isLatency ? (r.latencyMs?.p99 ?? 0) : isMillion ? (r.peakRssMb ?? 0) : r.deliveriesPerSec;
+      isLatency ? (r.endToEndMs?.p99 ?? 0) : isMillion ? (r.peakRssMb ?? 0) : r.deliveriesPerSec;
     const unit = isLatency
-      ? 'ms p99 (shorter is better)'
+      ? 'ms p99 sent→delivered (shorter is better)'
       : isMillion
         ? 'MB peak RSS (shorter is better)'
         : 'deliveries/s';

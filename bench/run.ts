@@ -1,5 +1,7 @@
 /**
  * `npm run bench [-- --quick] [--only a,b] [--scenario x,y] [--million]`
+ * `npm run bench -- --data-scale 10000,1000000 [--only hookyard-sqlite,hookyard-pg] [--quick]` (bench/data-scale.ts)
+ * `npm run bench -- --median a.json,b.json,c.json` (bench/median.ts)
  *
  * Runs every selected contender through every selected scenario, one at a time, on 127.0.0.1, and
  * writes bench/results/<timestamp>.md, .json and .svg. Every process and database the bench creates is
@@ -11,6 +13,8 @@ import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stopAllChildren } from './children.ts';
 import { type ContenderDef, contenders, dropBenchDatabases, repoRoot } from './contenders.ts';
+import { runDataScale } from './data-scale.ts';
+import { medianReport, readReports } from './median.ts';
 import { type Report, renderMarkdown, renderSvg } from './report.ts';
 import {
   runScenario,
@@ -27,7 +31,12 @@ const usage = `Usage: npm run bench -- [--quick] [--only <contender,...>] [--sce
   --quick       small counts; the whole run takes under 2 minutes
   --only        contenders: ${contenders.map((c) => c.name).join(', ')}
   --scenario    scenarios: ${scenarioNames.filter((s) => s !== 'million').join(', ')} (default: all of them)
-  --million     only the "1,000,000 queued" RSS measurement (slow; e.g. with --only hookyard-sqlite)`;
+  --million     only the "1,000,000 queued" RSS measurement (slow; e.g. with --only hookyard-sqlite)
+  --data-scale  sizes, e.g. 10000,1000000: fill a database with that many messages (and their
+                deliveries and attempts) by bulk SQL, then time ingest, claim and the read endpoints
+                at each size; --only hookyard-sqlite,hookyard-pg picks the backends
+  --median      reports, e.g. bench/results/a.json,b.json,c.json (runs of one command): writes one
+                report holding, for each contender and scenario, the run with the median figure`;
 
 function list(value: string | undefined): string[] | undefined {
   return value
@@ -43,6 +52,8 @@ function parseCli() {
       only: { type: 'string', multiple: true },
       scenario: { type: 'string', multiple: true },
       million: { type: 'boolean', default: false },
+      'data-scale': { type: 'string' },
+      median: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -52,6 +63,19 @@ function parseCli() {
     process.exit(0);
   }
   const only = list(values.only?.join(','));
+  const median = list(values.median);
+  if (median) return { median } as const;
+  const dataScale = values['data-scale'];
+  if (dataScale !== undefined) {
+    const sizes = list(dataScale)?.map((n) => Number(n.replaceAll('_', ''))) ?? [];
+    if (sizes.length === 0 || sizes.some((n) => !Number.isInteger(n) || n <= 0)) {
+      process.stderr.write(
+        `bench: --data-scale wants positive whole numbers, e.g. 10000,1000000\n\n${usage}\n`,
+      );
+      process.exit(2);
+    }
+    return { dataScale: { sizes, ...(only ? { only } : {}), quick: values.quick } } as const;
+  }
   const chosenContenders = only
     ? contenders.filter((c) => only.includes(c.name))
     : contenders.filter((c) => !c.optional);
@@ -98,8 +122,27 @@ function summary(r: ScenarioResult): string {
   return `${r.status === 'ok' ? '' : `${r.status}: `}${parts.join(', ')}${r.status === 'ok' ? '' : ` (${r.note ?? ''})`}`;
 }
 
+async function writeReport(report: Report, name: string): Promise<string> {
+  const resultsDir = join(repoRoot, 'bench/results');
+  await mkdir(resultsDir, { recursive: true });
+  await writeFile(join(resultsDir, `${name}.json`), `${JSON.stringify(report, null, 2)}\n`);
+  await writeFile(join(resultsDir, `${name}.svg`), renderSvg(report));
+  const mdPath = join(resultsDir, `${name}.md`);
+  await writeFile(mdPath, renderMarkdown(report, `${name}.svg`));
+  return mdPath;
+}
+
+async function writeMedian(paths: readonly string[]): Promise<void> {
+  const report = medianReport(await readReports(paths), `npm run bench -- --median ${paths.join(',')}`);
+  const mdPath = await writeReport(report, `${timestamp(new Date())}-median`);
+  process.stdout.write(`report: ${relative(process.cwd(), mdPath)} (and .json, .svg)\n`);
+}
+
 async function main(): Promise<void> {
-  const cli = parseCli();
+  const parsed = parseCli();
+  if (parsed.median) return writeMedian(parsed.median);
+  if (parsed.dataScale) return runDataScale(parsed.dataScale);
+  const cli = parsed as Exclude<typeof parsed, { dataScale: object } | { median: string[] }>;
   const started = new Date();
   const loadAtStart = loadavg()[0] ?? 0;
   const startedMs = performance.now();
@@ -152,9 +195,6 @@ async function main(): Promise<void> {
   }
   if (interrupted) process.exit(130);
 
-  const resultsDir = join(repoRoot, 'bench/results');
-  await mkdir(resultsDir, { recursive: true });
-  const name = timestamp(started);
   const report: Report = {
     info: {
       startedAt: started.toISOString().replace(/\.\d+Z$/, 'Z'),
@@ -173,10 +213,7 @@ async function main(): Promise<void> {
     })),
     results,
   };
-  await writeFile(join(resultsDir, `${name}.json`), `${JSON.stringify(report, null, 2)}\n`);
-  await writeFile(join(resultsDir, `${name}.svg`), renderSvg(report));
-  const mdPath = join(resultsDir, `${name}.md`);
-  await writeFile(mdPath, renderMarkdown(report, `${name}.svg`));
+  const mdPath = await writeReport(report, timestamp(started));
   process.stdout.write(
     `\nreport: ${relative(process.cwd(), mdPath)} (and .json, .svg) in ${report.info.durationSeconds.toFixed(0)} s\n`,
   );

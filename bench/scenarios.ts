@@ -11,6 +11,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContenderDef, RunningContender } from './contenders.ts';
+import { type CostWindow, createCostMeter } from './cost.ts';
 import { type LoadResult, sendAtRate, sendClosedLoop } from './load.ts';
 import { createStatsMeter } from './proc-stats.ts';
 import { createReceivers, type ReceiverGroup } from './receiver.ts';
@@ -22,7 +23,10 @@ export interface ScenarioDef {
   readonly name: ScenarioName;
   readonly title: string;
   readonly endpoints: number;
+  /** Events to send; with `durationMs`, the most that can be sent (sizes the bench's arrays). */
   readonly messages: number;
+  /** Closed loop for this long instead of for a count (the steady scenario: 64 producers for 10 s). */
+  readonly durationMs?: number;
   /** Fixed send rate per second; undefined = as fast as `concurrency` requests in flight allow. */
   readonly rate?: number;
   readonly concurrency: number;
@@ -36,7 +40,8 @@ export interface ScenarioDef {
 
 /** The flaky scenario's retry schedule, given to every contender (Hookyard: 100ms,200ms,400ms,1s). */
 const retryDelaysMs = [100, 200, 400, 1_000] as const;
-const ingestConcurrency = 100;
+/** Producers: requests in flight in every closed-loop scenario. */
+const ingestConcurrency = 64;
 
 // BENCH_MILLION_MESSAGES lowers the count to try the scenario out without waiting for a million.
 const millionCount = Number(process.env['BENCH_MILLION_MESSAGES'] ?? 1_000_000);
@@ -56,7 +61,9 @@ export function scenarioDefs(quick: boolean): Record<ScenarioName, ScenarioDef> 
       name: 'steady',
       title: '(a) steady, 1 endpoint',
       endpoints: 1,
-      messages: quick ? 1_500 : 20_000,
+      // Room for 40,000 events/s, several times what the fastest contender reaches here.
+      messages: quick ? 120_000 : 400_000,
+      durationMs: quick ? 3_000 : 10_000,
     },
     latency: {
       ...base,
@@ -131,6 +138,16 @@ export interface ScenarioResult {
   /** Request sent -> delivered, per delivery: includes the time ingest took to answer. */
   readonly endToEndMs?: Percentiles;
   readonly cpuSeconds?: number;
+  /** cpuSeconds split: the contender's own processes, and the PostgreSQL backends of its database. */
+  readonly ownCpuSeconds?: number;
+  readonly databaseCpuSeconds?: number;
+  /** write_bytes (/proc/<pid>/io) of the contender's own processes and of its PostgreSQL backends. */
+  readonly ownWriteBytes?: number;
+  readonly databaseWriteBytes?: number;
+  /** CPU seconds of each Hookyard process by role (hookyard-api, hookyard-worker, hookyard-all). */
+  readonly cpuByProcess?: Readonly<Record<string, number>>;
+  /** SQL counters of the window (bench/cost.ts), for the cost per delivery. */
+  readonly cost?: CostWindow;
   readonly peakRssMb?: number;
   /** CPU the bench itself used (load generator + receivers); near 1.0 per second means it was the limit. */
   readonly benchCpuSeconds?: number;
@@ -252,6 +269,8 @@ export async function runScenario(
     failFraction: scenario.failFraction,
   });
   let running: RunningContender | undefined;
+  let measuredResult: ScenarioResult | undefined;
+  let cost: ReturnType<typeof createCostMeter> | undefined;
   try {
     options.onPhase('starting');
     running = await contender.start({
@@ -260,6 +279,7 @@ export async function runScenario(
       retryDelaysMs: scenario.retryDelaysMs,
     });
     const meter = createStatsMeter(running.stats);
+    cost = running.cost ? createCostMeter(running.cost) : undefined;
     try {
       options.onPhase(`warming up (${warmup})`);
       const warm = await sendClosedLoop(
@@ -282,13 +302,20 @@ export async function runScenario(
         );
       }
       if (scenario.stalled) receivers.stall();
+      await cost?.begin();
       await meter.begin();
       const benchCpuStart = process.cpuUsage();
       // Bounds: sending may take at most this long (a contender slower than ~100 events/s is reported
       // as incomplete rather than holding up the run), and the wait afterwards at most as long again.
-      const budgetMs = (options.quick ? 8_000 : 60_000) + scenario.messages * (options.quick ? 2 : 10);
+      const budgetMs =
+        scenario.durationMs ??
+        (options.quick ? 8_000 : 60_000) + scenario.messages * (options.quick ? 2 : 10);
       const sendDeadline = performance.now() + budgetMs;
-      options.onPhase(`sending ${scenario.messages.toLocaleString('en-US')}`);
+      options.onPhase(
+        scenario.durationMs
+          ? `sending for ${scenario.durationMs / 1000} s`
+          : `sending ${scenario.messages.toLocaleString('en-US')}`,
+      );
       const load = scenario.rate
         ? await sendAtRate(running.ingest, warmup, scenario.messages, scenario.rate, 5_000, sendDeadline)
         : await sendClosedLoop(running.ingest, warmup, scenario.messages, scenario.concurrency, sendDeadline);
@@ -308,37 +335,42 @@ export async function runScenario(
       }
       if (scenario.drain) {
         options.onPhase('waiting for deliveries');
+        const waitBudgetMs = Math.max(budgetMs, options.quick ? 8_000 : 60_000);
         wait = await waitForDeliveries(
           receivers,
           expectedTotal,
           running,
           options.quick ? 4_000 : 15_000,
-          performance.now() + budgetMs,
+          performance.now() + waitBudgetMs,
         );
       }
+      // Outcomes are recorded in batches just after the last delivery; let them land inside the
+      // window, so the cost per delivery includes them (rates use the last delivery's time, not this).
+      if (scenario.drain) await sleep(250);
       const stats = await meter.end();
+      await cost?.end();
       const benchCpu = process.cpuUsage(benchCpuStart);
       const delivered = deliveredFrom(receivers, warmup);
       const last = receivers.lastDeliveryAt();
       const spanStart = scenario.stalled ? upAt : load.firstSentAt;
       const seconds = Number.isNaN(last) ? 0 : (last - spanStart) / 1000;
       const timed = scenario.drain && !scenario.stalled;
+      const rejected = load.rejected;
       const rejectedNote =
-        load.rejected > 0
-          ? ` ${load.rejected} events rejected at ingest: ${JSON.stringify(load.rejections)}`
-          : '';
-      return {
+        rejected > 0 ? ` ${rejected} events rejected at ingest: ${JSON.stringify(load.rejections)}` : '';
+      measuredResult = {
         contender: contender.name,
         scenario: scenario.name,
-        status: wait.complete && load.rejected === 0 ? 'ok' : 'incomplete',
+        status: wait.complete && rejected === 0 ? 'ok' : 'incomplete',
         ...(wait.complete && rejectedNote === ''
           ? {}
           : {
               note: `${wait.why ? `delivered ${delivered} of ${expected}: ${wait.why}.` : ''}${rejectedNote}`.trim(),
             }),
-        messages: scenario.messages,
+        // A duration-bound scenario sends what it can in its time: report what it sent.
+        messages: scenario.durationMs ? load.accepted + rejected : scenario.messages,
         accepted: load.accepted,
-        rejected: load.rejected,
+        rejected,
         rejections: load.rejections,
         expectedDeliveries: expected,
         delivered,
@@ -349,6 +381,11 @@ export async function runScenario(
         seconds,
         ...(timed ? withLatency(load, receivers, warmup) : {}),
         cpuSeconds: stats.cpuSeconds,
+        ownCpuSeconds: stats.ownCpuSeconds,
+        databaseCpuSeconds: stats.databaseCpuSeconds,
+        ownWriteBytes: stats.ownWriteBytes,
+        databaseWriteBytes: stats.databaseWriteBytes,
+        ...(Object.keys(stats.cpuByName).length > 0 ? { cpuByProcess: stats.cpuByName } : {}),
         peakRssMb: stats.peakRssMb,
         benchCpuSeconds: (benchCpu.user + benchCpu.system) / 1e6,
       };
@@ -362,6 +399,16 @@ export async function runScenario(
     options.onPhase('stopping');
     await running?.close();
     await receivers.close();
+  }
+  if (!cost) return measuredResult;
+  // PostgreSQL's per-database counters are complete once the contender's backends have exited.
+  try {
+    return { ...measuredResult, cost: await cost.finish() };
+  } catch (error) {
+    return {
+      ...measuredResult,
+      note: `${measuredResult.note ?? ''} cost counters: ${(error as Error).message}`.trim(),
+    };
   }
 }
 

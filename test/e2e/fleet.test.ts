@@ -32,7 +32,11 @@ describe('fleet on PostgreSQL', { skip: skipWithoutPostgres }, () => {
     return process;
   }
 
-  it('one api and two workers deliver 20,000 messages although a worker is SIGKILLed mid-run', async () => {
+  // A hang guard, not a speed target: 20,000 deliveries through three processes take a minute alone
+  // and several when the suite's other files share the two cores.
+  it('one api and two workers deliver 20,000 messages although a worker is SIGKILLed mid-run', {
+    timeout: 480_000,
+  }, async () => {
     const receiver = await startReceiver();
     cleanups.push(() => receiver.close());
     const url = await fleetDatabase('workers');
