@@ -71,10 +71,6 @@ function originList(raw: string): readonly string[] {
   return items.map((item) => item.replace(/\/$/, ''));
 }
 
-function text(raw: string): string {
-  return raw.trim();
-}
-
 function retrySchedule(raw: string): readonly number[] {
   const parts = raw
     .split(',')
