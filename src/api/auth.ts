@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { tokenMatches } from '../domain/tokens.ts';
 import { ApiError } from '../errors/api-error.ts';
@@ -7,21 +7,58 @@ import { csrfMatches, readCookie, SESSION_COOKIE, type SessionStore } from '../u
 
 /**
  * Who is calling. The admin token (only its SHA-256 is known to the server) may do everything. An
- * app-portal token is scoped to one application: it manages that application's endpoints, reads its
- * messages and attempts, and reads event types; anything else is 403.
+ * app-portal token is scoped to one application and to its capabilities (see `Capability`); anything
+ * else is 403, and another application's resources are 404 to it.
  *
- * Portal tokens are stateless: `appsk_` + base64url(JSON claims) + `.` + base64url(HMAC-SHA256) under a
- * server key kept in the meta table (`portal_signing_key`, made on first use), so every API process
- * verifies them without a lookup. The price is that a token cannot be revoked before it expires
- * (7 days by default); `POST /auth/logout` therefore only acknowledges. Rotating the key in the meta table
- * invalidates every portal token at once. `POST /auth/app/{app_id}/expire-all` (Svix's expireAll)
- * records a cut-off for one application (`portal_expire_all:<app id>` in the meta table): tokens it
- * issued before then (of the given sessions, if any) stop working after the grace period. Verifying a
- * portal token therefore reads that one meta row.
+ * Portal tokens are signed rather than stored: `appsk_` + base64url(JSON claims) + `.` +
+ * base64url(HMAC-SHA256) under a server key kept in the meta table (`portal_signing_key`, made on first
+ * use), so every API process of a fleet verifies them. Ending tokens early takes two meta rows, read
+ * on each verification: `POST /auth/app/{app_id}/expire-all` (Svix's expireAll) records a cut-off for
+ * one application (`portal_expire_all:<app id>`): tokens it issued before then (of the given sessions,
+ * if any) stop working after the grace period; `POST /auth/logout` records the caller's own token id
+ * (`portal_revoked:<token id>`). Rotating the signing key ends every portal token at once.
+ *
+ * The portal link does not carry the token itself but a one-time key (`PortalKeys`): the page trades
+ * it for a token of its own, so a link that leaked after being opened is worth nothing.
  */
 export type Principal =
   | { kind: 'admin' }
-  | { kind: 'portal'; appId: string; readOnly: boolean; expiresAt: number };
+  | {
+      kind: 'portal';
+      appId: string;
+      /** True when the token holds no capability beyond ViewBase. */
+      readOnly: boolean;
+      expiresAt: number;
+      capabilities: ReadonlySet<Capability>;
+      /** Absent in tokens made before logout could revoke them. */
+      tokenId?: string | undefined;
+      sessionId?: string | undefined;
+    };
+
+/**
+ * What an app-portal token may do (Svix's AppPortalCapability). `ViewBase` is needed for everything:
+ * reading the application's endpoints, messages, attempts, statistics and the event catalog, without
+ * secrets. The others each add a set of routes, named on the route (`config.capability`).
+ */
+export const CAPABILITIES = [
+  'ViewBase',
+  'ViewEndpointSecret',
+  'ManageEndpointSecret',
+  'ManageEndpoint',
+  'CreateAttempts',
+  'ManageTransformations',
+] as const;
+export type Capability = (typeof CAPABILITIES)[number];
+
+/** Absent = every capability (as in Svix); `readOnly` = ViewBase alone. */
+export function effectiveCapabilities(
+  capabilities: readonly Capability[] | null | undefined,
+  readOnly: boolean,
+): Capability[] {
+  if (readOnly) return ['ViewBase'];
+  if (capabilities == null) return [...CAPABILITIES];
+  return CAPABILITIES.filter((name) => name === 'ViewBase' || capabilities.includes(name));
+}
 
 /**
  * What a route needs: `public` (no token), `any` (any valid token), `app-read` / `app-write` (admin, or a
@@ -36,6 +73,11 @@ declare module 'fastify' {
   }
   interface FastifyContextConfig {
     access?: Access;
+    /**
+     * What a portal token needs beyond ViewBase for this route: any one of these (default: none for
+     * `app-read` and `any`, ManageEndpoint for `app-write`).
+     */
+    capability?: readonly Capability[];
   }
 }
 
@@ -54,6 +96,10 @@ interface PortalClaims {
   r?: 1;
   /** Session id given when the token was issued. */
   s?: string;
+  /** Capabilities; absent = all. */
+  c?: Capability[];
+  /** Token id (random), which logout revokes. */
+  j?: string;
 }
 
 /** One expire-all: tokens issued before `issuedBefore` stop working at `expiresAt`. */
@@ -71,13 +117,17 @@ export interface PortalTokens {
     readOnly: boolean,
     sessionId?: string,
     now?: number,
+    capabilities?: readonly Capability[] | null,
   ): Promise<string>;
   verify(token: string, now: number): Promise<Principal | undefined>;
   /** Expires the application's tokens issued before `now`, `graceMs` later (of `sessionIds` only, if given). */
   expireAll(appId: string, now: number, graceMs: number, sessionIds?: readonly string[]): Promise<void>;
+  /** Ends one token (logout); it stays refused until it would have expired anyway. */
+  revoke(principal: Principal): Promise<void>;
 }
 
 const EXPIRE_KEY = 'portal_expire_all:';
+const REVOKED_KEY = 'portal_revoked:';
 /** A rule outlives every token it can match once the longest token lifetime has passed. */
 const MAX_TOKEN_LIFETIME_MS = 7 * 86_400_000;
 
@@ -126,13 +176,19 @@ export function createPortalTokens(meta: MetaStore): PortalTokens {
       };
       await meta.set(EXPIRE_KEY + appId, JSON.stringify([...kept, rule]));
     },
-    async issue(appId, expiresAt, readOnly, sessionId, now = Date.now()) {
+    async revoke(principal) {
+      if (principal.kind === 'portal' && principal.tokenId)
+        await meta.set(REVOKED_KEY + principal.tokenId, String(principal.expiresAt));
+    },
+    async issue(appId, expiresAt, readOnly, sessionId, now = Date.now(), capabilities) {
       const claims: PortalClaims = {
         a: appId,
         e: expiresAt,
         i: now,
         ...(readOnly ? { r: 1 as const } : {}),
         ...(sessionId ? { s: sessionId } : {}),
+        ...(capabilities != null && !readOnly ? { c: effectiveCapabilities(capabilities, false) } : {}),
+        j: randomBytes(12).toString('base64url'),
       };
       const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
       return `${PORTAL_TOKEN_PREFIX}${body}.${mac(await signingKey(), body).toString('base64url')}`;
@@ -151,8 +207,55 @@ export function createPortalTokens(meta: MetaStore): PortalTokens {
         return undefined;
       }
       if (typeof claims.a !== 'string' || typeof claims.e !== 'number' || claims.e <= now) return undefined;
-      if ((await rules(claims.a)).some((rule) => expiredBy(claims, rule, now))) return undefined;
-      return { kind: 'portal', appId: claims.a, readOnly: claims.r === 1, expiresAt: claims.e };
+      const [expireRules, revoked] = await Promise.all([
+        rules(claims.a),
+        claims.j ? meta.get(REVOKED_KEY + claims.j) : undefined,
+      ]);
+      if (revoked !== undefined || expireRules.some((rule) => expiredBy(claims, rule, now))) return undefined;
+      const capabilities = new Set(effectiveCapabilities(claims.c, claims.r === 1));
+      return {
+        kind: 'portal',
+        appId: claims.a,
+        readOnly: capabilities.size === 1,
+        expiresAt: claims.e,
+        capabilities,
+        tokenId: claims.j,
+        sessionId: claims.s,
+      };
+    },
+  };
+}
+
+/**
+ * The one-time keys of portal links. A key is 32 random bytes; the meta table holds only its SHA-256
+ * (`portal_key:<hash>`) with the token it stands for. Redeeming it overwrites the row as used before
+ * answering, so a second redemption is refused (two within the same instant on two processes could
+ * both read the row unused: the window is one meta read and one write).
+ */
+export interface PortalKeys {
+  create(token: string, expiresAt: number): Promise<string>;
+  redeem(key: string, now: number): Promise<string | undefined>;
+}
+
+const KEY_ROW = 'portal_key:';
+
+export function createPortalKeys(meta: MetaStore): PortalKeys {
+  const rowOf = (key: string) => KEY_ROW + createHash('sha256').update(key).digest('hex');
+  return {
+    async create(token, expiresAt) {
+      const key = randomBytes(32).toString('base64url');
+      await meta.set(rowOf(key), JSON.stringify({ token, expiresAt }));
+      return key;
+    },
+    async redeem(key, now) {
+      if (!/^[A-Za-z0-9_-]{43}$/.test(key)) return undefined;
+      const row = rowOf(key);
+      const stored = await meta.get(row);
+      if (!stored) return undefined;
+      const record = JSON.parse(stored) as { token?: string; expiresAt?: number; used?: boolean };
+      if (record.used || typeof record.token !== 'string' || (record.expiresAt ?? 0) <= now) return undefined;
+      await meta.set(row, JSON.stringify({ used: true }));
+      return record.token;
     },
   };
 }
@@ -199,11 +302,18 @@ export async function authenticate(
   throw new ApiError('authentication_failed');
 }
 
-/** Refuses principals that the route's access level excludes (the application match is checked later). */
-export function authorize(principal: Principal, access: Access): void {
-  if (principal.kind === 'admin' || access === 'any' || access === 'public' || access === 'app-read') return;
-  if (access === 'app-write' && !principal.readOnly) return;
-  throw new ApiError('forbidden');
+/**
+ * Refuses principals that the route's access level or capability excludes (the application match is
+ * checked when the handler loads the application).
+ */
+export function authorize(principal: Principal, access: Access, capability?: readonly Capability[]): void {
+  if (principal.kind === 'admin' || access === 'public') return;
+  if (access === 'admin') throw new ApiError('forbidden');
+  if (!principal.capabilities.has('ViewBase'))
+    throw new ApiError('forbidden', 'This app-portal token lacks the ViewBase capability.');
+  const needed = capability ?? (access === 'app-write' ? (['ManageEndpoint'] as const) : []);
+  if (needed.length > 0 && !needed.some((name) => principal.capabilities.has(name)))
+    throw new ApiError('forbidden', `This app-portal token lacks the ${needed.join(' or ')} capability.`);
 }
 
 /**

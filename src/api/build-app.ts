@@ -17,11 +17,13 @@ import type { Metrics } from '../observability/metrics.ts';
 import { discardOperationalEvents, type OperationalSink } from '../operational/events.ts';
 import type { EndpointRecord, Storage } from '../storage/contract.ts';
 import type { Tracing } from '../tracing/tracing.ts';
+import { portalRoutes } from '../ui/portal-routes.ts';
 import { createSessionStore } from '../ui/session-store.ts';
 import { uiRoutes } from '../ui/ui-routes.ts';
 import type { UiRuntime } from '../ui/ui-runtime.ts';
-import { assertAppAccess, authenticate, authorize, createPortalTokens } from './auth.ts';
+import { assertAppAccess, authenticate, authorize, createPortalKeys, createPortalTokens } from './auth.ts';
 import { createContext, type EndpointSource } from './context.ts';
+import { registerCors } from './cors.ts';
 import { createErrorHandler, sendError } from './errors.ts';
 import { registerIdempotency } from './idempotency.ts';
 import { registerJsonBodyParser } from './json-body.ts';
@@ -81,6 +83,7 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
     clock,
     endpoints: deps.endpointCache ?? { forApp: (appId) => storage.endpoints.listAll(appId) },
     portal: createPortalTokens(storage.meta),
+    portalKeys: createPortalKeys(storage.meta),
     operational: deps.operational ?? discardOperationalEvents,
     tracing: deps.tracing,
   });
@@ -141,6 +144,8 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
     if (request.headers['content-length'] === '0') delete request.headers['content-type'];
   });
 
+  registerCors(app, API_PREFIX, config.corsOrigins);
+
   const probes = deps.probes;
   if (probes) {
     // Draining: requests already in progress finish, reads are still answered, and a new write is
@@ -159,7 +164,7 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
         const access = request.routeOptions.config.access ?? 'admin';
         if (access === 'public') return;
         const principal = await authenticate(request, deps.adminTokenHash, ctx.portal, clock(), sessions);
-        authorize(principal, access);
+        authorize(principal, access, request.routeOptions.config.capability);
         request.principal = principal;
         // A portal token's application is checked here, before the body is parsed or validated, so a
         // malformed request on another application's resource is refused as such (404), not answered
@@ -217,6 +222,16 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
         api: app,
         apiPrefix: API_PREFIX,
         publicUrl: config.publicUrl,
+      }),
+    );
+    await app.register(
+      portalRoutes({
+        ui: deps.ui,
+        portal: ctx.portal,
+        clock,
+        frameAncestors: config.portalFrameAncestors,
+        api: app,
+        apiPrefix: API_PREFIX,
       }),
     );
   }

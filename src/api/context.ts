@@ -9,7 +9,7 @@ import type { OperationalSink } from '../operational/events.ts';
 import { isOperationalApp } from '../operational/internal-app.ts';
 import type { ApplicationRecord, EndpointRecord, MessageRecord, Storage } from '../storage/contract.ts';
 import type { Tracing } from '../tracing/tracing.ts';
-import { assertAppAccess, type PortalTokens } from './auth.ts';
+import { assertAppAccess, type PortalKeys, type PortalTokens } from './auth.ts';
 import { type BackgroundTasks, createBackgroundTasks } from './use-cases/background-tasks.ts';
 
 /** The subset of the endpoint cache the API uses (fan-out reads, and the application a message names). */
@@ -26,6 +26,8 @@ export interface ApiContext {
   readonly clock: () => number;
   readonly endpoints: EndpointSource;
   readonly portal: PortalTokens;
+  /** The one-time keys of portal links. */
+  readonly portalKeys: PortalKeys;
   readonly guard: AddressGuard;
   /** Where endpoint.created/updated/deleted go (operational webhooks). */
   readonly operational: OperationalSink;

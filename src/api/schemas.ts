@@ -1,5 +1,6 @@
 import { type TSchema, Type } from 'typebox';
 import { DEFAULT_PAYLOAD_RETENTION_DAYS } from '../config/settings.ts';
+import { CAPABILITIES } from './auth.ts';
 
 /**
  * The request and response schemas of the Svix API, as TypeBox: Fastify validates requests with them
@@ -487,11 +488,29 @@ export const AppPortalAccessIn = named(
     ),
     readOnly: Type.Optional(nullable(Type.Boolean())),
     sessionId: Type.Optional(nullable(Type.String({ maxLength: 256 }))),
+    capabilities: Type.Optional(
+      nullable(
+        Type.Array(named('AppPortalCapability', Type.Union(CAPABILITIES.map((name) => Type.Literal(name)))), {
+          uniqueItems: true,
+        }),
+      ),
+    ),
   }),
 );
 export const AppPortalAccessOut = named(
   'AppPortalAccessOut',
   Type.Object({ token: Type.String(), url: Type.String({ format: 'uri' }) }),
+);
+/** The portal page trades its link's one-time key for a token of its own (Hookyard's addition). */
+export const AppPortalKeyIn = named('AppPortalKeyIn', Type.Object({ key: Type.String({ maxLength: 128 }) }));
+export const AppPortalSessionOut = named(
+  'AppPortalSessionOut',
+  Type.Object({
+    token: Type.String(),
+    appId: Type.String(),
+    expiresAt: DateTime,
+    capabilities: Type.Array(Type.String()),
+  }),
 );
 
 const HealthStatus = Type.Object({

@@ -54,6 +54,23 @@ function boolean(raw: string): boolean {
   throw new Error('true or false');
 }
 
+/** `*`, empty, or origins (scheme://host[:port]) separated by commas or spaces. */
+function originList(raw: string): readonly string[] {
+  const items = raw.split(/[\s,]+/).filter((item) => item !== '');
+  if (items.length === 1 && items[0] === '*') return ['*'];
+  for (const item of items) {
+    let url: URL;
+    try {
+      url = new URL(item);
+    } catch {
+      throw new Error('*, or origins such as https://app.example.com');
+    }
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== item.replace(/\/$/, ''))
+      throw new Error('*, or origins such as https://app.example.com (scheme, host and port only)');
+  }
+  return items.map((item) => item.replace(/\/$/, ''));
+}
+
 function retrySchedule(raw: string): readonly number[] {
   const parts = raw
     .split(',')
@@ -422,6 +439,24 @@ export const settings = {
     description:
       'The operator dashboard under /ui (roles all and api). dev serves it through Vite with hot module replacement (npm run dev; needs the dev dependencies).',
     parse: oneOf(['on', 'off', 'dev'] as const),
+  }),
+  corsOrigins: def({
+    env: 'HOOKYARD_CORS_ORIGINS',
+    flag: 'cors-origins',
+    default: '*',
+    accepts: '*, empty (no CORS) or a comma-separated list of origins (https://app.example.com)',
+    description:
+      'Browser origins whose pages may call the API with a bearer token (the Svix JS SDK, svix-react). Cookies are never accepted cross-origin.',
+    parse: originList,
+  }),
+  portalFrameAncestors: def({
+    env: 'HOOKYARD_PORTAL_FRAME_ANCESTORS',
+    flag: 'portal-frame-ancestors',
+    default: '*',
+    accepts: '*, or a space- or comma-separated list of origins allowed to embed /portal in a frame',
+    description:
+      'Which sites may embed the App Portal (CSP frame-ancestors of /portal only; the dashboard is never framed).',
+    parse: originList,
   }),
   statsRetention: def({
     env: 'HOOKYARD_STATS_RETENTION',

@@ -2,8 +2,8 @@ import type { StoredDestination } from '../storage/contract.ts';
 import type { AddressGuard } from './address-guard.ts';
 import { BROKER_TYPES, type BrokerDestination, type BrokerType } from './brokers/broker-config.ts';
 import { type BrokerPublishers, createBrokerPublishers } from './brokers/broker-publishers.ts';
+import type { PublishOutcome } from './brokers/publish-outcome.ts';
 import type { Destination, DestinationOutcome, HostFacts } from './destination.ts';
-import type { DestinationOutcome as BrokerOutcome } from './outcome.ts';
 
 /**
  * Broker and database destinations (rabbitMq, postgres, natsJetStream, redisStream, mqtt): the
@@ -61,7 +61,7 @@ export function apiFieldOf(type: string, field: string): string {
 
 const NO_HOST_FACTS: HostFacts = { reached: false, unreachable: false, gone: false, slowDown: false };
 
-function toOutcome(outcome: BrokerOutcome): DestinationOutcome {
+function toOutcome(outcome: PublishOutcome): DestinationOutcome {
   const recorded = {
     statusCode: 0,
     response: outcome.kind === 'success' ? outcome.response : outcome.error,

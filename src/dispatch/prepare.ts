@@ -1,10 +1,8 @@
 import type { Config } from '../config/settings.ts';
 import type { OutboundMessage } from '../delivery/destination.ts';
-import { headerProblem } from '../domain/endpoint-headers.ts';
+import { requestHeaders } from '../delivery/request-headers.ts';
 import { toError } from '../errors/coerce.ts';
-import { signatureHeader } from '../signing/sign.ts';
 import type { ClaimedTask, EndpointRecord } from '../storage/contract.ts';
-import { version } from '../version.ts';
 
 /**
  * Prepare, the first step of an attempt: load the task's endpoint, sign the payload, build the headers.
@@ -28,8 +26,6 @@ export interface EndpointLookup {
   get(endpointId: string): Promise<EndpointRecord | undefined> | EndpointRecord | undefined;
 }
 
-const USER_AGENT = `Hookyard/${version}`;
-
 export async function prepare(
   task: ClaimedTask,
   endpoints: EndpointLookup,
@@ -49,7 +45,14 @@ export async function prepare(
       retryable: false,
     };
   try {
-    const headers = buildHeaders(endpoint, task.msgId, task.payload, now, signatureHeaders);
+    const headers = requestHeaders(
+      endpoint,
+      task.msgId,
+      Math.floor(now / 1000),
+      task.payload,
+      now,
+      signatureHeaders,
+    );
     return {
       kind: 'ready',
       endpoint,
@@ -64,33 +67,4 @@ export async function prepare(
   } catch (error) {
     return { kind: 'unsendable', url: endpoint.url, reason: toError(error).message, retryable: true };
   }
-}
-
-function buildHeaders(
-  endpoint: EndpointRecord,
-  msgId: string,
-  body: string,
-  now: number,
-  which: Config['signatureHeaders'],
-): Record<string, string> {
-  const timestamp = Math.floor(now / 1000);
-  const headers: Record<string, string> = { 'user-agent': USER_AGENT };
-  // Stored headers were validated by the API; checking again keeps a hand-edited row from
-  // overriding a signature header or breaking the request framing.
-  for (const [name, value] of Object.entries(endpoint.headers)) {
-    if (headerProblem(name, value) === undefined) headers[name.toLowerCase()] = value;
-  }
-  headers['content-type'] = 'application/json';
-  const signature = signatureHeader(endpoint.secrets, msgId, timestamp, body, now);
-  if (which !== 'svix') {
-    headers['webhook-id'] = msgId;
-    headers['webhook-timestamp'] = String(timestamp);
-    headers['webhook-signature'] = signature;
-  }
-  if (which !== 'webhook') {
-    headers['svix-id'] = msgId;
-    headers['svix-timestamp'] = String(timestamp);
-    headers['svix-signature'] = signature;
-  }
-  return headers;
 }

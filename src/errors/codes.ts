@@ -37,6 +37,11 @@ export const errorCodes = {
     message:
       'A dashboard session request that changes data needs the x-csrf-token header of its page; reload the dashboard and retry.',
   },
+  portal_link_used: {
+    status: 401,
+    message:
+      'This App Portal link has been opened already or has expired; ask the service that gave it to you for a new one.',
+  },
   not_found: { status: 404, message: 'No such resource.' },
   method_not_allowed: { status: 405, message: 'That method is not allowed on this path.' },
   conflict: { status: 409, message: 'A resource with that uid or name already exists.' },

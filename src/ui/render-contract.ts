@@ -28,6 +28,18 @@ export interface RenderRequest {
   readonly assets: PageAssets;
   /** Shown on the sign-in page after a refused attempt. */
   readonly loginError?: string | undefined;
+  /**
+   * Set for the App Portal (`/portal/*`): its session when the request carried a valid portal token
+   * (`api` then calls with that token), or null (the page opens its session in the browser).
+   */
+  readonly portal?: { readonly session: PortalSessionInfo | null } | undefined;
+}
+
+export interface PortalSessionInfo {
+  readonly token: string;
+  readonly appId: string;
+  readonly capabilities: readonly string[];
+  readonly expiresAt: string;
 }
 
 export interface RenderResult {

@@ -35,3 +35,34 @@ export function uiSecurityHeaders(nonce: string, options: { dev?: boolean } = {}
     'permissions-policy': 'camera=(), microphone=(), geolocation=(), payment=()',
   };
 }
+
+/**
+ * The App Portal's headers: the dashboard's, except that it may be framed by `frameAncestors` (any
+ * site by default: the portal is made to be embedded), its theme arrives in a style element carrying
+ * the nonce, and the platform's logo (`icon`) may come from any https address. No X-Frame-Options
+ * (it cannot express a list); no referrer at all leaves the portal.
+ */
+export function portalSecurityHeaders(
+  nonce: string,
+  options: { dev?: boolean; frameAncestors: readonly string[] },
+): Record<string, string> {
+  const ancestors = options.frameAncestors.length === 0 ? "'none'" : options.frameAncestors.join(' ');
+  const csp = [
+    "default-src 'self'",
+    `script-src 'nonce-${nonce}' 'strict-dynamic'`,
+    `style-src 'self' 'nonce-${nonce}'${options.dev ? " 'unsafe-inline'" : ''}`,
+    "img-src 'self' data: https:",
+    `connect-src 'self'${options.dev ? ' ws: wss:' : ''}`,
+    "font-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    `frame-ancestors ${ancestors}`,
+  ].join('; ');
+  return {
+    'content-security-policy': csp,
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+    'permissions-policy': 'camera=(), microphone=(), geolocation=(), payment=()',
+  };
+}

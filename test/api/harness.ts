@@ -27,6 +27,7 @@ export function sqliteBackend(): TestBackend {
 export async function harness(
   overrides: Partial<Record<SettingName, string>> = {},
   backend: TestBackend = sqliteBackend(),
+  options: { clock?: () => number } = {},
 ): Promise<Harness> {
   const storage = await backend.create({ allowedSubnets: '127.0.0.0/8', ...overrides });
   const endpointCache = createEndpointCache(storage);
@@ -36,6 +37,7 @@ export async function harness(
     logger: createLogger('silent', false),
     adminTokenHash: hashToken(ADMIN_TOKEN),
     endpointCache,
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   await app.ready();
   return {

@@ -4,7 +4,7 @@ import { type AddressInfo, createServer, type Server, type Socket, connect as tc
 import { Webhook } from 'standardwebhooks';
 import { type AddressGuard, createAddressGuard } from '../../src/delivery/address-guard.ts';
 import type { BrokerMessage } from '../../src/delivery/brokers/broker-message.ts';
-import type { DestinationOutcome } from '../../src/delivery/outcome.ts';
+import type { PublishOutcome } from '../../src/delivery/brokers/publish-outcome.ts';
 import { parseCidrList } from '../../src/domain/cidr.ts';
 import { generateSecret } from '../../src/signing/keys.ts';
 import { signatureHeader } from '../../src/signing/sign.ts';
@@ -59,11 +59,7 @@ export function assertVerifies(secret: string, body: string, headers: Record<str
   assert.equal(headers['webhook-event-type'], 'invoice.paid');
 }
 
-export function assertOutcome(
-  outcome: DestinationOutcome,
-  kind: DestinationOutcome['kind'],
-  pattern?: RegExp,
-) {
+export function assertOutcome(outcome: PublishOutcome, kind: PublishOutcome['kind'], pattern?: RegExp) {
   assert.equal(outcome.kind, kind, JSON.stringify(outcome));
   if (pattern) {
     const text = outcome.kind === 'success' ? outcome.response : outcome.error;

@@ -11,6 +11,11 @@ export interface AppContextValue {
   readonly api: Api;
   readonly csrfToken: string;
   readonly pages: PageLoader;
+  /**
+   * In the App Portal: what its token may do (Svix's capabilities; the API enforces them, pages use
+   * them to show only what works). Absent on the dashboard, where the admin may do everything.
+   */
+  readonly capabilities?: readonly string[] | undefined;
 }
 
 export const AppContext = createContext<AppContextValue | null>(null);
@@ -23,4 +28,18 @@ export function useAppContext(): AppContextValue {
 
 export function useApi(): Api {
   return useAppContext().api;
+}
+
+/**
+ * `can('ManageEndpoint')`: whether the page may offer that action. Several names: any of them. Always
+ * true on the dashboard.
+ */
+export function useCan(): (...capabilities: string[]) => boolean {
+  const granted = useAppContext().capabilities;
+  return (...capabilities) => granted === undefined || capabilities.some((name) => granted.includes(name));
+}
+
+/** True in the App Portal (pages leave out operator-only links such as the application list). */
+export function useInPortal(): boolean {
+  return useAppContext().capabilities !== undefined;
 }

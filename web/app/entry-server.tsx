@@ -1,7 +1,9 @@
 import { dehydrate } from '@tanstack/react-query';
+import type { ReactElement } from 'react';
 import { renderToPipeableStream } from 'react-dom/server';
-import type { RenderPage } from '../../src/ui/render-contract.ts';
+import type { RenderPage, RenderRequest, RenderResult } from '../../src/ui/render-contract.ts';
 import { createApi } from '../api/client.ts';
+import { renderPortalElement } from '../features/portal/portal-server.tsx';
 import { App, type PageState, stripBase } from './app.tsx';
 import { serializeState } from './document.tsx';
 import { createPageLoader } from './page-loader.tsx';
@@ -16,6 +18,10 @@ import { matchRoute, notFoundRoute } from './routes.ts';
  * without JavaScript, then hydrated from the same dehydrated cache.
  */
 export const render: RenderPage = async (request) => {
+  if (request.portal) {
+    const { element, status } = await renderPortalElement(request);
+    return stream(element, request, status);
+  }
   const url = new URL(request.url, 'http://hookyard.invalid');
   const path = stripBase(url.pathname);
   const api = createApi(request.api);
@@ -44,34 +50,40 @@ export const render: RenderPage = async (request) => {
   };
   const stateJson = serializeState(state);
 
+  return stream(
+    <App
+      state={state}
+      stateJson={stateJson}
+      queryClient={queryClient}
+      api={api}
+      pages={pages}
+      ssrPath={url.pathname}
+      ssrSearch={url.search.replace(/^\?/, '')}
+    />,
+    request,
+    status,
+  );
+};
+
+/** Streams a document from `onShellReady` (the dashboard's pages and the App Portal's). */
+function stream(element: ReactElement, request: RenderRequest, status: number): Promise<RenderResult> {
   return new Promise((resolve, reject) => {
     let failed = false;
-    const stream = renderToPipeableStream(
-      <App
-        state={state}
-        stateJson={stateJson}
-        queryClient={queryClient}
-        api={api}
-        pages={pages}
-        ssrPath={url.pathname}
-        ssrSearch={url.search.replace(/^\?/, '')}
-      />,
-      {
-        nonce: request.nonce,
-        bootstrapModules: [...request.assets.bootstrapModules],
-        onShellReady() {
-          resolve({
-            status: failed ? 500 : status,
-            pipe: (destination) => stream.pipe(destination),
-            abort: () => stream.abort(),
-          });
-        },
-        onShellError: reject,
-        onError(error) {
-          failed = true;
-          console.error(error);
-        },
+    const stream = renderToPipeableStream(element, {
+      nonce: request.nonce,
+      bootstrapModules: [...request.assets.bootstrapModules],
+      onShellReady() {
+        resolve({
+          status: failed ? 500 : status,
+          pipe: (destination) => stream.pipe(destination),
+          abort: () => stream.abort(),
+        });
       },
-    );
+      onShellError: reject,
+      onError(error) {
+        failed = true;
+        console.error(error);
+      },
+    });
   });
-};
+}

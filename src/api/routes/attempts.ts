@@ -285,6 +285,7 @@ export function attemptRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         schema: { params: MessageEndpointParams },
         config: {
           access: 'app-write',
+          capability: ['CreateAttempts'],
           operationId: 'v1.message-attempt.resend',
           responses: { 202: EmptyResponse },
         },

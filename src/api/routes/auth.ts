@@ -1,12 +1,26 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { ApiError } from '../../errors/api-error.ts';
-import { DEFAULT_PORTAL_TTL_MS } from '../auth.ts';
+import { type Capability, DEFAULT_PORTAL_TTL_MS, effectiveCapabilities } from '../auth.ts';
 import { type ApiContext, assertCreatedAppUid } from '../context.ts';
-import { ApplicationTokenExpireIn, AppParams, AppPortalAccessIn, AppPortalAccessOut } from '../schemas.ts';
+import {
+  ApplicationTokenExpireIn,
+  AppParams,
+  AppPortalAccessIn,
+  AppPortalAccessOut,
+  AppPortalKeyIn,
+  AppPortalSessionOut,
+} from '../schemas.ts';
 import { createOrGetApplication, newApplication } from '../use-cases/applications.ts';
 
+/** Where the App Portal lives (src/ui/portal-routes.ts serves it). */
+export const PORTAL_BASE = '/portal/';
+
 export function authRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
+  /**
+   * `token` is for the API (the Svix SDKs, svix-react); the link's key stands for a second token of
+   * the same claims, so the one returned here never sits in a URL.
+   */
   async function portalAccess(
     request: FastifyRequest,
     appId: string,
@@ -14,20 +28,24 @@ export function authRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       expiry?: number | null | undefined;
       readOnly?: boolean | null | undefined;
       sessionId?: string | null | undefined;
+      capabilities?: readonly Capability[] | null | undefined;
     },
   ): Promise<{ token: string; url: string }> {
     const now = ctx.clock();
     const expiresAt = now + (options.expiry != null ? options.expiry * 1000 : DEFAULT_PORTAL_TTL_MS);
-    const token = await ctx.portal.issue(
-      appId,
-      expiresAt,
-      options.readOnly === true,
-      options.sessionId ?? undefined,
-      now,
-    );
-    // Hookyard ships no portal UI: the link carries the token in its fragment for a UI you embed.
+    const issue = () =>
+      ctx.portal.issue(
+        appId,
+        expiresAt,
+        options.readOnly === true,
+        options.sessionId ?? undefined,
+        now,
+        options.capabilities,
+      );
+    const [token, linkToken] = await Promise.all([issue(), issue()]);
+    const key = await ctx.portalKeys.create(linkToken, expiresAt);
     const base = ctx.config.publicUrl || `${request.protocol}://${request.host}`;
-    return { token, url: `${base}/app-portal#key=${token}` };
+    return { token, url: `${base}${PORTAL_BASE}#key=${key}` };
   }
 
   return async (app) => {
@@ -39,6 +57,8 @@ export function authRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
           access: 'admin',
           operationId: 'v1.authentication.app-portal-access',
           responses: { 200: AppPortalAccessOut },
+          description:
+            '`token` is a bearer token for the API (the Svix SDKs, svix-react); `url` opens the App Portal with a one-time key in its fragment.',
         },
       },
       async (request) => {
@@ -69,6 +89,32 @@ export function authRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
     );
 
     app.post(
+      '/auth/app-portal-session',
+      {
+        schema: { body: AppPortalKeyIn },
+        config: {
+          access: 'public',
+          operationId: 'v1.authentication.app-portal-session',
+          responses: { 200: AppPortalSessionOut },
+          description:
+            "Trades a portal link's one-time key (its `#key=` fragment) for the portal's token. A key works once.",
+        },
+      },
+      async (request) => {
+        const now = ctx.clock();
+        const token = await ctx.portalKeys.redeem(request.body.key, now);
+        const principal = token === undefined ? undefined : await ctx.portal.verify(token, now);
+        if (!token || principal?.kind !== 'portal') throw new ApiError('portal_link_used');
+        return {
+          token,
+          appId: principal.appId,
+          expiresAt: new Date(principal.expiresAt).toISOString(),
+          capabilities: effectiveCapabilities([...principal.capabilities], principal.readOnly),
+        };
+      },
+    );
+
+    app.post(
       '/auth/app/:app_id/expire-all',
       {
         schema: { params: AppParams, body: ApplicationTokenExpireIn },
@@ -80,7 +126,7 @@ export function authRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
           access: 'admin',
           operationId: 'v1.authentication.expire-all',
           description:
-            "Expires the application's portal tokens issued until now (of the given sessions, if any), after `expiry` seconds (default 0: at once).",
+            "Expires the application's portal tokens and sessions issued until now (of the given sessions, if any), after `expiry` seconds (default 0: at once).",
           responses: { 204: null },
         },
       },
@@ -100,11 +146,13 @@ export function authRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
           access: 'any',
           operationId: 'v1.authentication.logout',
           responses: { 204: null },
-          description:
-            'Portal tokens are stateless and signed: they stay valid until they expire, so logout only acknowledges.',
+          description: 'Ends the calling app-portal token (for the admin token it only acknowledges).',
         },
       },
-      async (_request, reply) => reply.code(204).send(),
+      async (request, reply) => {
+        if (request.principal) await ctx.portal.revoke(request.principal);
+        return reply.code(204).send();
+      },
     );
   };
 }

@@ -61,6 +61,7 @@ export function bulkOperationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox 
         schema: { params: EndpointParams, body: BulkReplayIn },
         config: {
           access: 'app-write',
+          capability: ['CreateAttempts'],
           operationId: 'v1.endpoint.bulk-replay',
           description:
             'Re-queues, as a background task, every finished delivery (success or fail) to this endpoint created in [since, until) that matches the filters. Deliveries still queued or in flight are left alone.',
@@ -101,6 +102,7 @@ export function bulkOperationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox 
         schema: { params: EndpointParams, body: ReplayIn },
         config: {
           access: 'app-write',
+          capability: ['CreateAttempts'],
           operationId: 'v1.endpoint.replay-missing',
           description:
             'Sends, as a background task, the messages created in [since, until) that this endpoint never got although its filters match them (for instance messages sent before it existed).',

@@ -333,6 +333,7 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         schema: { params: EndpointParams },
         config: {
           access: 'app-read',
+          capability: ['ViewEndpointSecret', 'ManageEndpointSecret', 'ManageEndpoint'],
           operationId: 'v1.endpoint.get-secret',
           responses: { 200: EndpointSecretOut },
         },
@@ -348,7 +349,12 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       '/app/:app_id/endpoint/:endpoint_id/secret/rotate',
       {
         schema: { params: EndpointParams, body: EndpointSecretRotateIn },
-        config: { access: 'app-write', operationId: 'v1.endpoint.rotate-secret', responses: { 204: null } },
+        config: {
+          access: 'app-write',
+          capability: ['ManageEndpointSecret', 'ManageEndpoint'],
+          operationId: 'v1.endpoint.rotate-secret',
+          responses: { 204: null },
+        },
       },
       async (request, reply) => {
         const { app: application, endpoint } = await target(request, request.params);
@@ -445,7 +451,12 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       '/app/:app_id/endpoint/:endpoint_id/recover',
       {
         schema: { params: EndpointParams, body: RecoverIn },
-        config: { access: 'app-write', operationId: 'v1.endpoint.recover', responses: { 202: RecoverOut } },
+        config: {
+          access: 'app-write',
+          capability: ['CreateAttempts'],
+          operationId: 'v1.endpoint.recover',
+          responses: { 202: RecoverOut },
+        },
       },
       async (request, reply) => {
         const { endpoint } = await target(request, request.params);
@@ -484,6 +495,7 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         schema: { params: EndpointParams, body: ReplayIn },
         config: {
           access: 'app-write',
+          capability: ['CreateAttempts'],
           operationId: 'v1.endpoint.replay',
           description:
             'Hookyard addition. Re-queues every delivery to this endpoint created in [since, until) whose status is final (success or fail). Unfinished deliveries (queued, leased, parked or held) are left alone, so repeating the call before they went out sends nothing twice.',
@@ -513,6 +525,7 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         schema: { params: EndpointParams, body: EventExampleIn },
         config: {
           access: 'app-write',
+          capability: ['CreateAttempts'],
           operationId: 'v1.endpoint.send-example',
           responses: { 200: MessageOut },
         },

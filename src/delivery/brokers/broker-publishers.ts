@@ -1,8 +1,8 @@
 import type { AddressGuard } from '../address-guard.ts';
-import type { DestinationOutcome } from '../outcome.ts';
 import { BROKER_TYPES, type BrokerDestination, type BrokerType } from './broker-config.ts';
 import type { BrokerMessage } from './broker-message.ts';
 import type { BackoffOptions } from './connection-pool.ts';
+import type { PublishOutcome } from './publish-outcome.ts';
 
 interface Publisher<C> {
   publish(
@@ -10,7 +10,7 @@ interface Publisher<C> {
     message: BrokerMessage,
     timeoutMs: number,
     signal?: AbortSignal,
-  ): Promise<DestinationOutcome>;
+  ): Promise<PublishOutcome>;
   close(): Promise<void>;
 }
 
@@ -20,7 +20,7 @@ export interface BrokerPublishers {
     message: BrokerMessage,
     timeoutMs: number,
     signal?: AbortSignal,
-  ): Promise<DestinationOutcome>;
+  ): Promise<PublishOutcome>;
   close(): Promise<void>;
 }
 

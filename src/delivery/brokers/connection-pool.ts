@@ -2,8 +2,8 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { errorCodeOf, toError } from '../../errors/coerce.ts';
 import { AddressBlockedError, type AddressGuard } from '../address-guard.ts';
-import type { DestinationOutcome } from '../outcome.ts';
 import { BrokerConfigError } from './broker-config.ts';
+import type { PublishOutcome } from './publish-outcome.ts';
 
 /**
  * The connection side every broker publisher shares.
@@ -208,7 +208,7 @@ export function failureOutcome(
   thrown: unknown,
   started: number,
   permanent: (error: Error) => boolean = () => false,
-): DestinationOutcome {
+): PublishOutcome {
   const error = toError(thrown);
   const durationMs = Math.round(performance.now() - started);
   if (error instanceof BrokerConfigError || error instanceof AddressBlockedError || permanent(error)) {
@@ -220,7 +220,7 @@ export function failureOutcome(
   return { kind: 'retryable', error: describe(error), durationMs };
 }
 
-export function successOutcome(response: string, started: number): DestinationOutcome {
+export function successOutcome(response: string, started: number): PublishOutcome {
   return { kind: 'success', response, durationMs: Math.round(performance.now() - started) };
 }
 
@@ -229,12 +229,12 @@ export function successOutcome(response: string, started: number): DestinationOu
  * caller stops waiting at once, and closing the publisher then ends the connection the attempt uses.
  */
 export function abortable(
-  attempt: Promise<DestinationOutcome>,
+  attempt: Promise<PublishOutcome>,
   signal: AbortSignal | undefined,
   started: number,
-): Promise<DestinationOutcome> {
+): Promise<PublishOutcome> {
   if (!signal) return attempt;
-  const aborted = (): DestinationOutcome => ({
+  const aborted = (): PublishOutcome => ({
     kind: 'retryable',
     error: 'aborted: the process is shutting down',
     durationMs: Math.round(performance.now() - started),

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { connectAsync, type MqttClient } from 'mqtt';
 import type { AddressGuard } from '../address-guard.ts';
-import type { DestinationOutcome } from '../outcome.ts';
 import { assertConfig, checkMqttConfig, type MqttConfig, parseBrokerUrl } from './broker-config.ts';
 import { type BrokerMessage, brokerHeaders } from './broker-message.ts';
 import {
@@ -14,6 +13,7 @@ import {
   withAddress,
   withTimeout,
 } from './connection-pool.ts';
+import type { PublishOutcome } from './publish-outcome.ts';
 
 interface MqttSession {
   readonly client: MqttClient;
@@ -28,7 +28,7 @@ export interface MqttPublisher {
     message: BrokerMessage,
     timeoutMs: number,
     signal?: AbortSignal,
-  ): Promise<DestinationOutcome>;
+  ): Promise<PublishOutcome>;
   connections(): number;
   close(): Promise<void>;
 }
@@ -84,7 +84,7 @@ export function createMqttPublisher(options: {
     message: BrokerMessage,
     timeoutMs: number,
     started: number,
-  ): Promise<DestinationOutcome> {
+  ): Promise<PublishOutcome> {
     try {
       assertConfig(checkMqttConfig(config));
       const url = parseBrokerUrl(config.url, 'url', ['mqtt', 'mqtts']);

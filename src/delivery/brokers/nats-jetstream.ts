@@ -1,6 +1,5 @@
 import { connect, type JetStreamClient, type NatsConnection, headers as natsHeaders } from 'nats';
 import type { AddressGuard } from '../address-guard.ts';
-import type { DestinationOutcome } from '../outcome.ts';
 import {
   assertConfig,
   checkNatsJetStreamConfig,
@@ -17,6 +16,7 @@ import {
   successOutcome,
   withTimeout,
 } from './connection-pool.ts';
+import type { PublishOutcome } from './publish-outcome.ts';
 
 interface NatsSession {
   readonly connection: NatsConnection;
@@ -24,11 +24,7 @@ interface NatsSession {
 }
 
 export interface NatsJetStreamPublisher {
-  publish(
-    config: NatsJetStreamConfig,
-    message: BrokerMessage,
-    timeoutMs: number,
-  ): Promise<DestinationOutcome>;
+  publish(config: NatsJetStreamConfig, message: BrokerMessage, timeoutMs: number): Promise<PublishOutcome>;
   connections(): number;
   close(): Promise<void>;
 }
@@ -72,7 +68,7 @@ export function createNatsJetStreamPublisher(options: {
     message: BrokerMessage,
     timeoutMs: number,
     started: number,
-  ): Promise<DestinationOutcome> {
+  ): Promise<PublishOutcome> {
     try {
       assertConfig(checkNatsJetStreamConfig(config));
       const url = parseBrokerUrl(config.url, 'url', ['nats']);

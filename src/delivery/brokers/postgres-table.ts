@@ -1,6 +1,5 @@
 import pg from 'pg';
 import type { AddressGuard } from '../address-guard.ts';
-import type { DestinationOutcome } from '../outcome.ts';
 import {
   assertConfig,
   checkPostgresTableConfig,
@@ -18,13 +17,10 @@ import {
   successOutcome,
   withTimeout,
 } from './connection-pool.ts';
+import type { PublishOutcome } from './publish-outcome.ts';
 
 export interface PostgresTablePublisher {
-  publish(
-    config: PostgresTableConfig,
-    message: BrokerMessage,
-    timeoutMs: number,
-  ): Promise<DestinationOutcome>;
+  publish(config: PostgresTableConfig, message: BrokerMessage, timeoutMs: number): Promise<PublishOutcome>;
   connections(): number;
   close(): Promise<void>;
 }
@@ -96,7 +92,7 @@ export function createPostgresTablePublisher(options: {
     message: BrokerMessage,
     timeoutMs: number,
     started: number,
-  ): Promise<DestinationOutcome> {
+  ): Promise<PublishOutcome> {
     let database: pg.Pool | undefined;
     try {
       assertConfig(checkPostgresTableConfig(config));

@@ -1,6 +1,5 @@
 import amqp, { type ChannelModel, type ConfirmChannel, type Message } from 'amqplib';
 import type { AddressGuard } from '../address-guard.ts';
-import type { DestinationOutcome } from '../outcome.ts';
 import { assertConfig, checkRabbitMqConfig, parseBrokerUrl, type RabbitMqConfig } from './broker-config.ts';
 import { type BrokerMessage, brokerHeaders, signedTimestamp } from './broker-message.ts';
 import {
@@ -13,6 +12,7 @@ import {
   withAddress,
   withTimeout,
 } from './connection-pool.ts';
+import type { PublishOutcome } from './publish-outcome.ts';
 
 interface AmqpConnection {
   readonly model: ChannelModel;
@@ -30,7 +30,7 @@ export interface RabbitMqPublisher {
     message: BrokerMessage,
     timeoutMs: number,
     signal?: AbortSignal,
-  ): Promise<DestinationOutcome>;
+  ): Promise<PublishOutcome>;
   /** How many distinct URIs hold an open connection. */
   connections(): number;
   close(): Promise<void>;
@@ -88,7 +88,7 @@ export function createRabbitMqPublisher(options: {
     message: BrokerMessage,
     timeoutMs: number,
     started: number,
-  ): Promise<DestinationOutcome> {
+  ): Promise<PublishOutcome> {
     try {
       assertConfig(checkRabbitMqConfig(config));
       const url = parseBrokerUrl(config.uri, 'uri', ['amqp', 'amqps']);

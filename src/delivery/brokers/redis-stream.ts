@@ -1,6 +1,5 @@
 import { Redis } from 'ioredis';
 import type { AddressGuard } from '../address-guard.ts';
-import type { DestinationOutcome } from '../outcome.ts';
 import {
   assertConfig,
   checkRedisStreamConfig,
@@ -17,6 +16,7 @@ import {
   successOutcome,
   withTimeout,
 } from './connection-pool.ts';
+import type { PublishOutcome } from './publish-outcome.ts';
 
 export interface RedisStreamPublisher {
   /** Resolves when the broker confirmed (success) or the attempt failed; `signal` stops the wait. */
@@ -25,7 +25,7 @@ export interface RedisStreamPublisher {
     message: BrokerMessage,
     timeoutMs: number,
     signal?: AbortSignal,
-  ): Promise<DestinationOutcome>;
+  ): Promise<PublishOutcome>;
   connections(): number;
   close(): Promise<void>;
 }
@@ -85,7 +85,7 @@ export function createRedisStreamPublisher(options: {
     message: BrokerMessage,
     timeoutMs: number,
     started: number,
-  ): Promise<DestinationOutcome> {
+  ): Promise<PublishOutcome> {
     try {
       assertConfig(checkRedisStreamConfig(config));
       const url = parseBrokerUrl(config.url, 'url', ['redis', 'rediss']);

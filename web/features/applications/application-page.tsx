@@ -170,7 +170,7 @@ function ApplicationDetails({ app }: { app: ApplicationOut }) {
   );
 }
 
-function EndpointsTable({ appId }: { appId: string }) {
+export function EndpointsTable({ appId }: { appId: string }) {
   const api = useApi();
   return (
     <QueryView query={queries.endpoints(api, appId)}>
@@ -230,7 +230,7 @@ function EndpointsTable({ appId }: { appId: string }) {
   );
 }
 
-function CreateEndpoint({ appId }: { appId: string }) {
+export function CreateEndpoint({ appId }: { appId: string }) {
   const api = useApi();
   const [, navigate] = useLocation();
   const create = useApiMutation(

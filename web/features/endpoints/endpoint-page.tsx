@@ -9,7 +9,7 @@ import type {
   EventTypeOut,
   MessageOut,
 } from '../../api/types.ts';
-import { useApi } from '../../app/app-context.tsx';
+import { useApi, useCan, useInPortal } from '../../app/app-context.tsx';
 import type { PageProps } from '../../app/routes.ts';
 import { Chart } from '../../components/chart.tsx';
 import { ConfirmButton } from '../../components/confirm-button.tsx';
@@ -34,6 +34,7 @@ export default function EndpointPage({ params }: PageProps) {
   const api = useApi();
   const iterator = new URLSearchParams(useSearch()).get('iterator') ?? undefined;
   const base = `/app/${encodeURIComponent(appId)}/endpoint/${encodeURIComponent(endpointId)}`;
+  const can = useCan();
 
   return (
     <>
@@ -75,9 +76,11 @@ export default function EndpointPage({ params }: PageProps) {
             )}
           </QueryView>
         </Panel>
-        <Panel title="Signing secret">
-          <Secret base={base} appId={appId} endpointId={endpointId} />
-        </Panel>
+        {can('ViewEndpointSecret', 'ManageEndpointSecret', 'ManageEndpoint') ? (
+          <Panel title="Signing secret">
+            <Secret base={base} appId={appId} endpointId={endpointId} />
+          </Panel>
+        ) : null}
       </div>
       <Panel title="Success and latency over the last day">
         <QueryView query={queries.series(api, appId, endpointId, '24h')}>
@@ -110,11 +113,13 @@ export default function EndpointPage({ params }: PageProps) {
           {(headers) => <HeadersForm headers={headers} base={base} appId={appId} />}
         </QueryView>
       </Panel>
-      <Panel title="Repairs">
-        <QueryView query={queries.eventTypes(api, false)}>
-          {(catalog) => <Repairs base={base} appId={appId} catalog={catalog.data} />}
-        </QueryView>
-      </Panel>
+      {can('CreateAttempts') ? (
+        <Panel title="Repairs">
+          <QueryView query={queries.eventTypes(api, false)}>
+            {(catalog) => <Repairs base={base} appId={appId} catalog={catalog.data} />}
+          </QueryView>
+        </Panel>
+      ) : null}
       <Panel title="Attempts">
         <QueryView query={queries.endpointAttempts(api, appId, endpointId, iterator)}>
           {(page) =>
@@ -189,15 +194,23 @@ function EndpointHeader({ appId, endpoint, base }: { appId: string; endpoint: En
     () => [keys.app(appId)],
     () => navigate(appHref(appId)),
   );
+  const manage = useCan()('ManageEndpoint');
   return (
     <>
       <p className="muted crumbs">
-        <Link href="/apps">Applications</Link> / <Link href={appHref(appId)}>{appId}</Link> /
+        {useInPortal() ? (
+          <Link href={appHref(appId)}>Endpoints</Link>
+        ) : (
+          <>
+            <Link href="/apps">Applications</Link> / <Link href={appHref(appId)}>{appId}</Link>
+          </>
+        )}{' '}
+        /
       </p>
       <h1 className="url">{endpoint.url}</h1>
       <div className="actions page-actions">
         {endpoint.disabled ? <Badge tone="bad">disabled</Badge> : <Badge tone="ok">enabled</Badge>}
-        {endpoint.disabled ? (
+        {!manage ? null : endpoint.disabled ? (
           <button type="button" onClick={() => toggle.mutate(false)} disabled={toggle.isPending}>
             Enable endpoint
           </button>
@@ -209,12 +222,14 @@ function EndpointHeader({ appId, endpoint, base }: { appId: string; endpoint: En
             onConfirm={() => toggle.mutate(true)}
           />
         )}
-        <ConfirmButton
-          label="Delete endpoint"
-          question="Delete this endpoint and its delivery history?"
-          confirmLabel="Delete"
-          onConfirm={() => remove.mutate(undefined)}
-        />
+        {manage ? (
+          <ConfirmButton
+            label="Delete endpoint"
+            question="Delete this endpoint and its delivery history?"
+            confirmLabel="Delete"
+            onConfirm={() => remove.mutate(undefined)}
+          />
+        ) : null}
         <span className="mono muted">{endpoint.id}</span>
       </div>
       <FormStatus error={toggle.error ?? remove.error} />
@@ -234,6 +249,8 @@ function Secret({ base, appId, endpointId }: { base: string; appId: string; endp
     () => [[...keys.app(appId), 'endpoint', endpointId]],
     () => setSecret(null),
   );
+  const canRotate = useCan()('ManageEndpointSecret', 'ManageEndpoint');
+  const canView = useCan()('ViewEndpointSecret', 'ManageEndpointSecret', 'ManageEndpoint');
   return (
     <div className="stack">
       {secret ? (
@@ -249,17 +266,24 @@ function Secret({ base, appId, endpointId }: { base: string; appId: string; endp
           <button type="button" onClick={() => setSecret(null)}>
             Hide secret
           </button>
-        ) : (
+        ) : canView ? (
           <button type="button" onClick={() => reveal.mutate()} disabled={reveal.isPending}>
             Reveal secret
           </button>
-        )}
-        <ConfirmButton
-          label="Rotate secret"
-          question="Rotate? The old secret keeps working for 24 hours."
-          confirmLabel="Rotate"
-          onConfirm={() => rotate.mutate(undefined)}
-        />
+        ) : null}
+        {secret && typeof navigator !== 'undefined' && navigator.clipboard ? (
+          <button type="button" onClick={() => void navigator.clipboard.writeText(secret)}>
+            Copy secret
+          </button>
+        ) : null}
+        {canRotate ? (
+          <ConfirmButton
+            label="Rotate secret"
+            question="Rotate? The old secret keeps working for 24 hours."
+            confirmLabel="Rotate"
+            onConfirm={() => rotate.mutate(undefined)}
+          />
+        ) : null}
       </div>
       <FormStatus error={reveal.error ?? rotate.error} success={rotate.isSuccess ? 'Rotated.' : null} />
     </div>
@@ -280,6 +304,7 @@ function EndpointSettings(props: {
     () => [keys.app(props.appId)],
   );
   const selected = new Set(endpoint.filterTypes ?? []);
+  const manage = useCan()('ManageEndpoint');
   function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
@@ -339,6 +364,7 @@ function EndpointSettings(props: {
                   defaultChecked={selected.has(type.name)}
                 />
                 {type.name}
+                {type.description ? <span className="muted"> · {type.description}</span> : null}
               </label>
             ))}
           </div>
@@ -352,11 +378,13 @@ function EndpointSettings(props: {
           defaultValue={JSON.stringify(endpoint.metadata, null, 2)}
         />
       </div>
-      <div className="actions">
-        <button type="submit" className="primary" disabled={save.isPending}>
-          Save endpoint
-        </button>
-      </div>
+      {manage ? (
+        <div className="actions">
+          <button type="submit" className="primary" disabled={save.isPending}>
+            Save endpoint
+          </button>
+        </div>
+      ) : null}
       <FormStatus
         error={problem ? { message: problem } : save.error}
         success={save.isSuccess ? 'Saved.' : null}
@@ -395,11 +423,13 @@ function HeadersForm({ headers, base, appId }: { headers: EndpointHeadersOut; ba
       {headers.sensitive.length > 0 ? (
         <p className="muted">Also set, values hidden: {headers.sensitive.join(', ')}.</p>
       ) : null}
-      <div className="actions">
-        <button type="submit" disabled={save.isPending}>
-          Save headers
-        </button>
-      </div>
+      {useCan()('ManageEndpoint') ? (
+        <div className="actions">
+          <button type="submit" disabled={save.isPending}>
+            Save headers
+          </button>
+        </div>
+      ) : null}
       <FormStatus
         error={problem ? { message: problem } : save.error}
         success={save.isSuccess ? 'Saved.' : null}

@@ -1,6 +1,6 @@
 import { Link, useLocation } from 'wouter';
 import { keys, queries } from '../../api/queries.ts';
-import { useApi } from '../../app/app-context.tsx';
+import { useApi, useCan } from '../../app/app-context.tsx';
 import type { PageProps } from '../../app/routes.ts';
 import { appHref, endpointHref, messageHref } from '../../components/endpoint-link.tsx';
 import { FormStatus } from '../../components/form-status.tsx';
@@ -29,6 +29,7 @@ export default function AttemptPage({ params }: PageProps) {
   const attemptId = params['attemptId'] ?? '';
   const api = useApi();
   const [, navigate] = useLocation();
+  const canResend = useCan()('CreateAttempts');
   const resend = useApiMutation(
     (endpointId: string) =>
       api.post<void>(
@@ -69,15 +70,17 @@ export default function AttemptPage({ params }: PageProps) {
                   </Link>
                 </dd>
               </dl>
-              <div className="actions">
-                <button
-                  type="button"
-                  onClick={() => resend.mutate(attempt.endpointId)}
-                  disabled={resend.isPending}
-                >
-                  Resend
-                </button>
-              </div>
+              {canResend ? (
+                <div className="actions">
+                  <button
+                    type="button"
+                    onClick={() => resend.mutate(attempt.endpointId)}
+                    disabled={resend.isPending}
+                  >
+                    Resend
+                  </button>
+                </div>
+              ) : null}
               <FormStatus error={resend.error} />
               <h3>{attempt.responseStatusCode ? 'Response body (as stored)' : 'Error'}</h3>
               {attempt.response === '' ? (

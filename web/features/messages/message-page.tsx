@@ -1,6 +1,6 @@
 import { Link } from 'wouter';
 import { keys, queries } from '../../api/queries.ts';
-import { useApi } from '../../app/app-context.tsx';
+import { useApi, useCan, useInPortal } from '../../app/app-context.tsx';
 import type { PageProps } from '../../app/routes.ts';
 import { appHref, attemptHref, endpointHref } from '../../components/endpoint-link.tsx';
 import { FormStatus } from '../../components/form-status.tsx';
@@ -16,6 +16,8 @@ export default function MessagePage({ params }: PageProps) {
   const appId = params['appId'] ?? '';
   const msgId = params['msgId'] ?? '';
   const api = useApi();
+  const canResend = useCan()('CreateAttempts');
+  const inPortal = useInPortal();
   const resend = useApiMutation(
     (endpointId: string) =>
       api.post<void>(
@@ -26,7 +28,14 @@ export default function MessagePage({ params }: PageProps) {
   return (
     <>
       <p className="muted crumbs">
-        <Link href="/messages">Messages</Link> / <Link href={appHref(appId)}>{appId}</Link> /
+        {inPortal ? (
+          <Link href={`${appHref(appId)}/messages`}>Message log</Link>
+        ) : (
+          <>
+            <Link href="/messages">Messages</Link> / <Link href={appHref(appId)}>{appId}</Link>
+          </>
+        )}{' '}
+        /
       </p>
       <h1 className="mono">{msgId}</h1>
       <Panel title="Message">
@@ -85,13 +94,15 @@ export default function MessagePage({ params }: PageProps) {
                             <Time value={endpoint.nextAttempt} />
                           </td>
                           <td>
-                            <button
-                              type="button"
-                              onClick={() => resend.mutate(endpoint.id)}
-                              disabled={resend.isPending}
-                            >
-                              Resend to this endpoint
-                            </button>
+                            {canResend ? (
+                              <button
+                                type="button"
+                                onClick={() => resend.mutate(endpoint.id)}
+                                disabled={resend.isPending}
+                              >
+                                Resend to this endpoint
+                              </button>
+                            ) : null}
                           </td>
                         </tr>
                       ))}
@@ -105,7 +116,13 @@ export default function MessagePage({ params }: PageProps) {
         </QueryView>
       </Panel>
       <Panel title="Attempts">
-        <QueryView query={queries.messageAttempts(api, appId, msgId)}>
+        <QueryView
+          query={{
+            ...queries.messageAttempts(api, appId, msgId),
+            // A message just sent has no attempt yet: look again until its first one arrives.
+            refetchInterval: (query) => ((query.state.data?.data.length ?? 1) === 0 ? 1000 : false),
+          }}
+        >
           {(page) =>
             page.data.length === 0 ? (
               <p className="muted">No attempt yet.</p>
