@@ -318,7 +318,9 @@ test('no request produces a 5xx', async (t) => {
         response.statusCode < 500,
         `${r.method} ${path}?${query} → ${response.statusCode} ${response.body}`,
       );
-      if (r.auth === 'foreign' && shopPath.test(path)) {
+      // A path with an empty segment names no route, so no resource of any application: Fastify parses
+      // the body before its not-found handler, and a 400 there discloses nothing.
+      if (r.auth === 'foreign' && shopPath.test(path) && !path.includes('//')) {
         // Refused, and refused for access before anything looked at the request's body or query.
         const code =
           response.statusCode >= 400 ? (JSON.parse(response.body || '{}') as { code?: string }).code : 'ok';
