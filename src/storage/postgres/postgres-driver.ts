@@ -39,6 +39,8 @@ const dialect: SqlDialect = {
     'SELECT 1 AS found FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?',
   // An arbitrary constant that names "Hookyard migrating" among the database's advisory locks.
   migrationLockSql: 'SELECT pg_advisory_xact_lock(7206201)',
+  // Migration 0009.
+  timePartitions: true,
   lockRowsClause: 'FOR UPDATE',
   // pg sends a JS array as an array literal; unnest zips the arrays back into rows, in order.
   batchRows: {

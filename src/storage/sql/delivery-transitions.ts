@@ -78,6 +78,26 @@ export function parkedBy(owner: string): string {
   return `${PARKED_PREFIX}${owner}`;
 }
 
+/**
+ * A delivery's key. On PostgreSQL deliveries are partitioned by msg_id (migration 0009), so every
+ * statement that finds deliveries by id names their msg_id too, and probes only their partitions; an
+ * id alone would probe every partition. Delivery ids are unique on their own, so the msg_id only
+ * narrows the search, never the rows found.
+ */
+export interface DeliveryKey {
+  id: string;
+  msg_id: string;
+}
+
+/** `id IN (…) AND msg_id IN (…)` for `keys`, with its parameters. */
+function byKeys(keys: readonly DeliveryKey[]): { where: string; params: string[] } {
+  const msgIds = [...new Set(keys.map((key) => key.msg_id))];
+  return {
+    where: `id IN (${placeholders(keys.length)}) AND msg_id IN (${placeholders(msgIds.length)})`,
+    params: [...keys.map((key) => key.id), ...msgIds],
+  };
+}
+
 /** A delivery as a claim leases it. */
 export interface LeasedRow {
   id: string;
@@ -119,7 +139,13 @@ const NEW_DELIVERY: BatchSource = {
     ['updated_at', 'bigint'],
   ],
 };
-const DELIVERY_ID: BatchSource = { alias: 'k', columns: [['id', 'text']] };
+const DELIVERY_KEY: BatchSource = {
+  alias: 'k',
+  columns: [
+    ['id', 'text'],
+    ['msg_id', 'text'],
+  ],
+};
 const ATTEMPT: BatchSource = {
   alias: 'v',
   columns: [
@@ -141,6 +167,7 @@ const OUTCOME: BatchSource = {
   alias: 'v',
   columns: [
     ['id', 'text'],
+    ['msg_id', 'text'],
     ['status', 'smallint'],
     ['next_attempt_at', 'bigint'],
     ['updated_at', 'bigint'],
@@ -230,37 +257,44 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
     lease(tx: SqlExecutor, owner: string, until: number, now: number, limit: number): Promise<LeasedRow[]> {
       return tx.query<LeasedRow>(
         `UPDATE deliveries SET next_attempt_at = ?, lease_owner = ?
-         WHERE id IN (SELECT id FROM deliveries WHERE ${DUE} ORDER BY next_attempt_at LIMIT ? ${skipLocked})
+         WHERE (id, msg_id) IN (SELECT id, msg_id FROM deliveries WHERE ${DUE}
+                                ORDER BY next_attempt_at LIMIT ? ${skipLocked})
          RETURNING id, app_id, msg_id, endpoint_id, attempts, trigger_type, fail_streak`,
         [until, owner, now, limit],
       );
     },
 
     /** Claim gate: leased → held (endpoint disabled, or circuit open and this is not the probe). */
-    async holdLeased(tx: SqlExecutor, ids: readonly string[]): Promise<void> {
-      if (ids.length === 0) return;
-      await tx.run(
-        `UPDATE deliveries SET next_attempt_at = NULL, lease_owner = NULL WHERE id IN (${placeholders(ids.length)})`,
-        ids,
-      );
+    async holdLeased(tx: SqlExecutor, keys: readonly DeliveryKey[]): Promise<void> {
+      if (keys.length === 0) return;
+      const { where, params } = byKeys(keys);
+      await tx.run(`UPDATE deliveries SET next_attempt_at = NULL, lease_owner = NULL WHERE ${where}`, params);
     },
 
     /** Claim gate: leased → parked by `owner` until `until` (the dispatcher's `admit` said so). */
-    async parkLeased(tx: SqlExecutor, ids: readonly string[], owner: string, until: number): Promise<void> {
-      if (ids.length === 0) return;
-      await tx.run(
-        `UPDATE deliveries SET next_attempt_at = ?, lease_owner = ? WHERE id IN (${placeholders(ids.length)})`,
-        [until, parkedBy(owner), ...ids] satisfies SqlValue[],
-      );
+    async parkLeased(
+      tx: SqlExecutor,
+      keys: readonly DeliveryKey[],
+      owner: string,
+      until: number,
+    ): Promise<void> {
+      if (keys.length === 0) return;
+      const { where, params } = byKeys(keys);
+      await tx.run(`UPDATE deliveries SET next_attempt_at = ?, lease_owner = ? WHERE ${where}`, [
+        until,
+        parkedBy(owner),
+        ...params,
+      ] satisfies SqlValue[]);
     },
 
     /** Claim gate: leased → pending|sending (as it was), due at `until` (paused, throttled, or `admit`). */
-    async postponeLeased(tx: SqlExecutor, ids: readonly string[], until: number): Promise<void> {
-      if (ids.length === 0) return;
-      await tx.run(
-        `UPDATE deliveries SET next_attempt_at = ?, lease_owner = NULL WHERE id IN (${placeholders(ids.length)})`,
-        [until, ...ids] satisfies SqlValue[],
-      );
+    async postponeLeased(tx: SqlExecutor, keys: readonly DeliveryKey[], until: number): Promise<void> {
+      if (keys.length === 0) return;
+      const { where, params } = byKeys(keys);
+      await tx.run(`UPDATE deliveries SET next_attempt_at = ?, lease_owner = NULL WHERE ${where}`, [
+        until,
+        ...params,
+      ] satisfies SqlValue[]);
     },
 
     /**
@@ -270,8 +304,8 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
     async holdEndpoint(tx: SqlExecutor, endpointId: string): Promise<void> {
       await tx.run(
         `UPDATE deliveries SET next_attempt_at = NULL
-         WHERE id IN (SELECT id FROM deliveries WHERE endpoint_id = ? AND ${UNFINISHED}
-                      AND next_attempt_at IS NOT NULL AND lease_owner IS NULL ${skipLocked})`,
+         WHERE (id, msg_id) IN (SELECT id, msg_id FROM deliveries WHERE endpoint_id = ? AND ${UNFINISHED}
+                                AND next_attempt_at IS NOT NULL AND lease_owner IS NULL ${skipLocked})`,
         [endpointId],
       );
     },
@@ -280,8 +314,8 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
     releaseEndpoint(tx: SqlExecutor, endpointId: string, at: number): Promise<number> {
       return tx.run(
         `UPDATE deliveries SET next_attempt_at = ?
-         WHERE id IN (SELECT id FROM deliveries WHERE endpoint_id = ? AND ${UNFINISHED}
-                      AND next_attempt_at IS NULL ${skipLocked})`,
+         WHERE (id, msg_id) IN (SELECT id, msg_id FROM deliveries WHERE endpoint_id = ? AND ${UNFINISHED}
+                                AND next_attempt_at IS NULL ${skipLocked})`,
         [at, endpointId],
       );
     },
@@ -290,8 +324,8 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
     async postponeEndpoint(tx: SqlExecutor, endpointId: string, until: number): Promise<void> {
       await tx.run(
         `UPDATE deliveries SET next_attempt_at = ?
-         WHERE id IN (SELECT id FROM deliveries WHERE endpoint_id = ? AND ${UNFINISHED}
-                      AND next_attempt_at < ? AND lease_owner IS NULL ${skipLocked})`,
+         WHERE (id, msg_id) IN (SELECT id, msg_id FROM deliveries WHERE endpoint_id = ? AND ${UNFINISHED}
+                                AND next_attempt_at < ? AND lease_owner IS NULL ${skipLocked})`,
         [until, endpointId, until],
       );
     },
@@ -309,8 +343,9 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
       if (due) return;
       await tx.run(
         `UPDATE deliveries SET next_attempt_at = ?
-         WHERE id IN (SELECT id FROM deliveries WHERE endpoint_id = ? AND ${UNFINISHED} AND next_attempt_at IS NULL
-                      ORDER BY id LIMIT 1 ${skipLocked})`,
+         WHERE (id, msg_id) IN (SELECT id, msg_id FROM deliveries
+                                WHERE endpoint_id = ? AND ${UNFINISHED} AND next_attempt_at IS NULL
+                                ORDER BY id LIMIT 1 ${skipLocked})`,
         [probeAt, endpointId],
       );
     },
@@ -324,8 +359,9 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
     unpark(tx: SqlExecutor, owner: string, endpointId: string, now: number, limit: number): Promise<number> {
       return tx.run(
         `UPDATE deliveries SET next_attempt_at = ?, lease_owner = NULL
-         WHERE id IN (SELECT id FROM deliveries WHERE endpoint_id = ? AND ${UNFINISHED} AND lease_owner = ?
-                      ORDER BY next_attempt_at LIMIT ?)`,
+         WHERE (id, msg_id) IN (SELECT id, msg_id FROM deliveries
+                                WHERE endpoint_id = ? AND ${UNFINISHED} AND lease_owner = ?
+                                ORDER BY next_attempt_at LIMIT ?)`,
         [now, endpointId, parkedBy(owner), limit],
       );
     },
@@ -349,14 +385,15 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
      * The next attempt, if any, is a scheduled retry again, hence trigger_type scheduled.
      */
     async complete(tx: SqlExecutor, outcomes: readonly AttemptOutcome[]): Promise<void> {
-      const ids = [...new Set(outcomes.map((outcome) => outcome.attempt.deliveryId))];
+      const keys = new Map(outcomes.map((outcome) => [outcome.attempt.deliveryId, outcome.attempt.msgId]));
       const found = await queryBatch<{ id: string }>(
         tx,
         dialect,
-        DELIVERY_ID,
-        ids.map((id) => [id]),
+        DELIVERY_KEY,
+        [...keys],
         (rows) =>
-          `SELECT id FROM deliveries WHERE id IN (SELECT id FROM ${rows.from}) ORDER BY id ${dialect.lockRowsClause}`,
+          `SELECT id FROM deliveries WHERE (id, msg_id) IN (SELECT id, msg_id FROM ${rows.from})
+           ORDER BY id ${dialect.lockRowsClause}`,
       );
       const existing = new Set(found.map((row) => row.id));
       const live = outcomes.filter((outcome) => existing.has(outcome.attempt.deliveryId));
@@ -383,6 +420,7 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
           OUTCOME,
           round.map((outcome) => [
             outcome.attempt.deliveryId,
+            outcome.attempt.msgId,
             outcome.next,
             outcome.nextAttemptAt,
             outcome.attempt.createdAt,
@@ -393,7 +431,8 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
                updated_at = v.updated_at,
                fail_streak = CASE WHEN v.status = ${MessageStatus.success} THEN 0 ELSE deliveries.fail_streak + 1 END
              FROM ${rows.from}
-             WHERE deliveries.id = v.id AND deliveries.status <> ${MessageStatus.success}`,
+             WHERE deliveries.id = v.id AND deliveries.msg_id = v.msg_id
+               AND deliveries.status <> ${MessageStatus.success}`,
         );
     },
 
@@ -468,9 +507,9 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
       const rows = await tx.query<{ id: string }>(
         `UPDATE deliveries
          SET status = ?, next_attempt_at = ?, trigger_type = ?, lease_owner = NULL, updated_at = ?
-         WHERE id IN (SELECT id FROM deliveries
-                      WHERE endpoint_id = ? AND id ${range.inclusive ? '>=' : '>'} ? AND id < ? AND ${FINAL}
-                      ORDER BY id LIMIT ? ${skipLocked})
+         WHERE (id, msg_id) IN (SELECT id, msg_id FROM deliveries
+                                WHERE endpoint_id = ? AND id ${range.inclusive ? '>=' : '>'} ? AND id < ? AND ${FINAL}
+                                ORDER BY id LIMIT ? ${skipLocked})
            AND ${FINAL}
          RETURNING id`,
         [MessageStatus.pending, now, TriggerType.manual, now, endpointId, range.cursor, range.end, limit],
@@ -494,7 +533,7 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
       const rows = await tx.query<{ id: string }>(
         `UPDATE deliveries
          SET status = ?, next_attempt_at = ?, trigger_type = ?, lease_owner = NULL, updated_at = ?
-         WHERE id IN (SELECT d.id FROM deliveries d JOIN messages m ON m.id = d.msg_id
+         WHERE (id, msg_id) IN (SELECT d.id, d.msg_id FROM deliveries d JOIN messages m ON m.id = d.msg_id
                       WHERE d.endpoint_id = ? AND d.id ${range.inclusive ? '>=' : '>'} ? AND d.id < ?
                         AND d.status IN (${MessageStatus.success}, ${MessageStatus.fail})${extra}
                       ORDER BY d.id LIMIT ?)

@@ -44,6 +44,11 @@ export interface SqlDialect {
   readonly lockRowsClause: string;
   /** How a batch of rows reaches one statement (sql/batch.ts). */
   readonly batchRows: BatchRows;
+  /**
+   * messages, deliveries and attempts are RANGE partitions by message id, with eventIds held unique by
+   * message_uids (PostgreSQL's migration 0009; sql/partitions.ts maintains them).
+   */
+  readonly timePartitions: boolean;
 }
 
 /**

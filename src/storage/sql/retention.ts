@@ -1,18 +1,24 @@
 import type { RetentionStore } from '../contract.ts';
 import type { SqlContext } from './context.ts';
 import { skipLockedClause } from './driver.ts';
+import { createPartitionMaintainer } from './partitions.ts';
 
 /**
  * Each purge is one statement over at most `limit` rows, found through the partial indexes of
  * migration 0003 (only rows still holding content are in them, so purged rows cost nothing later).
  * `SKIP LOCKED` (where the database has row locks) lets several processes purge side by side without
  * waiting on each other; the condition is repeated outside the sub-select so a row purged meanwhile by
- * another process is not counted twice.
+ * another process is not counted twice. Whole messages go by partition where the history is
+ * partitioned, row by row elsewhere (partitions.ts).
  */
 export function createRetentionStore(ctx: SqlContext): RetentionStore {
   const { driver } = ctx;
   const lock = skipLockedClause(driver);
+  const partitions = createPartitionMaintainer(ctx);
   return {
+    maintainPartitions: (now, keepMs) => partitions.maintain(now, keepMs),
+    purgeMessagesBefore: (cutoff, limit) => partitions.purgeMessagesBefore(cutoff, limit),
+
     purgeExpiredPayloads(now, limit) {
       return driver.run(
         `UPDATE messages SET payload = NULL
@@ -26,8 +32,8 @@ export function createRetentionStore(ctx: SqlContext): RetentionStore {
     purgeResponsesBefore(cutoff, limit) {
       return driver.run(
         `UPDATE attempts SET response = ''
-         WHERE id IN (SELECT id FROM attempts WHERE response <> '' AND created_at < ?
-                      ORDER BY created_at LIMIT ? ${lock})
+         WHERE (id, msg_id) IN (SELECT id, msg_id FROM attempts WHERE response <> '' AND created_at < ?
+                                ORDER BY created_at LIMIT ? ${lock})
            AND response <> ''`,
         [cutoff, limit],
       );
