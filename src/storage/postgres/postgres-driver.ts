@@ -35,6 +35,8 @@ const UNAVAILABLE_CODES = new Set([
 const dialect: SqlDialect = {
   jsonArrayContains: (column) =>
     `EXISTS (SELECT 1 FROM jsonb_array_elements_text((${column})::jsonb) AS c WHERE c = ?)`,
+  anyOf: (column) => `${column} = ANY(?::text[])`,
+  anyOfParam: (values) => values,
   tableExistsSql:
     'SELECT 1 AS found FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?',
   // An arbitrary constant that names "Hookyard migrating" among the database's advisory locks.

@@ -56,6 +56,7 @@ import {
   placeholders,
   type SqlDriver,
   type SqlExecutor,
+  type SqlParam,
   type SqlValue,
   skipLockedClause,
 } from './driver.ts';
@@ -87,15 +88,6 @@ export function parkedBy(owner: string): string {
 export interface DeliveryKey {
   id: string;
   msg_id: string;
-}
-
-/** `id IN (…) AND msg_id IN (…)` for `keys`, with its parameters. */
-function byKeys(keys: readonly DeliveryKey[]): { where: string; params: string[] } {
-  const msgIds = [...new Set(keys.map((key) => key.msg_id))];
-  return {
-    where: `id IN (${placeholders(keys.length)}) AND msg_id IN (${placeholders(msgIds.length)})`,
-    params: [...keys.map((key) => key.id), ...msgIds],
-  };
 }
 
 /** A delivery as a claim leases it. */
@@ -180,6 +172,40 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
   const { dialect } = driver;
   const skipLocked = skipLockedClause(driver);
 
+  /** A condition matching exactly the deliveries `keys`, with its two parameters. */
+  function byKeys(keys: readonly DeliveryKey[]): { where: string; params: SqlParam[] } {
+    return {
+      where: `${dialect.anyOf('id')} AND ${dialect.anyOf('msg_id')}`,
+      params: [
+        dialect.anyOfParam(keys.map((key) => key.id)),
+        dialect.anyOfParam([...new Set(keys.map((key) => key.msg_id))]),
+      ],
+    };
+  }
+
+  /**
+   * The bulk moves pick their rows with one statement and update them with a second, by key, rather
+   * than in one `UPDATE … WHERE (id, msg_id) IN (SELECT …)`: over partitions PostgreSQL would plan that
+   * as a hash join against every partition, a scan of every delivery, while a list of keys prunes the
+   * update to the partitions they are in. The pick locks its rows where the backend can (or
+   * `recheck`, the pick's own conditions, is repeated on the row the update finds).
+   */
+  async function updatePicked(
+    tx: SqlExecutor,
+    pick: { sql: string; params: readonly SqlParam[] },
+    set: { sql: string; params: readonly SqlParam[] },
+    recheck: { sql: string; params: readonly SqlParam[] } = { sql: '', params: [] },
+  ): Promise<string[]> {
+    const keys = await tx.query<DeliveryKey>(pick.sql, pick.params);
+    if (keys.length === 0) return [];
+    const { where, params } = byKeys(keys);
+    const rows = await tx.query<{ id: string }>(
+      `UPDATE deliveries SET ${set.sql} WHERE ${where}${recheck.sql} RETURNING id`,
+      [...set.params, ...params, ...recheck.params],
+    );
+    return rows.map((row) => row.id);
+  }
+
   return {
     /** Ingest: (none) → pending, due at once (or at the message's deliverAt). */
     async insertPending(tx: SqlExecutor, deliveries: readonly NewDelivery[]): Promise<void> {
@@ -252,16 +278,28 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
 
     /**
      * Claim: due (pending, sending, or a lapsed lease) → leased to `owner` until `until`, oldest due
-     * first. The sub-select walks the partial index deliveries_due.
+     * first. The pick walks the partial index deliveries_due and locks what it takes (updatePicked).
      */
-    lease(tx: SqlExecutor, owner: string, until: number, now: number, limit: number): Promise<LeasedRow[]> {
-      return tx.query<LeasedRow>(
-        `UPDATE deliveries SET next_attempt_at = ?, lease_owner = ?
-         WHERE (id, msg_id) IN (SELECT id, msg_id FROM deliveries WHERE ${DUE}
-                                ORDER BY next_attempt_at LIMIT ? ${skipLocked})
-         RETURNING id, app_id, msg_id, endpoint_id, attempts, trigger_type, fail_streak`,
-        [until, owner, now, limit],
+    async lease(
+      tx: SqlExecutor,
+      owner: string,
+      until: number,
+      now: number,
+      limit: number,
+    ): Promise<LeasedRow[]> {
+      const rows = await tx.query<LeasedRow>(
+        `SELECT id, app_id, msg_id, endpoint_id, attempts, trigger_type, fail_streak FROM deliveries
+         WHERE ${DUE} ORDER BY next_attempt_at LIMIT ? ${skipLocked}`,
+        [now, limit],
       );
+      if (rows.length === 0) return rows;
+      const { where, params } = byKeys(rows);
+      await tx.run(`UPDATE deliveries SET next_attempt_at = ?, lease_owner = ? WHERE ${where}`, [
+        until,
+        owner,
+        ...params,
+      ]);
+      return rows;
     },
 
     /** Claim gate: leased → held (endpoint disabled, or circuit open and this is not the probe). */
@@ -284,7 +322,7 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
         until,
         parkedBy(owner),
         ...params,
-      ] satisfies SqlValue[]);
+      ] satisfies SqlParam[]);
     },
 
     /** Claim gate: leased → pending|sending (as it was), due at `until` (paused, throttled, or `admit`). */
@@ -294,7 +332,7 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
       await tx.run(`UPDATE deliveries SET next_attempt_at = ?, lease_owner = NULL WHERE ${where}`, [
         until,
         ...params,
-      ] satisfies SqlValue[]);
+      ] satisfies SqlParam[]);
     },
 
     /**
@@ -302,31 +340,41 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
      * transaction has locked are skipped: those are being claimed, and the claim's gate sorts them.
      */
     async holdEndpoint(tx: SqlExecutor, endpointId: string): Promise<void> {
-      await tx.run(
-        `UPDATE deliveries SET next_attempt_at = NULL
-         WHERE (id, msg_id) IN (SELECT id, msg_id FROM deliveries WHERE endpoint_id = ? AND ${UNFINISHED}
-                                AND next_attempt_at IS NOT NULL AND lease_owner IS NULL ${skipLocked})`,
-        [endpointId],
+      await updatePicked(
+        tx,
+        {
+          sql: `SELECT id, msg_id FROM deliveries WHERE endpoint_id = ? AND ${UNFINISHED}
+                AND next_attempt_at IS NOT NULL AND lease_owner IS NULL ${skipLocked}`,
+          params: [endpointId],
+        },
+        { sql: 'next_attempt_at = NULL', params: [] },
       );
     },
 
     /** Endpoint re-enabled or circuit closed: the endpoint's held → pending|sending, due at `at`. */
-    releaseEndpoint(tx: SqlExecutor, endpointId: string, at: number): Promise<number> {
-      return tx.run(
-        `UPDATE deliveries SET next_attempt_at = ?
-         WHERE (id, msg_id) IN (SELECT id, msg_id FROM deliveries WHERE endpoint_id = ? AND ${UNFINISHED}
-                                AND next_attempt_at IS NULL ${skipLocked})`,
-        [at, endpointId],
+    async releaseEndpoint(tx: SqlExecutor, endpointId: string, at: number): Promise<number> {
+      const released = await updatePicked(
+        tx,
+        {
+          sql: `SELECT id, msg_id FROM deliveries WHERE endpoint_id = ? AND ${UNFINISHED}
+                AND next_attempt_at IS NULL ${skipLocked}`,
+          params: [endpointId],
+        },
+        { sql: 'next_attempt_at = ?', params: [at] },
       );
+      return released.length;
     },
 
     /** Backpressure: the endpoint's pending|sending stay so, none due before `until` (postponed). */
     async postponeEndpoint(tx: SqlExecutor, endpointId: string, until: number): Promise<void> {
-      await tx.run(
-        `UPDATE deliveries SET next_attempt_at = ?
-         WHERE (id, msg_id) IN (SELECT id, msg_id FROM deliveries WHERE endpoint_id = ? AND ${UNFINISHED}
-                                AND next_attempt_at < ? AND lease_owner IS NULL ${skipLocked})`,
-        [until, endpointId, until],
+      await updatePicked(
+        tx,
+        {
+          sql: `SELECT id, msg_id FROM deliveries WHERE endpoint_id = ? AND ${UNFINISHED}
+                AND next_attempt_at < ? AND lease_owner IS NULL ${skipLocked}`,
+          params: [endpointId, until],
+        },
+        { sql: 'next_attempt_at = ?', params: [until] },
       );
     },
 
@@ -341,12 +389,14 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
         [endpointId, probeAt],
       );
       if (due) return;
-      await tx.run(
-        `UPDATE deliveries SET next_attempt_at = ?
-         WHERE (id, msg_id) IN (SELECT id, msg_id FROM deliveries
-                                WHERE endpoint_id = ? AND ${UNFINISHED} AND next_attempt_at IS NULL
-                                ORDER BY id LIMIT 1 ${skipLocked})`,
-        [probeAt, endpointId],
+      await updatePicked(
+        tx,
+        {
+          sql: `SELECT id, msg_id FROM deliveries WHERE endpoint_id = ? AND ${UNFINISHED} AND next_attempt_at IS NULL
+                ORDER BY id LIMIT 1 ${skipLocked}`,
+          params: [endpointId],
+        },
+        { sql: 'next_attempt_at = ?', params: [probeAt] },
       );
     },
 
@@ -356,14 +406,24 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
      * unfinished rows. No tiebreak on id: the index does not carry it, and a sort of the whole parked
      * backlog per call is what this must avoid.
      */
-    unpark(tx: SqlExecutor, owner: string, endpointId: string, now: number, limit: number): Promise<number> {
-      return tx.run(
-        `UPDATE deliveries SET next_attempt_at = ?, lease_owner = NULL
-         WHERE (id, msg_id) IN (SELECT id, msg_id FROM deliveries
-                                WHERE endpoint_id = ? AND ${UNFINISHED} AND lease_owner = ?
-                                ORDER BY next_attempt_at LIMIT ?)`,
-        [now, endpointId, parkedBy(owner), limit],
+    async unpark(
+      tx: SqlExecutor,
+      owner: string,
+      endpointId: string,
+      now: number,
+      limit: number,
+    ): Promise<number> {
+      const unparked = await updatePicked(
+        tx,
+        {
+          sql: `SELECT id, msg_id FROM deliveries WHERE endpoint_id = ? AND ${UNFINISHED} AND lease_owner = ?
+                ORDER BY next_attempt_at LIMIT ?`,
+          params: [endpointId, parkedBy(owner), limit],
+        },
+        { sql: 'next_attempt_at = ?, lease_owner = NULL', params: [now] },
+        { sql: ` AND ${UNFINISHED} AND lease_owner = ?`, params: [parkedBy(owner)] },
       );
+      return unparked.length;
     },
 
     /** Start-up of a single-writer backend: every leased or parked → pending|sending, due at `now`. */
@@ -504,17 +564,20 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
       now: number,
       limit: number,
     ): Promise<string[]> {
-      const rows = await tx.query<{ id: string }>(
-        `UPDATE deliveries
-         SET status = ?, next_attempt_at = ?, trigger_type = ?, lease_owner = NULL, updated_at = ?
-         WHERE (id, msg_id) IN (SELECT id, msg_id FROM deliveries
-                                WHERE endpoint_id = ? AND id ${range.inclusive ? '>=' : '>'} ? AND id < ? AND ${FINAL}
-                                ORDER BY id LIMIT ? ${skipLocked})
-           AND ${FINAL}
-         RETURNING id`,
-        [MessageStatus.pending, now, TriggerType.manual, now, endpointId, range.cursor, range.end, limit],
+      return updatePicked(
+        tx,
+        {
+          sql: `SELECT id, msg_id FROM deliveries
+                WHERE endpoint_id = ? AND id ${range.inclusive ? '>=' : '>'} ? AND id < ? AND ${FINAL}
+                ORDER BY id LIMIT ? ${skipLocked}`,
+          params: [endpointId, range.cursor, range.end, limit],
+        },
+        {
+          sql: 'status = ?, next_attempt_at = ?, trigger_type = ?, lease_owner = NULL, updated_at = ?',
+          params: [MessageStatus.pending, now, TriggerType.manual, now],
+        },
+        { sql: ` AND ${FINAL}`, params: [] },
       );
-      return rows.map((row) => row.id);
     },
 
     /**
@@ -530,28 +593,21 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
       limit: number,
     ): Promise<string[]> {
       const extra = conditions.where.map((condition) => ` AND ${condition}`).join('');
-      const rows = await tx.query<{ id: string }>(
-        `UPDATE deliveries
-         SET status = ?, next_attempt_at = ?, trigger_type = ?, lease_owner = NULL, updated_at = ?
-         WHERE (id, msg_id) IN (SELECT d.id, d.msg_id FROM deliveries d JOIN messages m ON m.id = d.msg_id
-                      WHERE d.endpoint_id = ? AND d.id ${range.inclusive ? '>=' : '>'} ? AND d.id < ?
-                        AND d.status IN (${MessageStatus.success}, ${MessageStatus.fail})${extra}
-                      ORDER BY d.id LIMIT ?)
-           AND ${FINAL}
-         RETURNING id`,
-        [
-          MessageStatus.pending,
-          now,
-          TriggerType.manual,
-          now,
-          endpointId,
-          range.cursor,
-          range.end,
-          ...conditions.params,
-          limit,
-        ],
+      return updatePicked(
+        tx,
+        {
+          sql: `SELECT d.id, d.msg_id FROM deliveries d JOIN messages m ON m.id = d.msg_id
+                WHERE d.endpoint_id = ? AND d.id ${range.inclusive ? '>=' : '>'} ? AND d.id < ?
+                  AND d.status IN (${MessageStatus.success}, ${MessageStatus.fail})${extra}
+                ORDER BY d.id LIMIT ?`,
+          params: [endpointId, range.cursor, range.end, ...conditions.params, limit],
+        },
+        {
+          sql: 'status = ?, next_attempt_at = ?, trigger_type = ?, lease_owner = NULL, updated_at = ?',
+          params: [MessageStatus.pending, now, TriggerType.manual, now],
+        },
+        { sql: ` AND ${FINAL}`, params: [] },
       );
-      return rows.map((row) => row.id);
     },
 
     /** The earliest due time (or lease end) of any unfinished delivery, for the dispatcher's sleep. */

@@ -42,6 +42,13 @@ export interface SqlDialect {
    * is exclusive. With the `skipLocked` capability, `SKIP LOCKED` may follow it (`skipLockedClause`).
    */
   readonly lockRowsClause: string;
+  /**
+   * A boolean SQL expression true when `column` equals one of the values bound to its one `?`, which
+   * takes `anyOfParam(values)`: one statement text whatever the number of values. On PostgreSQL an
+   * array, which the planner reads like a list of constants (it prunes partitions by it).
+   */
+  anyOf(column: string): string;
+  anyOfParam(values: readonly string[]): SqlParam;
   /** How a batch of rows reaches one statement (sql/batch.ts). */
   readonly batchRows: BatchRows;
   /**
