@@ -1,9 +1,16 @@
 import { createHash } from 'node:crypto';
-import type { Client, CustomTypesConfig, Pool, PoolClient, PoolConfig } from 'pg';
+import type { Client, CustomTypesConfig, Pool, PoolClient, PoolConfig, QueryConfig } from 'pg';
 import { errorCodeOf } from '../../errors/coerce.ts';
 import type { Logger } from '../../log/logger.ts';
 import { StorageUnavailable, UniqueViolation } from '../contract.ts';
-import type { BatchColumn, SqlDialect, SqlDriver, SqlExecutor, SqlParam } from '../sql/driver.ts';
+import {
+  type BatchColumn,
+  isPrepared,
+  type SqlDialect,
+  type SqlDriver,
+  type SqlExecutor,
+  type SqlParam,
+} from '../sql/driver.ts';
 
 export interface PostgresDriverOptions {
   url: string;
@@ -84,7 +91,14 @@ export async function openPostgresDriver(options: PostgresDriverOptions): Promis
     types,
     application_name: 'hookyard',
     connectionTimeoutMillis: 10_000,
-    ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+    // Only named statements have cached plans, and Hookyard names only the ones `prepared` marks
+    // (sql/driver.ts): those are written to be planned once, pruning partitions as they run. Left to
+    // choose, PostgreSQL would re-plan them over every partition each time, because a custom plan of a
+    // batch of one looks cheaper than the generic plan.
+    options: [
+      '-c plan_cache_mode=force_generic_plan',
+      ...(options.schema ? [`-c search_path=${options.schema}`] : []),
+    ].join(' '),
   };
   const pool: Pool = new pg.Pool({ ...connection, max: options.poolSize, idleTimeoutMillis: 30_000 });
   pool.on('error', (error) => logger?.warn({ err: error }, 'idle Postgres connection failed'));
@@ -98,15 +112,27 @@ export async function openPostgresDriver(options: PostgresDriverOptions): Promis
     }
     return out;
   }
+  // Named statements (sql/driver.ts `prepared`): pg prepares each once per connection.
+  const names = new Map<string, string>();
+  function statement(sql: string, params: readonly SqlParam[]): QueryConfig<SqlParam[]> {
+    const text = rewrite(sql);
+    if (!isPrepared(sql)) return { text, values: params as SqlParam[] };
+    let name = names.get(sql);
+    if (name === undefined) {
+      name = `hy_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
+      names.set(sql, name);
+    }
+    return { name, text, values: params as SqlParam[] };
+  }
 
   function executor(target: Pool | PoolClient): SqlExecutor {
     return {
       async query<T>(sql: string, params: readonly SqlParam[] = []) {
-        const result = await translate(() => target.query(rewrite(sql), params as SqlParam[]));
+        const result = await translate(() => target.query(statement(sql, params)));
         return result.rows as T[];
       },
       async run(sql, params = []) {
-        const result = await translate(() => target.query(rewrite(sql), params as SqlParam[]));
+        const result = await translate(() => target.query(statement(sql, params)));
         return result.rowCount ?? 0;
       },
       async exec(script) {

@@ -54,6 +54,7 @@ import { type BatchSource, columnList, queryBatch, runBatch } from './batch.ts';
 import {
   first,
   placeholders,
+  prepared,
   type SqlDriver,
   type SqlExecutor,
   type SqlParam,
@@ -171,6 +172,11 @@ export type DeliveryTransitions = ReturnType<typeof createDeliveryTransitions>;
 export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities' | 'dialect'>) {
   const { dialect } = driver;
   const skipLocked = skipLockedClause(driver);
+  const leasePickSql = prepared(
+    `SELECT id, app_id, msg_id, endpoint_id, attempts, trigger_type, fail_streak FROM deliveries
+     WHERE ${DUE} ORDER BY next_attempt_at LIMIT ? ${skipLocked}`,
+  );
+  const earliestDueSql = prepared(`SELECT MIN(next_attempt_at) AS due FROM deliveries WHERE ${UNFINISHED}`);
 
   /** A condition matching exactly the deliveries `keys`, with its two parameters. */
   function byKeys(keys: readonly DeliveryKey[]): { where: string; params: SqlParam[] } {
@@ -287,11 +293,7 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
       now: number,
       limit: number,
     ): Promise<LeasedRow[]> {
-      const rows = await tx.query<LeasedRow>(
-        `SELECT id, app_id, msg_id, endpoint_id, attempts, trigger_type, fail_streak FROM deliveries
-         WHERE ${DUE} ORDER BY next_attempt_at LIMIT ? ${skipLocked}`,
-        [now, limit],
-      );
+      const rows = await tx.query<LeasedRow>(leasePickSql, [now, limit]);
       if (rows.length === 0) return rows;
       const { where, params } = byKeys(rows);
       await tx.run(`UPDATE deliveries SET next_attempt_at = ?, lease_owner = ? WHERE ${where}`, [
@@ -452,8 +454,8 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
         DELIVERY_KEY,
         [...keys],
         (rows) =>
-          `SELECT id FROM deliveries WHERE (id, msg_id) IN (SELECT id, msg_id FROM ${rows.from})
-           ORDER BY id ${dialect.lockRowsClause}`,
+          prepared(`SELECT id FROM deliveries WHERE (id, msg_id) IN (SELECT id, msg_id FROM ${rows.from})
+           ORDER BY id ${dialect.lockRowsClause}`),
       );
       const existing = new Set(found.map((row) => row.id));
       const live = outcomes.filter((outcome) => existing.has(outcome.attempt.deliveryId));
@@ -486,13 +488,13 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
             outcome.attempt.createdAt,
           ]),
           (rows) =>
-            `UPDATE deliveries SET status = v.status, attempts = deliveries.attempts + 1,
+            prepared(`UPDATE deliveries SET status = v.status, attempts = deliveries.attempts + 1,
                next_attempt_at = v.next_attempt_at, lease_owner = NULL, trigger_type = ${TriggerType.scheduled},
                updated_at = v.updated_at,
                fail_streak = CASE WHEN v.status = ${MessageStatus.success} THEN 0 ELSE deliveries.fail_streak + 1 END
              FROM ${rows.from}
              WHERE deliveries.id = v.id AND deliveries.msg_id = v.msg_id
-               AND deliveries.status <> ${MessageStatus.success}`,
+               AND deliveries.status <> ${MessageStatus.success}`),
         );
     },
 
@@ -612,10 +614,7 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
 
     /** The earliest due time (or lease end) of any unfinished delivery, for the dispatcher's sleep. */
     async earliestDue(executor: SqlExecutor): Promise<number | null> {
-      const row = await first<{ due: number | null }>(
-        executor,
-        `SELECT MIN(next_attempt_at) AS due FROM deliveries WHERE ${UNFINISHED}`,
-      );
+      const row = await first<{ due: number | null }>(executor, earliestDueSql);
       return row?.due ?? null;
     },
   };

@@ -107,6 +107,25 @@ export interface SqlDriver extends SqlExecutor {
   close(): Promise<void>;
 }
 
+const preparedTexts = new Set<string>();
+
+/**
+ * Marks a statement text to be run as a prepared statement where the database plans statements
+ * (PostgreSQL: a named statement per connection, whose plan PostgreSQL caches once it sees that a
+ * generic plan serves). For the hot statements that cannot name a partition (the claim's pick, the
+ * earliest due time, completions): planning them over every partition costs far more than running
+ * them, and a cached plan still prunes partitions when it runs. Only for constant texts, so the set
+ * stays small. Returns the text.
+ */
+export function prepared(sql: string): string {
+  preparedTexts.add(sql);
+  return sql;
+}
+
+export function isPrepared(sql: string): boolean {
+  return preparedTexts.has(sql);
+}
+
 export function placeholders(count: number): string {
   return Array.from({ length: count }, () => '?').join(', ');
 }

@@ -11,7 +11,7 @@ import { first, type SqlExecutor } from './driver.ts';
  *
  *     partitions of messages (deliveries and attempts alike, same bounds and suffix):
  *       messages_history   MINVALUE … migration day    rows older than schema 9
- *       messages_pYYYYMMDD day … day + span            made ahead, SPAN of retention / 30, ≥ 1 day
+ *       messages_pYYYYMMDD day … day + span            made ahead, spanning retention / 15, ≥ 1 day
  *       messages_default   everything else             an insert never fails for want of a partition
  *
  * `maintain` (one process at a time, under an advisory lock) creates partitions until AHEAD_MS past
@@ -30,10 +30,18 @@ import { first, type SqlExecutor } from './driver.ts';
  */
 
 const DAY_MS = 86_400_000;
-/** Partitions exist at least this far ahead of now, so a week without a worker still misses none. */
-export const AHEAD_MS = 7 * DAY_MS;
-/** Retention / PARTITIONS_PER_RETENTION is a partition's span: about 30 partitions in the window. */
-const PARTITIONS_PER_RETENTION = 30;
+/**
+ * Partitions exist at least this far ahead of now: days without any worker still miss none (and the
+ * default partition takes what comes later). Not more, since statements that cannot name a partition
+ * visit the empty future ones too.
+ */
+export const AHEAD_MS = 3 * DAY_MS;
+/**
+ * Retention / PARTITIONS_PER_RETENTION is a partition's span: about 15 partitions in the window, so a
+ * message outlives its retention by at most a fifteenth of it (90 days: 6-day partitions, kept up to
+ * 96 days), while the claim and the other statements that visit every partition visit about 20.
+ */
+const PARTITIONS_PER_RETENTION = 15;
 /** The span without a retention (history kept forever): 30 days, 12 partitions a year. */
 const MAX_SPAN_DAYS = 30;
 /** "Hookyard maintaining partitions" among the database's advisory locks (7206201 is migrating). */

@@ -24,11 +24,14 @@
 --   concurrent insert of the same uid are unchanged. Its rows go with their application (cascade),
 --   and with their messages when retention drops a partition or deletes rows (the maintainer deletes
 --   them by msg_id range; a foreign key to messages cannot be checked from inside the trigger).
--- - Statements that cannot name a partition (the claim's ORDER BY next_attempt_at, the per-endpoint
---   lists) visit every partition's index: the maintainer keeps their number near 30 whatever the
---   retention (a partition spans retention / 30, at least a day; see src/storage/sql/partitions.ts).
---   Finished deliveries are not in the partial index deliveries_due, so an old partition costs the
---   claim one descent into an empty index.
+-- - Statements that cannot name a partition (the claim's ORDER BY next_attempt_at, the earliest due
+--   time, the per-endpoint lists) visit every partition's index, and planning them costs per
+--   partition: the maintainer keeps about 20 whatever the retention (a partition spans retention / 15,
+--   at least a day; src/storage/sql/partitions.ts), finished deliveries are not in the partial index
+--   deliveries_due (an old partition costs the claim one descent into an empty index), and the hot
+--   ones run as prepared statements planned once (sql/driver.ts `prepared`). Statements by id name
+--   their msg_id and prune at planning: deliveries are updated by key lists (`anyOf`), never by a join
+--   that PostgreSQL could plan as a hash join against every partition.
 --
 -- Partitions: `<table>_history` holds every row older than this migration (FROM MINVALUE), so an
 -- upgrade copies the existing rows once into one partition per table; `<table>_pYYYYMMDD` are made by
