@@ -448,13 +448,8 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
      */
     async complete(tx: SqlExecutor, outcomes: readonly AttemptOutcome[]): Promise<void> {
       const keys = new Map(outcomes.map((outcome) => [outcome.attempt.deliveryId, outcome.attempt.msgId]));
-      const found = await queryBatch<{ id: string }>(
-        tx,
-        dialect,
-        DELIVERY_KEY,
-        [...keys],
-        (rows) =>
-          prepared(`SELECT id FROM deliveries WHERE (id, msg_id) IN (SELECT id, msg_id FROM ${rows.from})
+      const found = await queryBatch<{ id: string }>(tx, dialect, DELIVERY_KEY, [...keys], (rows) =>
+        prepared(`SELECT id FROM deliveries WHERE (id, msg_id) IN (SELECT id, msg_id FROM ${rows.from})
            ORDER BY id ${dialect.lockRowsClause}`),
       );
       const existing = new Set(found.map((row) => row.id));

@@ -205,7 +205,8 @@ async function byEventIds(
       dialect,
       MESSAGE_KEY,
       keys,
-      (rows) => `SELECT ${COLUMNS} FROM messages WHERE (app_id, uid) IN (SELECT app_id, uid FROM ${rows.from})`,
+      (rows) =>
+        `SELECT ${COLUMNS} FROM messages WHERE (app_id, uid) IN (SELECT app_id, uid FROM ${rows.from})`,
     );
   const ids = await queryBatch<{ msg_id: string }>(
     tx,

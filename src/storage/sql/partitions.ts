@@ -1,6 +1,6 @@
 import { idBoundary, idTime } from '../../domain/ids.ts';
-import type { PartitionReport } from '../contract.ts';
 import { errorCodeOf } from '../../errors/coerce.ts';
+import type { PartitionReport } from '../contract.ts';
 import type { SqlContext } from './context.ts';
 import { first, type SqlExecutor } from './driver.ts';
 

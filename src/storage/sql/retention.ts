@@ -30,9 +30,10 @@ export function createRetentionStore(ctx: SqlContext): RetentionStore {
           [now, limit],
         );
         if (rows.length === 0) return 0;
-        return tx.run(`UPDATE messages SET payload = NULL WHERE ${dialect.anyOf('id')} AND payload IS NOT NULL`, [
-          dialect.anyOfParam(rows.map((row) => row.id)),
-        ]);
+        return tx.run(
+          `UPDATE messages SET payload = NULL WHERE ${dialect.anyOf('id')} AND payload IS NOT NULL`,
+          [dialect.anyOfParam(rows.map((row) => row.id))],
+        );
       });
     },
 
