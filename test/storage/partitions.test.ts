@@ -8,7 +8,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { idBoundary, idTime } from '../../src/domain/ids.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { createRetentionPurger } from '../../src/retention/retention-purger.ts';
-import { MessageStatus, type Storage } from '../../src/storage/contract.ts';
+import { MessageStatus, type Storage, UniqueViolation } from '../../src/storage/contract.ts';
 import { migrate } from '../../src/storage/migrate.ts';
 import { openPostgresDriver } from '../../src/storage/postgres/postgres-driver.ts';
 import { AHEAD_MS } from '../../src/storage/sql/partitions.ts';
@@ -135,6 +135,25 @@ forEachBackend((backend) => {
     });
     assert.equal(again.kind, 'duplicate');
     assert.equal(again.message.id, before.id);
+  });
+
+  test('a message whose id is taken is refused, and its eventId stays free', async (t) => {
+    const storage = await backend.create();
+    t.after(() => storage.cleanup());
+    const { app } = await appWithEndpoints(storage, 1);
+    const first = message(app.id, { uid: 'first' });
+    await storage.messages.ingest({ message: first, endpointIds: [] });
+    await assert.rejects(
+      storage.messages.ingest({ message: { ...first, uid: 'second' }, endpointIds: [] }),
+      UniqueViolation,
+    );
+    assert.equal(await storage.messages.get(app.id, 'second'), undefined);
+    const second = await storage.messages.ingest({
+      message: message(app.id, { uid: 'second' }),
+      endpointIds: [],
+    });
+    assert.equal(second.kind, 'created');
+    assert.equal((await storage.messages.get(app.id, 'second'))?.id, second.message.id);
   });
 
   test('messages older than the message retention go with their deliveries and attempts', async (t) => {

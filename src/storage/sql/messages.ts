@@ -216,9 +216,13 @@ async function byEventIds(
     (rows) => `SELECT msg_id FROM message_uids WHERE (app_id, uid) IN (SELECT app_id, uid FROM ${rows.from})`,
   );
   if (ids.length === 0) return [];
-  return tx.query<MessageRow>(`SELECT ${COLUMNS} FROM messages WHERE ${dialect.anyOf('id')}`, [
+  const rows = await tx.query<MessageRow>(`SELECT ${COLUMNS} FROM messages WHERE ${dialect.anyOf('id')}`, [
     dialect.anyOfParam(ids.map((row) => row.msg_id)),
   ]);
+  // Only a message that carries the eventId: an insert whose id clashed with another message's
+  // claimed its eventId for that id until its transaction rolls back, and must not find that message.
+  const wanted = new Set(keys.map(([appId, uid]) => messageKey(appId, uid)));
+  return rows.filter((row) => wanted.has(messageKey(row.app_id, row.uid)));
 }
 
 /** Splits a batch so no one statement carries more than BATCH_PAYLOAD_BYTES of payload. */

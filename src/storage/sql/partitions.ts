@@ -139,7 +139,7 @@ export function createPartitionMaintainer(ctx: SqlContext): PartitionMaintainer 
         (partition) => !partition.isDefault && partition.to !== null && partition.to <= cutoff,
       );
       if (!expired) return false;
-      // Referencing partitions first: a partition of messages detaches only when nothing points at it.
+      // Attempts, deliveries, eventIds, then the messages: never a delivery without its message.
       for (const table of ['attempts', 'deliveries'] as const) {
         await tx.run(`ALTER TABLE ${table} DETACH PARTITION ${table}_${expired.suffix}`);
         await tx.run(`DROP TABLE ${table}_${expired.suffix}`);
@@ -177,18 +177,22 @@ export function createPartitionMaintainer(ctx: SqlContext): PartitionMaintainer 
           'DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE id < ? ORDER BY id LIMIT ?)',
           [bound, limit],
         );
-      // Only the partitions no drop removes while they also hold newer rows; the cascade takes the
-      // deliveries and attempts, the statement the eventIds.
+      // Only the partitions no drop removes while they also hold newer rows. A message's deliveries
+      // and attempts are in the partitions of the same suffix (same bounds); no foreign key cascades
+      // to them (migration 0009), so the statement deletes them, and the eventIds.
       let total = 0;
       for (const partition of await list()) {
         if (partition.from !== null && !partition.isDefault) continue;
+        const { suffix } = partition;
         const row = await first<{ count: number | string }>(
           driver,
           `WITH gone AS (
-             DELETE FROM ${partition.name} WHERE id IN (
-               SELECT id FROM ${partition.name} WHERE id < ? ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED)
+             DELETE FROM messages_${suffix} WHERE id IN (
+               SELECT id FROM messages_${suffix} WHERE id < ? ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED)
              RETURNING id),
-           uids AS (DELETE FROM message_uids WHERE msg_id IN (SELECT id FROM gone))
+           d AS (DELETE FROM deliveries_${suffix} WHERE msg_id IN (SELECT id FROM gone)),
+           a AS (DELETE FROM attempts_${suffix} WHERE msg_id IN (SELECT id FROM gone)),
+           u AS (DELETE FROM message_uids WHERE msg_id IN (SELECT id FROM gone))
            SELECT COUNT(*) AS count FROM gone`,
           [bound, limit - total],
         );
