@@ -37,7 +37,10 @@ const TOKEN = 'bench-ui-admin-token-0123456789abcdef';
 const keep = values['data-dir'] !== undefined || values.reuse;
 const dataDir =
   values['data-dir'] ??
-  join(tmpdir(), values.reuse ? `hookyard-bench-ui-${MESSAGES}` : `hookyard-bench-ui-${process.pid}-${Date.now()}`);
+  join(
+    tmpdir(),
+    values.reuse ? `hookyard-bench-ui-${MESSAGES}` : `hookyard-bench-ui-${process.pid}-${Date.now()}`,
+  );
 const MAX_SEED_AGE_MS = 6 * 3_600_000;
 const silent = createLogger('silent', false);
 const log = (line: string) => process.stdout.write(`${line}\n`);

@@ -5,7 +5,8 @@
  * rows are what Hookyard itself would have written, so every page reads them through its usual queries.
  *
  * What is in it, by design rather than at random (a seeded PRNG makes every run hold the same data):
- * - 8 applications, the first (`bench-ui`) with 40 % of the traffic, 2–4 endpoints each; one endpoint
+ * - 8 applications, the first (`bench-ui`) with 40 % of the traffic, 2–4 endpoints each (4 for the
+ *   first); one endpoint
  *   per application takes only the invoice event types (so fan-out is 1–4 deliveries per message,
  *   about 2.2 on average);
  * - messages spread evenly over the 30 days up to now, so the overview's last hour and day have data;
@@ -102,7 +103,9 @@ function idAt(kind: keyof typeof idPrefixes, ms: number, random: () => number): 
 /** Prepared multi-row INSERTs: one statement per `ROWS_PER_STATEMENT` rows, the rest one by one. */
 function inserter(db: DatabaseSync, head: string, width: number) {
   const row = `(${Array.from({ length: width }, () => '?').join(', ')})`;
-  const many = db.prepare(`${head} VALUES ${Array.from({ length: ROWS_PER_STATEMENT }, () => row).join(', ')}`);
+  const many = db.prepare(
+    `${head} VALUES ${Array.from({ length: ROWS_PER_STATEMENT }, () => row).join(', ')}`,
+  );
   const one = db.prepare(`${head} VALUES ${row}`);
   let pending: SQLInputValue[] = [];
   return {
@@ -169,10 +172,16 @@ export function seedSqlite(path: string, messages: number, now: number = Date.no
       const uid = a === 0 ? 'bench-ui' : `bench-ui-${a + 1}`;
       const app: SeedApplication = { id: idAt('application', created + a, random), uid, endpoints: [] };
       insertApp.run(app.id, uid, a === 0 ? 'Bench UI' : `Bench UI ${a + 1}`, created, created);
-      const count = 2 + (a % 3);
+      const count = 4 - (a % 3);
       for (let e = 0; e < count; e++) {
         const health: Health =
-          a === 0 && e === 2 ? 'flaky' : a === 2 && e === 1 ? 'disabled' : a === 4 && e === 0 ? 'circuit' : 'healthy';
+          a === 0 && e === 2
+            ? 'flaky'
+            : a === 2 && e === 1
+              ? 'disabled'
+              : a === 4 && e === 0
+                ? 'circuit'
+                : 'healthy';
         const endpoint: SeedEndpoint = {
           id: idAt('endpoint', created + a * 10 + e, random),
           appId: app.id,
@@ -202,10 +211,12 @@ export function seedSqlite(path: string, messages: number, now: number = Date.no
        VALUES (?, ?, ?, ?, ?, ?)`,
     );
     for (const endpoint of applications.flatMap((app) => app.endpoints)) {
-      if (endpoint.health === 'flaky') state.run(endpoint.id, now - 2 * HOUR, now - 2 * HOUR, 0, 'closed', null);
+      if (endpoint.health === 'flaky')
+        state.run(endpoint.id, now - 2 * HOUR, now - 2 * HOUR, 0, 'closed', null);
       else if (endpoint.health === 'circuit')
         state.run(endpoint.id, now - HOUR, now - HOUR - MINUTE, 12, 'open', now + MINUTE);
-      else if (endpoint.health === 'disabled') state.run(endpoint.id, now - 3 * HOUR, now - 3 * HOUR, 40, 'closed', null);
+      else if (endpoint.health === 'disabled')
+        state.run(endpoint.id, now - 3 * HOUR, now - 3 * HOUR, 40, 'closed', null);
       else state.run(endpoint.id, null, now - MINUTE, 0, 'closed', null);
     }
     db.exec('COMMIT');
@@ -257,7 +268,11 @@ export function seedSqlite(path: string, messages: number, now: number = Date.no
       at: number,
       ok: boolean,
     ): string => {
-      const duration = ok ? 15 + Math.floor(random() * 120) : random() < 0.3 ? 15_000 : 40 + Math.floor(random() * 300);
+      const duration = ok
+        ? 15 + Math.floor(random() * 120)
+        : random() < 0.3
+          ? 15_000
+          : 40 + Math.floor(random() * 300);
       const id = idAt('attempt', at, random);
       attemptRows.add([
         id,
@@ -279,7 +294,11 @@ export function seedSqlite(path: string, messages: number, now: number = Date.no
       const key = `${endpoint.id}|${Math.floor(finished / MINUTE) * MINUTE}`;
       let row = rollups.get(key);
       if (!row) {
-        row = { values: new Array<number>(3 + LATENCY_BUCKETS).fill(0), lastAttemptAt: finished, appId: endpoint.appId };
+        row = {
+          values: new Array<number>(3 + LATENCY_BUCKETS).fill(0),
+          lastAttemptAt: finished,
+          appId: endpoint.appId,
+        };
         rollups.set(key, row);
       }
       row.lastAttemptAt = Math.max(row.lastAttemptAt, finished);
@@ -298,7 +317,9 @@ export function seedSqlite(path: string, messages: number, now: number = Date.no
       for (let i = from; i < Math.min(messages, from + BATCH_MESSAGES); i++) {
         const at = Math.floor(start + i * stepMs);
         const r = random();
-        const app = applications[r < 0.4 ? 0 : 1 + Math.floor(((r - 0.4) / 0.6) * (APPLICATIONS - 1))] as SeedApplication;
+        const app = applications[
+          r < 0.4 ? 0 : 1 + Math.floor(((r - 0.4) / 0.6) * (APPLICATIONS - 1))
+        ] as SeedApplication;
         const eventType = pickType(random());
         const channels = i % 7 === 0 ? '["eu"]' : i % 11 === 0 ? '["us"]' : null;
         const msgId = idAt('message', at, random);

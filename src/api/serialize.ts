@@ -137,6 +137,11 @@ export function attemptOut(attempt: AttemptRecord, withContent: boolean, expande
 export function listJson(
   items: readonly string[],
   cursor: { iterator: string | null; prevIterator: string | null; done: boolean },
+  /** Fields a Hookyard list adds after Svix's four (the explorer's `partial`). */
+  extra: Readonly<Record<string, unknown>> = {},
 ): string {
-  return `{"data":[${items.join(',')}],"iterator":${JSON.stringify(cursor.iterator)},"prevIterator":${JSON.stringify(cursor.prevIterator)},"done":${cursor.done}}`;
+  const more = Object.entries(extra)
+    .map(([key, value]) => `,${JSON.stringify(key)}:${JSON.stringify(value)}`)
+    .join('');
+  return `{"data":[${items.join(',')}],"iterator":${JSON.stringify(cursor.iterator)},"prevIterator":${JSON.stringify(cursor.prevIterator)},"done":${cursor.done}${more}}`;
 }

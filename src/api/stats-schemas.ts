@@ -151,6 +151,10 @@ export const ExplorerListOut = named(
     iterator: Type.Union([Type.String(), Type.Null()]),
     prevIterator: Type.Union([Type.String(), Type.Null()]),
     done: Type.Boolean(),
+    partial: Type.Boolean({
+      description:
+        'true when the page stopped after examining 10,000 messages without filling up: `iterator` continues the search.',
+    }),
   }),
 );
 

@@ -493,6 +493,8 @@ export interface EndpointAlert {
 export interface StatsStore {
   /** Per-minute sums in [since, until) for one endpoint, one application, or (empty scope) everything. */
   series(scope: { appId?: string; endpointId?: string }, since: number, until: number): Promise<StatsPoint[]>;
+  /** The sums of every endpoint in [since, until), one total (what `series({})` adds up, read cheaper). */
+  totals(since: number, until: number): Promise<Omit<StatsPoint, 'minute'>>;
   /** Sums in [since, until) per endpoint of an application (endpoints without attempts are absent). */
   byEndpoint(appId: string, since: number, until: number): Promise<EndpointStatsSummary[]>;
   /** Unfinished deliveries due now, and those waiting for a scheduled retry. */
@@ -513,9 +515,25 @@ export interface ExploreFilter extends TimeRange {
   status?: MessageStatus | undefined;
 }
 
+/** How many candidate messages one explorer page examines at most when a filter is not an index walk. */
+export const EXPLORE_SCAN_LIMIT = 10_000;
+
+export interface ExplorePage extends Page<MessageRecord> {
+  /**
+   * Set when the page examined `EXPLORE_SCAN_LIMIT` candidates without filling up: the key the walk
+   * stopped at, for the next page to continue from (`done` is then false; the page may even be empty).
+   */
+  stoppedAt?: string;
+}
+
 /** Operator reads across applications (dashboard explorer, live tail). */
 export interface ExploreStore {
-  listMessages(filter: ExploreFilter, page: PageQuery): Promise<Page<MessageRecord>>;
+  /**
+   * Newest first. The event-type, channel and status filters are checked on each candidate of the
+   * walk (by id, or by application), so a page examines at most `EXPLORE_SCAN_LIMIT` of them: a rare
+   * match costs a few more pages, never a scan of every message stored.
+   */
+  listMessages(filter: ExploreFilter, page: PageQuery): Promise<ExplorePage>;
   /** Messages whose id, or eventId in any application, is exactly this. */
   findMessages(idOrEventId: string, limit: number): Promise<MessageRecord[]>;
   /** Oldest first, ids greater than `afterId`. */

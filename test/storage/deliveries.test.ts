@@ -345,6 +345,54 @@ forEachBackend((backend) => {
     assert.equal((await storage.endpoints.stats(ids[0]!, { before: idTime(secondRow.id)! })).pending, 1);
   });
 
+  test("endpoint stats count each endpoint's deliveries by status, succeeded ones included", async (t) => {
+    const storage = await backend.create();
+    t.after(() => storage.cleanup());
+    const { app, endpoints } = await appWithEndpoints(storage, 2);
+    const [mine, other] = endpoints as [(typeof endpoints)[0], (typeof endpoints)[0]];
+    const messages = [0, 1, 2, 3, 4].map(() => message(app.id));
+    for (const msg of messages)
+      await storage.messages.ingest({ message: msg, endpointIds: [mine.id, other.id] });
+    const now = Date.now();
+    const tasks = await storage.deliveries.claim('w', 20, now, 60_000);
+    assert.equal(tasks.length, 10);
+    const nextOf = (index: number): MessageStatus | undefined =>
+      [MessageStatus.success, MessageStatus.fail, MessageStatus.sending, undefined, MessageStatus.success][
+        index
+      ];
+    await storage.deliveries.complete(
+      tasks.flatMap((task) => {
+        const index = messages.findIndex((msg) => msg.id === task.msgId);
+        const next = task.endpointId === other.id ? MessageStatus.success : nextOf(index);
+        if (next === undefined) return []; // still leased: pending
+        return [outcome(task, next, next === MessageStatus.sending ? { nextAttemptAt: now + 60_000 } : {})];
+      }),
+    );
+    assert.deepEqual(await storage.endpoints.stats(mine.id, {}), {
+      success: 2,
+      pending: 1,
+      sending: 1,
+      fail: 1,
+      canceled: 0,
+    });
+    assert.deepEqual(await storage.endpoints.stats(other.id, {}), {
+      success: 5,
+      pending: 0,
+      sending: 0,
+      fail: 0,
+      canceled: 0,
+    });
+    // A range before the first delivery holds none.
+    const firstDelivery = await storage.deliveries.get(messages[0]!.id, mine.id);
+    assert.deepEqual(await storage.endpoints.stats(mine.id, { before: idTime(firstDelivery!.id)! }), {
+      success: 0,
+      pending: 0,
+      sending: 0,
+      fail: 0,
+      canceled: 0,
+    });
+  });
+
   test('one completion batch with a delivery twice and a vanished one applies outcomes in order', async (t) => {
     const storage = await backend.create();
     t.after(() => storage.cleanup());

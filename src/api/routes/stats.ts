@@ -87,13 +87,13 @@ export function statsRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         const now = ctx.clock();
         const [lastHour, day, backlog, attention] = await Promise.all([
           series({}, { since: now - HOUR, until: now, interval: '1m' }),
-          ctx.storage.stats.series({}, now - DAY, now),
+          ctx.storage.stats.totals(now - DAY, now),
           ctx.storage.stats.backlog(now),
           ctx.storage.stats.attention(ALERT_LIMIT),
         ]);
         return {
           lastHour,
-          lastDay: totalsOf(day),
+          lastDay: totalsOf([day]),
           backlog,
           failingEndpoints: attention.failing.map(alertOut),
           openCircuits: attention.openCircuits.map(alertOut),

@@ -130,6 +130,23 @@ export function createStatsStore(ctx: SqlContext): StatsStore {
       return rows.map((row) => ({ minute: Number(row['minute']), ...sums(row) }));
     },
 
+    async totals(since, until) {
+      // Summed along the primary key (endpoint_id, minute), where each endpoint's minutes lie together:
+      // through the minute index a day of every endpoint is a row fetch per endpoint-minute, out of
+      // order (about 4x slower at 20 endpoints). The recursive part lists the endpoints that have rows,
+      // one index seek each (a loose index scan), so deleted endpoints' minutes still count.
+      const rows = await driver.query<SumRow>(
+        `WITH RECURSIVE e (id) AS (
+           SELECT MIN(endpoint_id) FROM endpoint_stats
+           UNION ALL
+           SELECT (SELECT MIN(endpoint_id) FROM endpoint_stats WHERE endpoint_id > e.id) FROM e WHERE e.id IS NOT NULL
+         )
+         SELECT ${SUMS} FROM e JOIN endpoint_stats s ON s.endpoint_id = e.id WHERE s.minute >= ? AND s.minute < ?`,
+        [since, until],
+      );
+      return sums(rows[0] ?? {});
+    },
+
     async byEndpoint(appId, since, until) {
       const rows = await driver.query<SumRow>(
         `SELECT endpoint_id, MAX(last_attempt_at) AS last_attempt_at, ${SUMS} FROM endpoint_stats
