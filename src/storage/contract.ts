@@ -497,8 +497,12 @@ export interface StatsStore {
   totals(since: number, until: number): Promise<Omit<StatsPoint, 'minute'>>;
   /** Sums in [since, until) per endpoint of an application (endpoints without attempts are absent). */
   byEndpoint(appId: string, since: number, until: number): Promise<EndpointStatsSummary[]>;
-  /** Unfinished deliveries due now, and those waiting for a scheduled retry. */
-  backlog(now: number): Promise<{ due: number; scheduledRetries: number }>;
+  /**
+   * Unfinished deliveries due now, and those waiting for a scheduled retry, each counted up to `limit`
+   * (a count of `limit` means at least that many): an outage's backlog must not make the count cost
+   * a read of every queued row.
+   */
+  backlog(now: number, limit: number): Promise<{ due: number; scheduledRetries: number }>;
   /** At most `limit` of each: failing endpoints, open circuits, disabled endpoints. */
   attention(
     limit: number,

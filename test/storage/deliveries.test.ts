@@ -393,6 +393,24 @@ forEachBackend((backend) => {
     });
   });
 
+  test('the backlog counts due deliveries and scheduled retries, each up to a limit', async (t) => {
+    const storage = await backend.create();
+    t.after(() => storage.cleanup());
+    const { app, endpoints } = await appWithEndpoints(storage);
+    const endpoint = endpoints[0]!;
+    for (let i = 0; i < 4; i++)
+      await storage.messages.ingest({ message: message(app.id), endpointIds: [endpoint.id] });
+    const now = Date.now() + 1;
+    assert.deepEqual(await storage.stats.backlog(now, 10), { due: 4, scheduledRetries: 0 });
+    assert.deepEqual(await storage.stats.backlog(now, 3), { due: 3, scheduledRetries: 0 });
+    const tasks = await storage.deliveries.claim('w', 2, now, 60_000);
+    await storage.deliveries.complete(
+      tasks.map((task) => outcome(task, MessageStatus.sending, { nextAttemptAt: now + 60_000 })),
+    );
+    assert.deepEqual(await storage.stats.backlog(now, 10), { due: 2, scheduledRetries: 2 });
+    assert.deepEqual(await storage.stats.backlog(now, 1), { due: 1, scheduledRetries: 1 });
+  });
+
   test('one completion batch with a delivery twice and a vanished one applies outcomes in order', async (t) => {
     const storage = await backend.create();
     t.after(() => storage.cleanup());

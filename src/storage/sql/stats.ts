@@ -162,13 +162,15 @@ export function createStatsStore(ctx: SqlContext): StatsStore {
       );
     },
 
-    async backlog(now) {
+    async backlog(now, limit) {
+      // Two ranges of deliveries_due (its predicate verbatim), each stopped after `limit` rows.
+      const unfinished = `status IN (${MessageStatus.pending}, ${MessageStatus.sending})`;
       const rows = await driver.query<{ due: number | string | null; retries: number | string | null }>(
-        `SELECT SUM(CASE WHEN next_attempt_at <= ? THEN 1 ELSE 0 END) AS due,
-                SUM(CASE WHEN next_attempt_at > ? AND status = ${MessageStatus.sending} THEN 1 ELSE 0 END) AS retries
-         FROM deliveries WHERE status IN (${MessageStatus.pending}, ${MessageStatus.sending})
-           AND next_attempt_at IS NOT NULL`,
-        [now, now],
+        `SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM deliveries WHERE ${unfinished} AND next_attempt_at <= ?
+                                       LIMIT ?) AS due_rows) AS due,
+                (SELECT COUNT(*) FROM (SELECT 1 FROM deliveries WHERE ${unfinished} AND next_attempt_at > ?
+                                       AND status = ${MessageStatus.sending} LIMIT ?) AS retry_rows) AS retries`,
+        [now, limit, now, limit],
       );
       return { due: Number(rows[0]?.due ?? 0), scheduledRetries: Number(rows[0]?.retries ?? 0) };
     },
