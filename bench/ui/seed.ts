@@ -1,14 +1,13 @@
 /**
  * The dashboard bench's data (bench/ui/render.ts): a month of traffic written straight into Hookyard's
  * SQLite tables with multi-row INSERTs in large transactions (the API would take hours for a million
- * messages; this takes a minute or two). The schema must exist (Hookyard's migrations make it); the
+ * messages; this takes 1.5 to 4 minutes here). The schema must exist (Hookyard's migrations make it); the
  * rows are what Hookyard itself would have written, so every page reads them through its usual queries.
  *
  * What is in it, by design rather than at random (a seeded PRNG makes every run hold the same data):
- * - 8 applications, the first (`bench-ui`) with 40 % of the traffic, 2–4 endpoints each (4 for the
- *   first); one endpoint
- *   per application takes only the invoice event types (so fan-out is 1–4 deliveries per message,
- *   about 2.2 on average);
+ * - 8 applications (25 endpoints), the first (`bench-ui`) with 40 % of the traffic and 4 endpoints,
+ *   the others 2–4; the second endpoint of each takes only the invoice event types, so a message
+ *   fans out to 1–4 endpoints, about 3 on average;
  * - messages spread evenly over the 30 days up to now, so the overview's last hour and day have data;
  *   six event types of unequal frequency, 1 in 7 on channel `eu`, 1 in 11 on `us`; eventIds `evt-<n>`;
  * - deliveries of a healthy endpoint: 97 % succeed at once, 2 % after one or two retries, 0.3 % fail
@@ -16,7 +15,7 @@
  *   succeeding, and has failed since two hours ago (its newest deliveries are queued retries);
  *   one endpoint is disabled and one has its circuit open since an hour ago: their deliveries since
  *   then are held;
- * - attempts for every try (retries 1, 5 and 30 minutes later, Hookyard's schedule), response 200 or
+ * - attempts for every try (retries 1 min, 5 min, 30 min and 2 h apart), response 200 or
  *   500/timeout, and the stats rollup (endpoint_stats) added up from exactly those attempts.
  */
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
