@@ -491,8 +491,17 @@ export interface EndpointAlert {
 }
 
 export interface StatsStore {
-  /** Per-minute sums in [since, until) for one endpoint, one application, or (empty scope) everything. */
-  series(scope: { appId?: string; endpointId?: string }, since: number, until: number): Promise<StatsPoint[]>;
+  /**
+   * Sums in [since, until) for one endpoint, one application, or (empty scope) everything, one point
+   * per interval of `intervalMs` (a whole number of minutes, default one; intervals start at multiples
+   * of it since the epoch, and `minute` is that start). Only intervals with attempts are returned.
+   */
+  series(
+    scope: { appId?: string; endpointId?: string },
+    since: number,
+    until: number,
+    intervalMs?: number,
+  ): Promise<StatsPoint[]>;
   /** The sums of every endpoint in [since, until), one total (what `series({})` adds up, read cheaper). */
   totals(since: number, until: number): Promise<Omit<StatsPoint, 'minute'>>;
   /** Sums in [since, until) per endpoint of an application (endpoints without attempts are absent). */

@@ -61,7 +61,12 @@ function alertOut(alert: EndpointAlert) {
 
 export function statsRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
   async function series(scope: { appId?: string; endpointId?: string }, range: Range) {
-    const minutes = await ctx.storage.stats.series(scope, range.since, range.until);
+    const minutes = await ctx.storage.stats.series(
+      scope,
+      range.since,
+      range.until,
+      INTERVAL_MS[range.interval],
+    );
     return {
       since: iso(range.since),
       until: iso(range.until),

@@ -113,7 +113,12 @@ export function createStatsStore(ctx: SqlContext): StatsStore {
   const { driver } = ctx;
 
   return {
-    async series(scope, since, until) {
+    async series(scope, since, until, intervalMs = MINUTE_MS) {
+      if (!Number.isInteger(intervalMs / MINUTE_MS) || intervalMs <= 0)
+        throw new RangeError(`a stats interval is a whole number of minutes, not ${intervalMs} ms`);
+      // Grouped by interval here rather than by minute: a day by 15 minutes is 96 rows to hand to
+      // JavaScript instead of 1,440, which cost more than the sums themselves.
+      const start = intervalMs === MINUTE_MS ? 'minute' : `(minute / ${intervalMs}) * ${intervalMs}`;
       const where = ['minute >= ?', 'minute < ?'];
       const params: SqlValue[] = [since, until];
       if (scope.endpointId !== undefined) {
@@ -124,10 +129,11 @@ export function createStatsStore(ctx: SqlContext): StatsStore {
         params.push(scope.appId);
       }
       const rows = await driver.query<SumRow>(
-        `SELECT minute, ${SUMS} FROM endpoint_stats WHERE ${where.join(' AND ')} GROUP BY minute ORDER BY minute`,
+        `SELECT ${start} AS start, ${SUMS} FROM endpoint_stats WHERE ${where.join(' AND ')}
+         GROUP BY ${start} ORDER BY ${start}`,
         params,
       );
-      return rows.map((row) => ({ minute: Number(row['minute']), ...sums(row) }));
+      return rows.map((row) => ({ minute: Number(row['start']), ...sums(row) }));
     },
 
     async totals(since, until) {
