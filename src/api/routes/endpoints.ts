@@ -38,6 +38,7 @@ import {
   StatsQuery,
 } from '../schemas.ts';
 import { endpointOut, iso, messageOutJson } from '../serialize.ts';
+import { egressFrom } from '../use-cases/egress.ts';
 import {
   checkedHeaders,
   headersOut,
@@ -45,7 +46,6 @@ import {
   secretFrom,
   secretOut,
 } from '../use-cases/endpoint-rules.ts';
-import { egressFrom } from '../use-cases/egress.ts';
 import { ingestMessage } from '../use-cases/messages.ts';
 
 const ListEndpointOut = listResponse('EndpointOut', EndpointOut);

@@ -4,18 +4,18 @@ import {
   type EndpointStore,
   statusText,
 } from '../contract.ts';
+import { SEALED_HEAD_LENGTH, SEALED_PREFIX, sealedKeyId } from '../sealing.ts';
 import type { SqlContext } from './context.ts';
 import { first, placeholders } from './driver.ts';
 import { onDisabledChange, readHealth } from './endpoint-state.ts';
 import { add, addTimeRange, conditions, keysetPage } from './paging.ts';
-import { SEALED_HEAD_LENGTH, SEALED_PREFIX, sealedKeyId } from '../sealing.ts';
 import {
   columns,
   type EndpointRow,
+  toEndpoint as endpointOf,
   endpointValues,
   jsonOrNull,
   SEALED_ENDPOINT_COLUMNS,
-  toEndpoint as endpointOf,
 } from './rows.ts';
 
 const COLUMNS = columns.endpoints.join(', ');
@@ -137,7 +137,9 @@ export function createEndpointStore(ctx: SqlContext): EndpointStore {
       let rewritten = 0;
       let after = '';
       for (;;) {
-        const rows = await driver.query<Pick<EndpointRow, 'id' | 'app_id' | (typeof SEALED_ENDPOINT_COLUMNS)[number]>>(
+        const rows = await driver.query<
+          Pick<EndpointRow, 'id' | 'app_id' | (typeof SEALED_ENDPOINT_COLUMNS)[number]>
+        >(
           `SELECT id, app_id, ${SEALED_ENDPOINT_COLUMNS.join(', ')} FROM endpoints WHERE id > ? ORDER BY id LIMIT ?`,
           [after, RESEAL_BATCH],
         );

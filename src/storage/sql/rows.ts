@@ -1,9 +1,9 @@
 import type { PayloadFilter } from '../../domain/payload-filter.ts';
 import type {
   ApplicationRecord,
-  EndpointEgress,
   AttemptRecord,
   DeliveryRecord,
+  EndpointEgress,
   EndpointRecord,
   EventTypeRecord,
   MessageRecord,
@@ -292,7 +292,9 @@ export function toEndpoint(row: EndpointRow, sealer: Sealer): EndpointRecord {
             >,
           },
         }),
-    ...(row.egress == null ? {} : { egress: JSON.parse(sealer.open(row.egress, 'egress')) as EndpointEgress }),
+    ...(row.egress == null
+      ? {}
+      : { egress: JSON.parse(sealer.open(row.egress, 'egress')) as EndpointEgress }),
   };
 }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../log/logger.ts';
 import { type ChangeEvent, type Storage, StorageFull } from '../contract.ts';
+import { PLAINTEXT, type Sealer } from '../sealing.ts';
 import { createApplicationStore } from './applications.ts';
 import { createAttemptStore } from './attempts.ts';
 import { createBackgroundTaskStore } from './background-tasks.ts';
@@ -19,7 +20,6 @@ import { createMessageStore } from './messages.ts';
 import { createMetaStore } from './meta.ts';
 import { createReplayStore } from './replay.ts';
 import { createRetentionStore } from './retention.ts';
-import { PLAINTEXT, type Sealer } from '../sealing.ts';
 import { createStatsStore } from './stats.ts';
 
 export interface SqlStorageOptions {
