@@ -305,7 +305,7 @@ export const settings = {
     default: '',
     accepts: 'empty (direct) or an http:// or https:// proxy URL',
     description:
-      "Send every delivery through this HTTP proxy (a CONNECT tunnel per receiver origin), as Svix's `proxy_config`. The address guard then checks the proxy's address, not the receiver's: the proxy must enforce egress rules.",
+      "Send every delivery through this HTTP proxy (a CONNECT tunnel per receiver origin), as Svix's `proxy_config`; an endpoint's `egress.proxy` overrides it (another proxy, or `direct`). The address guard still checks the receiver before the CONNECT (a literal address, or every address Hookyard resolves for its name; a name Hookyard cannot resolve is left to the proxy's rules), not this proxy's own address.",
     secret: true,
     parse: proxyUrl,
   }),
