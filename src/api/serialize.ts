@@ -8,6 +8,7 @@ import {
   MessageStatus,
   statusText,
 } from '../storage/contract.ts';
+import { egressOut } from './use-cases/egress.ts';
 
 /** Storage records → the Svix JSON shapes. Times are ISO strings; ids are ours, uids the caller's. */
 export function iso(ms: number): string {
@@ -59,7 +60,12 @@ function endpointBase(endpoint: EndpointRecord) {
 }
 
 export function endpointOut(endpoint: EndpointRecord) {
-  return { ...endpointBase(endpoint), metadata: endpoint.metadata, filter: endpoint.filter ?? null };
+  return {
+    ...endpointBase(endpoint),
+    metadata: endpoint.metadata,
+    filter: endpoint.filter ?? null,
+    egress: egressOut(endpoint.egress),
+  };
 }
 
 /**

@@ -86,7 +86,26 @@ export interface EndpointRecord {
    * endpoint row with its type and that type's config; `url` then holds its address without credentials.
    */
   destination?: StoredDestination;
+  /** Hookyard addition: client certificate, trusted CAs and proxy of an HTTP endpoint; absent = none. */
+  egress?: EndpointEgress;
 }
+
+/**
+ * How deliveries to an HTTP endpoint leave Hookyard (docs/destinations.md, "Egress"). Checked when
+ * saved (api/use-cases/egress.ts); the key and the proxy URL are credentials, never shown by the API.
+ */
+export interface EndpointEgress {
+  /** PEM certificate (chain, leaf first) presented to the receiver; set together with clientKey. */
+  clientCertificate: string | null;
+  /** PEM private key of clientCertificate (unencrypted PKCS#8, PKCS#1 or SEC1). */
+  clientKey: string | null;
+  /** PEM certificates the receiver's certificate must chain to, instead of the public roots. */
+  caBundle: string | null;
+  proxy: EgressProxy;
+}
+
+/** `default`: HOOKYARD_EGRESS_PROXY when set, else direct; `direct`: never a proxy; `proxy`: this one. */
+export type EgressProxy = { kind: 'default' } | { kind: 'direct' } | { kind: 'proxy'; url: string };
 
 /** A destination's type (`rabbitMq`, `redisStream`, ...) and its config as the API accepted it. */
 export interface StoredDestination {
@@ -323,6 +342,17 @@ export interface EndpointStore {
   /** The endpoint's delivery-policy state; undefined when it has none yet (never attempted). */
   health(endpointId: string): Promise<EndpointHealthRecord | undefined>;
   stats(endpointId: string, range: TimeRange): Promise<EndpointStatsCounts>;
+  /**
+   * Rewrites the encrypted-at-rest columns of every endpoint with the storage's current key (or in
+   * plaintext when it has none), row by row; a row changed meanwhile keeps its newer value.
+   * `hookyard reencrypt`; returns how many rows were rewritten.
+   */
+  reseal(): Promise<number>;
+  /**
+   * Ids of the keys stored values are encrypted with that this storage cannot open (none, or a
+   * start-up error naming HOOKYARD_ENCRYPTION_KEY).
+   */
+  unknownSealingKeys(): Promise<string[]>;
 }
 
 export interface MessageStore {

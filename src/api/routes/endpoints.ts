@@ -4,7 +4,7 @@ import { headerLimits, mergeHeaders } from '../../domain/endpoint-headers.ts';
 import { newId } from '../../domain/ids.ts';
 import { type PayloadFilter, validateFilter } from '../../domain/payload-filter.ts';
 import { ApiError } from '../../errors/api-error.ts';
-import type { ApplicationRecord, EndpointRecord } from '../../storage/contract.ts';
+import type { ApplicationRecord, EndpointEgress, EndpointRecord } from '../../storage/contract.ts';
 import {
   type ApiContext,
   assertEndpointUrl,
@@ -38,6 +38,7 @@ import {
   StatsQuery,
 } from '../schemas.ts';
 import { endpointOut, iso, messageOutJson } from '../serialize.ts';
+import { egressFrom } from '../use-cases/egress.ts';
 import {
   checkedHeaders,
   headersOut,
@@ -77,6 +78,11 @@ function filterOf(given: object | null | undefined): PayloadFilter | null | unde
     });
   }
   return Object.keys(given).length === 0 ? null : (given as PayloadFilter);
+}
+
+/** `egress` as a record field: absent when the endpoint has none, so the row stores NULL. */
+function withEgress(egress: EndpointEgress | undefined): { egress?: EndpointEgress } {
+  return egress ? { egress } : {};
 }
 
 function rateOf(body: {
@@ -152,6 +158,7 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       createdAt: now,
       updatedAt: now,
       filter: filterOf(body.filter) ?? null,
+      ...withEgress(egressFrom(body.egress, undefined, ctx.guard)),
     };
     return record;
   }
@@ -265,6 +272,7 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
           throttleRate: rateOf(body) ?? null,
           metadata: body.metadata ?? {},
           filter: filterOf(body.filter) ?? null,
+          egress: egressFrom(body.egress, current.egress, ctx.guard),
           updatedAt: now,
         });
         return reply.code(200).send(endpointOut(updated));
@@ -297,6 +305,7 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
           throttleRate: rate !== undefined ? rate || null : endpoint.throttleRate,
           metadata: body.metadata ?? endpoint.metadata,
           filter: filter !== undefined ? filter : (endpoint.filter ?? null),
+          egress: egressFrom(body.egress, endpoint.egress, ctx.guard),
           secrets:
             body.secret === undefined
               ? endpoint.secrets

@@ -138,7 +138,7 @@ export function createDeliveryStore(ctx: SqlContext, policies: EndpointPolicies)
           page,
           map: (row) => ({
             delivery: toDelivery(unprefix<DeliveryRow>(row, 'd')),
-            endpoint: toEndpoint(unprefix<EndpointRow>(row, 'e')),
+            endpoint: toEndpoint(unprefix<EndpointRow>(row, 'e'), ctx.sealer),
           }),
         },
       );
