@@ -42,6 +42,7 @@ import { healthRoutes } from './routes/health.ts';
 import { messageRoutes } from './routes/messages.ts';
 import { metricsRoute } from './routes/metrics.ts';
 import { operationalWebhookRoutes } from './routes/operational-webhooks.ts';
+import { pollingRoutes } from './routes/polling.ts';
 import { type Probes, probeRoutes } from './routes/probes.ts';
 import { statsRoutes } from './routes/stats.ts';
 
@@ -199,6 +200,7 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
       await v1.register(eventTypeRoutes(ctx));
       await v1.register(endpointRoutes(ctx));
       await v1.register(destinationRoutes(ctx));
+      await v1.register(pollingRoutes(ctx));
       await v1.register(messageRoutes(ctx));
       await v1.register(attemptRoutes(ctx));
       await v1.register(authRoutes(ctx));
