@@ -233,11 +233,17 @@ forEachBackend((backend) => {
     const gone = await s.h.call({ method: 'DELETE', url: `${V1}/app/${s.appId}/msg/${expunged}/content` });
     assert.equal(gone.statusCode, 204, gone.body);
     s.settle();
-    await s.svix.destination.patch(s.appId, sink.id, { status: DestinationStatusIn.Disabled });
+    await s.svix.destination.patch(s.appId, sink.id, {
+      type: 'pollingEndpoint',
+      status: DestinationStatusIn.Disabled,
+    });
     const paused = await s.svix.message.poller.consumerPoll(s.appId, sink.id, 'c');
     assert.deepEqual(paused.data, []);
     assert.equal(paused.done, true);
-    await s.svix.destination.patch(s.appId, sink.id, { status: DestinationStatusIn.Enabled });
+    await s.svix.destination.patch(s.appId, sink.id, {
+      type: 'pollingEndpoint',
+      status: DestinationStatusIn.Enabled,
+    });
     const read = await s.svix.message.poller.consumerPoll(s.appId, sink.id, 'c');
     assert.deepEqual(ids(read.data), [kept], 'the message whose payload was expunged is not in the stream');
   });
