@@ -90,3 +90,39 @@ export const PollerV2CommitIn = named(
   'PollerV2CommitIn',
   Type.Object({ offset: Type.Integer({ minimum: 0 }) }),
 );
+
+export const PollerTokenParams = Type.Object({ app_id: Uid, endpoint_id: Uid });
+export const RotatePollerTokenIn = named(
+  'RotatePollerTokenIn',
+  Type.Object({
+    expiry: Type.Optional(
+      nullable(
+        Type.Integer({
+          minimum: 1,
+          maximum: 31_536_000,
+          description:
+            'How long the token will be valid for, in seconds (at most a year); null or absent = no expiry.',
+        }),
+      ),
+    ),
+    oldTokenExpiry: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 86_400,
+        default: 300,
+        description: "Updates the previous token's expiration, in seconds; 0 revokes it at once.",
+      }),
+    ),
+  }),
+);
+export const ApiTokenOut = named(
+  'ApiTokenOut',
+  Type.Object({
+    token: Type.String(),
+    id: Type.String(),
+    name: nullable(Type.String()),
+    createdAt: DateTime,
+    expiresAt: nullable(DateTime),
+    scopes: nullable(Type.Array(Type.String())),
+  }),
+);

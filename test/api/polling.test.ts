@@ -329,4 +329,61 @@ forEachBackend((backend) => {
     assert.ok(openapi.paths['/api/v1/app/{app_id}/poller/{sink_id}']);
     assert.ok(openapi.paths['/api/v1/app/{app_id}/polling-endpoint/{sink_id}/consumer/{consumer_id}/commit']);
   });
+
+  test('a poller token reads its polling endpoint and nothing else; rotation retires the old one', async (t) => {
+    const s = await setup(t, backend);
+    const sink = await s.svix.destination.create(s.appId, { type: 'pollingEndpoint' });
+    const other = await s.svix.destination.create(s.appId, { type: 'pollingEndpoint' });
+    const sent = await s.send('tick', { n: 1 });
+    s.settle();
+    const tokenUrl = `${V1}/auth/app/${s.appId}/poller/${sink.id}/token`;
+    const got = await s.h.call({ url: tokenUrl });
+    assert.equal(got.statusCode, 200, got.body);
+    const first = got.json() as { token: string; id: string; expiresAt: string | null };
+    assert.match(first.token, /^sk_poll_/);
+    assert.equal(first.expiresAt, null);
+    assert.equal(
+      (await s.h.call({ url: tokenUrl })).json().token,
+      first.token,
+      'GET shows the current token',
+    );
+
+    const { port } = s.h.app.server.address() as AddressInfo;
+    const asPoller = (token: string) => new Svix(token, { serverUrl: `http://127.0.0.1:${port}` });
+    const polled = await asPoller(first.token).message.poller.poll(s.appId, sink.id);
+    assert.deepEqual(ids(polled.data), [sent]);
+    const consumer = await s.h.call({
+      url: `${V1}/app/${s.appId}/polling-endpoint/${sink.id}/consumer/c`,
+      token: first.token,
+    });
+    assert.equal(consumer.statusCode, 200, consumer.body);
+    const elsewhere = await s.h.call({ url: `${V1}/app/${s.appId}/poller/${other.id}`, token: first.token });
+    assert.equal(elsewhere.statusCode, 404, 'another polling endpoint does not exist to it');
+    for (const url of [`${V1}/app/${s.appId}/msg`, `${V1}/app/${s.appId}/destination`, tokenUrl]) {
+      const refused = await s.h.call({ url, token: first.token });
+      assert.equal(refused.statusCode, 403, `${url}: ${refused.body}`);
+    }
+
+    const rotated = await s.h.call({
+      method: 'POST',
+      url: `${tokenUrl}/rotate`,
+      payload: { oldTokenExpiry: 0, expiry: 3600 },
+    });
+    assert.equal(rotated.statusCode, 201, rotated.body);
+    const second = rotated.json() as { token: string; expiresAt: string | null };
+    assert.notEqual(second.token, first.token);
+    assert.ok(second.expiresAt !== null);
+    assert.equal((await s.h.call({ url: tokenUrl })).json().token, second.token);
+    const old = await s.h.call({ url: `${V1}/app/${s.appId}/poller/${sink.id}`, token: first.token });
+    assert.equal(old.statusCode, 401, 'oldTokenExpiry 0 revokes the old token at once');
+    const fresh = await s.h.call({ url: `${V1}/app/${s.appId}/poller/${sink.id}`, token: second.token });
+    assert.equal(fresh.statusCode, 200, fresh.body);
+    const graced = await s.h.call({ method: 'POST', url: `${tokenUrl}/rotate`, payload: {} });
+    assert.equal(graced.statusCode, 201);
+    const stillGood = await s.h.call({ url: `${V1}/app/${s.appId}/poller/${sink.id}`, token: second.token });
+    assert.equal(stillGood.statusCode, 200, 'the default oldTokenExpiry keeps the old token 5 minutes');
+    s.advance(301_000);
+    const expired = await s.h.call({ url: `${V1}/app/${s.appId}/poller/${sink.id}`, token: second.token });
+    assert.equal(expired.statusCode, 401);
+  });
 });

@@ -3,18 +3,23 @@ import type { FastifyRequest } from 'fastify';
 import { ApiError } from '../../errors/api-error.ts';
 import type { EndpointRecord, PollingConsumerRecord } from '../../storage/contract.ts';
 import { type ApiContext, loadApp, parseTime } from '../context.ts';
+import type { PollerToken, PollerTokens } from '../poller-tokens.ts';
 import {
+  ApiTokenOut,
   PollerConsumerParams,
   PollerConsumerPollQuery,
   PollerParams,
   PollerPollQuery,
+  PollerTokenParams,
   PollerV2CommitIn,
   PollerV2PollOut,
   PollerV2PollQuery,
   PollingEndpointConsumerSeekIn,
   PollingEndpointConsumerSeekOut,
   PollingEndpointOut,
+  RotatePollerTokenIn,
 } from '../polling-schemas.ts';
+import { iso } from '../serialize.ts';
 import {
   commitOffset,
   iteratorOf,
@@ -36,12 +41,28 @@ const DEFAULT_LIMIT = 50;
  * `commit`). Every consumer of an endpoint reads the same stream independently. Reading and moving a
  * consumer need only read access to the application: they change that consumer's place, nothing else.
  */
-export function pollingRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
+export function pollingRoutes(ctx: ApiContext, pollers: PollerTokens): FastifyPluginAsyncTypebox {
   async function pollingEndpoint(request: FastifyRequest, appId: string, sinkId: string) {
     const app = await loadApp(ctx, request, appId);
     const endpoint = await ctx.storage.endpoints.get(app.id, sinkId);
     if (endpoint?.destination?.type !== 'pollingEndpoint') throw ApiError.notFound('Polling endpoint');
+    // A poller token reads its own endpoint only; to it no other exists.
+    const principal = request.principal;
+    if (principal?.kind === 'portal' && principal.pollerEndpointId !== undefined) {
+      if (principal.pollerEndpointId !== endpoint.id) throw ApiError.notFound('Polling endpoint');
+    }
     return endpoint;
+  }
+
+  function tokenOut(token: PollerToken) {
+    return {
+      token: token.token,
+      id: token.id,
+      name: null,
+      createdAt: iso(token.createdAt),
+      expiresAt: token.expiresAt === null ? null : iso(token.expiresAt),
+      scopes: null,
+    };
   }
 
   async function consumerOf(endpoint: EndpointRecord, consumerId: string, start?: 'earliest' | 'latest') {
@@ -67,6 +88,7 @@ export function pollingRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         schema: { params: PollerParams, querystring: PollerPollQuery },
         config: {
           access: 'app-read',
+          poller: true,
           operationId: 'v1.message.poller.poll',
           responses: { 200: PollingEndpointOut },
         },
@@ -106,6 +128,7 @@ export function pollingRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         schema: { params: PollerConsumerParams, querystring: PollerConsumerPollQuery },
         config: {
           access: 'app-read',
+          poller: true,
           operationId: 'v1.message.poller.consumer-poll',
           responses: { 200: PollingEndpointOut },
         },
@@ -140,6 +163,7 @@ export function pollingRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         schema: { params: PollerConsumerParams, body: PollingEndpointConsumerSeekIn },
         config: {
           access: 'app-read',
+          poller: true,
           operationId: 'v1.message.poller.consumer-seek',
           responses: { 200: PollingEndpointConsumerSeekOut },
         },
@@ -164,6 +188,7 @@ export function pollingRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         schema: { params: PollerConsumerParams, querystring: PollerV2PollQuery },
         config: {
           access: 'app-read',
+          poller: true,
           operationId: 'v1.message.pollerv2.consumer-poll',
           responses: { 200: PollerV2PollOut },
         },
@@ -194,6 +219,7 @@ export function pollingRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         schema: { params: PollerConsumerParams, body: PollerV2CommitIn },
         config: {
           access: 'app-read',
+          poller: true,
           operationId: 'v1.message.pollerv2.consumer-commit',
           responses: { 204: null },
         },
@@ -210,6 +236,49 @@ export function pollingRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         const committed = commitOffset(consumer, request.body.offset, ctx.clock());
         if (committed !== consumer) await ctx.storage.polling.saveConsumer(committed);
         return reply.code(204).send();
+      },
+    );
+
+    app.get(
+      '/auth/app/:app_id/poller/:endpoint_id/token',
+      {
+        schema: { params: PollerTokenParams },
+        config: {
+          access: 'app-read',
+          capability: ['ViewEndpointSecret'],
+          operationId: 'v1.authentication.get-poller-token',
+          responses: { 200: ApiTokenOut },
+        },
+      },
+      async (request) => {
+        const { params } = request;
+        const endpoint = await pollingEndpoint(request, params.app_id, params.endpoint_id);
+        return tokenOut(await pollers.current(endpoint.appId, endpoint.id, ctx.clock()));
+      },
+    );
+
+    app.post(
+      '/auth/app/:app_id/poller/:endpoint_id/token/rotate',
+      {
+        schema: { params: PollerTokenParams, body: RotatePollerTokenIn },
+        config: {
+          access: 'app-write',
+          capability: ['ManageEndpointSecret'],
+          operationId: 'v1.authentication.rotate-poller-token',
+          responses: { 201: ApiTokenOut },
+        },
+      },
+      async (request, reply) => {
+        const { params, body } = request;
+        const endpoint = await pollingEndpoint(request, params.app_id, params.endpoint_id);
+        const token = await pollers.rotate(
+          endpoint.appId,
+          endpoint.id,
+          ctx.clock(),
+          body.expiry ?? null,
+          body.oldTokenExpiry ?? 300,
+        );
+        return reply.code(201).send(tokenOut(token));
       },
     );
   };
