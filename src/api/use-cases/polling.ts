@@ -27,6 +27,8 @@ export const SETTLE_MS = 2_000;
  * answers `done: false` with the position it reached rather than scanning without end. */
 const SCAN_PAGE = 500;
 const SCAN_BUDGET = 5_000;
+/** Most uncommitted messages a consumer holds under leases. */
+const MAX_HANDED = 10_000;
 
 /** Ingests in flight per storage, ids in ingest order (so in id order: the first is the smallest). */
 const inFlight = new WeakMap<Storage, Set<string>>();
@@ -193,7 +195,11 @@ export async function pollConsumer(
   messages: { message: MessageRecord; offset: number }[];
   done: boolean;
 }> {
-  const leased = consumer.leaseExpiresAt !== null && consumer.leaseExpiresAt > now ? consumer.handed : [];
+  // A consumer that keeps leasing without committing reads again from its committed place once it holds
+  // MAX_HANDED uncommitted messages, which bounds its row.
+  const leasing =
+    consumer.leaseExpiresAt !== null && consumer.leaseExpiresAt > now && consumer.handed.length < MAX_HANDED;
+  const leased = leasing ? consumer.handed : [];
   const from = leased.at(-1) ?? consumer.position;
   const batch = await readStream(storage, endpoint, from, limit, now);
   const first = consumer.committedOffset + leased.length + 1;
