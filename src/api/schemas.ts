@@ -857,9 +857,16 @@ export const OperationalEndpointParams = Type.Object({ endpoint_id: Uid });
 // The Destination API (Svix's newer `/destination` resource; docs/destinations.md). A destination is
 // `type` + `config`; each type's config is checked by the route (422 naming the field), since a union of
 // object schemas would report a mismatch without saying which field is wrong.
-export const DESTINATION_TYPES = ['rabbitMq', 'postgres', 'natsJetStream', 'redisStream', 'mqtt'] as const;
+export const DESTINATION_TYPES = [
+  'rabbitMq',
+  'postgres',
+  'natsJetStream',
+  'redisStream',
+  'mqtt',
+  'pollingEndpoint',
+] as const;
 /** The types Svix's SDK 2.x knows; a list read by that SDK leaves the others out (docs/destinations.md). */
-export const SVIX_DESTINATION_TYPES: readonly string[] = ['rabbitMq', 'postgres'];
+export const SVIX_DESTINATION_TYPES: readonly string[] = ['rabbitMq', 'postgres', 'pollingEndpoint'];
 const DestinationType = Type.Union(DESTINATION_TYPES.map((type) => Type.Literal(type)));
 const DestinationUid = Type.String({ minLength: 1, maxLength: 60, pattern: '^(?!sink_)[a-zA-Z0-9_-]+$' });
 export const DestinationStatusIn = named(
@@ -884,10 +891,12 @@ const destinationFields = {
   eventTypes: Type.Optional(nullable(Type.Array(EventTypeName, { maxItems: 1000, uniqueItems: true }))),
   channels: Type.Optional(nullable(Type.Array(Channel, { maxItems: 10, uniqueItems: true }))),
   metadata: Type.Optional(Metadata),
+  filter: Type.Optional(nullable(PayloadFilter)),
 };
+/** `config` may be left out only by types that have none (`pollingEndpoint`); the route says so. */
 export const DestinationIn = named(
   'DestinationIn',
-  Type.Object({ ...destinationFields, type: DestinationType, config: DestinationConfig }),
+  Type.Object({ ...destinationFields, type: DestinationType, config: Type.Optional(DestinationConfig) }),
 );
 export const DestinationPatch = named(
   'DestinationPatch',
@@ -913,6 +922,7 @@ export const DestinationOut = named(
     channels: nullable(Type.Array(Channel)),
     nextRetryAt: nullable(DateTime),
     metadata: Metadata,
+    filter: nullable(PayloadFilter),
     createdAt: DateTime,
     updatedAt: DateTime,
   }),

@@ -368,6 +368,45 @@ export interface MessageStore {
   expungePayload(appId: string, msgId: string): Promise<boolean>;
 }
 
+/**
+ * A consumer of a polling endpoint (docs/destinations.md, `pollingEndpoint`): where it committed, and
+ * what it was handed since. Offsets are the consumer's own numbering of its stream: the message at
+ * `position` has `committedOffset`, the ones handed after it `committedOffset + 1`, `+ 2`, ...
+ */
+export interface PollingConsumerRecord {
+  endpointId: string;
+  consumerId: string;
+  /** The consumer reads the application's message ids above this one (a message id or an id boundary). */
+  position: string;
+  committedOffset: number;
+  /** Message ids handed out after `position`, in order, not yet committed. */
+  handed: string[];
+  /** While later than now, a poll continues after `handed` instead of reading them again. */
+  leaseExpiresAt: number | null;
+  updatedAt: number;
+}
+
+/** What a polling read selects in SQL; the channel and payload filters are applied by the caller. */
+export interface PollingRead {
+  /** Exclusive lower bound (a message id or an id boundary). */
+  after: string;
+  /** Exclusive upper bound: messages at or above it may still be committing; null = none. */
+  before: string | null;
+  /** null = every event type. */
+  eventTypes: readonly string[] | null;
+  /** Only messages sent with this channel. */
+  channel?: string | undefined;
+  limit: number;
+}
+
+export interface PollingStore {
+  /** The application's messages in `read`'s range and event types, oldest (smallest id) first. */
+  messagesAfter(appId: string, read: PollingRead): Promise<MessageRecord[]>;
+  getConsumer(endpointId: string, consumerId: string): Promise<PollingConsumerRecord | undefined>;
+  /** Creates or replaces the consumer's row. */
+  saveConsumer(record: PollingConsumerRecord): Promise<void>;
+}
+
 export interface DeliveryStore {
   /**
    * Leases up to `limit` due deliveries (unfinished, due time or lapsed lease <= now) for `owner`,
@@ -706,6 +745,7 @@ export interface Storage {
   readonly backgroundTasks: BackgroundTaskStore;
   readonly bulk: BulkOperationStore;
   readonly census: CensusStore;
+  readonly polling: PollingStore;
   /**
    * Listens for changes to applications, endpoints and event types (ours and, with `listenNotify`,
    * other processes'). The stores publish these themselves after every committed mutation.

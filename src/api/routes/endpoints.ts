@@ -2,7 +2,6 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Static } from 'typebox';
 import { headerLimits, mergeHeaders } from '../../domain/endpoint-headers.ts';
 import { newId } from '../../domain/ids.ts';
-import { type PayloadFilter, validateFilter } from '../../domain/payload-filter.ts';
 import { ApiError } from '../../errors/api-error.ts';
 import type { ApplicationRecord, EndpointEgress, EndpointRecord } from '../../storage/contract.ts';
 import {
@@ -47,6 +46,7 @@ import {
   secretOut,
 } from '../use-cases/endpoint-rules.ts';
 import { ingestMessage } from '../use-cases/messages.ts';
+import { filterOf } from '../use-cases/payload-filter.ts';
 
 const ListEndpointOut = listResponse('EndpointOut', EndpointOut);
 const DAY_MS = 86_400_000;
@@ -62,22 +62,6 @@ function eventTypesOf(body: {
 }): string[] | null | undefined {
   const value = body.eventTypes !== undefined ? body.eventTypes : body.filterTypes;
   return value?.length === 0 ? null : value;
-}
-
-/** A payload filter as given, checked; `{}` and null both mean none. A mistake is a 422 naming its path. */
-function filterOf(given: object | null | undefined): PayloadFilter | null | undefined {
-  if (given === undefined || given === null) return given;
-  const issues = validateFilter(given);
-  if (issues.length > 0) {
-    throw new ApiError('validation', `The filter is invalid: ${issues[0]?.message}.`, {
-      items: issues.map((issue) => ({
-        loc: ['body', 'filter', ...issue.path],
-        msg: issue.message,
-        type: 'value_error.filter',
-      })),
-    });
-  }
-  return Object.keys(given).length === 0 ? null : (given as PayloadFilter);
 }
 
 /** `egress` as a record field: absent when the endpoint has none, so the row stores NULL. */

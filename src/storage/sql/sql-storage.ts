@@ -18,6 +18,7 @@ import { createExploreStore } from './explore.ts';
 import { createIdempotencyStore } from './idempotency.ts';
 import { createMessageStore } from './messages.ts';
 import { createMetaStore } from './meta.ts';
+import { createPollingStore } from './polling.ts';
 import { createReplayStore } from './replay.ts';
 import { createRetentionStore } from './retention.ts';
 import { createStatsStore } from './stats.ts';
@@ -126,6 +127,7 @@ export async function createSqlStorage(driver: SqlDriver, options: SqlStorageOpt
     backgroundTasks: createBackgroundTaskStore(ctx),
     bulk: createBulkOperationStore(ctx),
     census: createCensusStore(ctx),
+    polling: createPollingStore(ctx),
     subscribe(listener) {
       changeListeners.add(listener);
       return () => changeListeners.delete(listener);
