@@ -248,7 +248,7 @@ export interface ClaimedTask {
 /**
  * The dispatcher's say over each task a claim is about to hand it, asked inside the claim: undefined =
  * attempt it now; a time = give it back, due then; `'park'` = its endpoint is saturated here: keep it
- * leased to this owner, out of the due range, until `unpark` (or, should the owner die, until the
+ * leased to this owner, out of the due range, until `unpark` takes it back (or, should the owner die, until the
  * lease runs out), so a saturated endpoint's backlog is not claimed and given back over and over.
  */
 export type ClaimAdmission = (task: {
@@ -446,10 +446,18 @@ export interface DeliveryStore {
   /** Makes every failed delivery of the endpoint created in [since, until) due now. Returns how many. */
   recover(endpointId: string, since: number, until: number, now: number): Promise<number>;
   /**
-   * Makes up to `limit` of the endpoint's deliveries that `owner` parked due now (oldest first).
-   * Returns how many; fewer than `limit` means none are left parked.
+   * Takes up to `limit` of the endpoint's deliveries that `owner` parked back (oldest first), leased to
+   * `owner` for `leaseMs`, through the same endpoint gate as a claim: the returned tasks are for its
+   * local queue. `taken` counts the rows taken, gated or not; fewer than `limit` means none are left
+   * parked.
    */
-  unpark(owner: string, endpointId: string, now: number, limit: number): Promise<number>;
+  unpark(
+    owner: string,
+    endpointId: string,
+    now: number,
+    leaseMs: number,
+    limit: number,
+  ): Promise<{ taken: number; tasks: ClaimedTask[] }>;
   /** On start-up of a single-writer backend: every lease belongs to a dead process, make them due now. */
   releaseLeases(now: number): Promise<number>;
 }

@@ -174,26 +174,35 @@ forEachBackend((backend) => {
       [],
       'parked tasks are not due',
     );
-    assert.equal(await storage.deliveries.unpark('w2', busy.id, now, 10), 0, 'only the owner unparks');
-
-    assert.equal(await storage.deliveries.unpark('w1', busy.id, now + 2, 2), 2);
-    const back = await storage.deliveries.claim('w1', 10, now + 3, 60_000);
-    // Parked by one claim, they share a due time: which two come back first is not defined.
-    assert.equal(back.length, 2);
-    for (const task of back) assert.ok(ids.includes(task.msgId));
     assert.equal(
-      await storage.deliveries.unpark('w1', busy.id, now + 4, 10),
-      3,
-      'fewer than asked: none left',
+      (await storage.deliveries.unpark('w2', busy.id, now, 60_000, 10)).taken,
+      0,
+      'only the owner unparks',
+    );
+
+    // Taken back leased to the owner, as tasks for its queue: not due for anyone meanwhile.
+    const back = await storage.deliveries.unpark('w1', busy.id, now + 2, 60_000, 2);
+    assert.equal(back.taken, 2);
+    // Parked by one claim, they share a due time: which two come back first is not defined.
+    assert.equal(back.tasks.length, 2);
+    for (const task of back.tasks) {
+      assert.ok(ids.includes(task.msgId));
+      assert.equal(task.endpointId, busy.id);
+      assert.equal((await storage.deliveries.get(task.msgId, busy.id))?.nextAttemptAt, now + 2 + 60_000);
+    }
+    assert.deepEqual(await storage.deliveries.claim('w2', 10, now + 3, 60_000), [], 'leased, not due');
+    const rest = await storage.deliveries.unpark('w1', busy.id, now + 4, 60_000, 10);
+    assert.equal(rest.taken, 3, 'fewer than asked: none left');
+    assert.deepEqual(
+      new Set([...back.tasks, ...rest.tasks].map((task) => task.msgId)),
+      new Set(ids),
+      'every parked delivery came back once',
     );
     // Should the owner die instead, a parked task is due again when its lease runs out.
-    const reparked = new Set(
-      (await storage.deliveries.claim('w1', 10, now + 5, 60_000)).map((task) => task.msgId),
-    );
-    assert.equal(reparked.size, 3);
     await storage.deliveries.releaseLeases(now + 5); // hand them back, then park them as a dying owner
     await storage.deliveries.claim('w1', 10, now + 6, 60_000, () => 'park');
     const afterLease = await storage.deliveries.claim('w3', 10, now + 6 + 60_000, 60_000);
+    const reparked = ids;
     for (const id of reparked)
       assert.ok(
         afterLease.some((task) => task.msgId === id),
@@ -233,7 +242,11 @@ forEachBackend((backend) => {
       [parkedAt.id],
       'the held one is held again by the claim while its endpoint stays disabled',
     );
-    assert.equal(await storage.deliveries.unpark('w1', parkedAt.id, now + 2, 10), 0, 'nothing left parked');
+    assert.equal(
+      (await storage.deliveries.unpark('w1', parkedAt.id, now + 2, 60_000, 10)).taken,
+      0,
+      'nothing left parked',
+    );
   });
 
   test('a fan-out and a completion batch larger than any one statement land whole', async (t) => {
