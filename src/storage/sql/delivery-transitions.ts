@@ -20,7 +20,7 @@
  * - leased: a worker claimed it and is attempting it, or holds it in its local queue until the
  *   endpoint has a free slot (storage cannot tell the two apart; either way that worker sends it).
  * - parked: claimed by a worker whose queue for the endpoint was full, and set aside, out of the due
- *   range, until that worker unparks it.
+ *   range, until that worker unparks it: takes it back, leased, into its local queue.
  * - held: its endpoint is disabled or its circuit is open; released when that ends.
  * - success, fail: final (an attempt succeeded; the retry schedule ran out).
  * - canceled: final, never attempted again: its message's payload was expunged in bulk while it was
@@ -35,7 +35,8 @@
  *                         ├─ lease ─► leased ┼─ complete: failed, retries left ─────► sending
  *                sending ─┘            │││   └─ complete: failed, none left ────────► fail
  *                                      ││└─ postpone (paused, throttled, admission) ► queued, due later
- *                                      │└── park ──► parked ── unpark, lease lapses ► queued
+ *                                      │└── park ──► parked ── lease lapses ────────► queued
+ *                                      │             └── unpark ────────────────────► leased
  *                                      └─── hold ──► held ──── release, probe ──────► queued
  *     queued ── holdEndpoint ──► held          queued ── postponeEndpoint ──► queued, due later
  *     success, fail ── resend, replay ──► pending          fail ── recover ──► pending or sending
@@ -90,6 +91,9 @@ export interface DeliveryKey {
   id: string;
   msg_id: string;
 }
+
+/** The columns a lease returns (`LeasedRow`). */
+const LEASED_COLUMNS = 'id, app_id, msg_id, endpoint_id, attempts, trigger_type, fail_streak';
 
 /** A delivery as a claim leases it. */
 export interface LeasedRow {
@@ -173,8 +177,7 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
   const { dialect } = driver;
   const skipLocked = skipLockedClause(driver);
   const leasePickSql = prepared(
-    `SELECT id, app_id, msg_id, endpoint_id, attempts, trigger_type, fail_streak FROM deliveries
-     WHERE ${DUE} ORDER BY next_attempt_at LIMIT ? ${skipLocked}`,
+    `SELECT ${LEASED_COLUMNS} FROM deliveries WHERE ${DUE} ORDER BY next_attempt_at LIMIT ? ${skipLocked}`,
   );
   const earliestDueSql = prepared(`SELECT MIN(next_attempt_at) AS due FROM deliveries WHERE ${UNFINISHED}`);
 
@@ -403,29 +406,32 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
     },
 
     /**
-     * The owner tops its local queue up: up to `limit` of its parked → pending|sending, due at `now`.
-     * The sub-select walks deliveries_endpoint_due (endpoint_id, next_attempt_at): only this endpoint's
-     * unfinished rows. No tiebreak on id: the index does not carry it, and a sort of the whole parked
-     * backlog per call is what this must avoid.
+     * The owner tops its local queue up: up to `limit` of its parked → leased to it until `until`,
+     * handed straight to its queue, so a parked row costs one write to come back rather than two (due,
+     * then claimed) and no claim round trip. The pick walks deliveries_endpoint_due
+     * (endpoint_id, next_attempt_at): only this endpoint's unfinished rows. No tiebreak on id: the index
+     * does not carry it, and a sort of the whole parked backlog per call is what this must avoid.
      */
     async unpark(
       tx: SqlExecutor,
       owner: string,
       endpointId: string,
-      now: number,
+      until: number,
       limit: number,
-    ): Promise<number> {
-      const unparked = await updatePicked(
-        tx,
-        {
-          sql: `SELECT id, msg_id FROM deliveries WHERE endpoint_id = ? AND ${UNFINISHED} AND lease_owner = ?
-                ORDER BY next_attempt_at LIMIT ?`,
-          params: [endpointId, parkedBy(owner), limit],
-        },
-        { sql: 'next_attempt_at = ?, lease_owner = NULL', params: [now] },
-        { sql: ` AND ${UNFINISHED} AND lease_owner = ?`, params: [parkedBy(owner)] },
+    ): Promise<LeasedRow[]> {
+      const rows = await tx.query<LeasedRow>(
+        `SELECT ${LEASED_COLUMNS} FROM deliveries WHERE endpoint_id = ? AND ${UNFINISHED} AND lease_owner = ?
+         ORDER BY next_attempt_at LIMIT ? ${skipLocked}`,
+        [endpointId, parkedBy(owner), limit],
       );
-      return unparked.length;
+      if (rows.length === 0) return rows;
+      const { where, params } = byKeys(rows);
+      await tx.run(`UPDATE deliveries SET next_attempt_at = ?, lease_owner = ? WHERE ${where}`, [
+        until,
+        owner,
+        ...params,
+      ]);
+      return rows;
     },
 
     /** Start-up of a single-writer backend: every leased or parked → pending|sending, due at `now`. */
