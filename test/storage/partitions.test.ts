@@ -5,17 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { idBoundary, idTime } from '../../src/domain/ids.ts';
+import { idBoundary, idTime, newId } from '../../src/domain/ids.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { createRetentionPurger } from '../../src/retention/retention-purger.ts';
 import { MessageStatus, type Storage, UniqueViolation } from '../../src/storage/contract.ts';
 import { migrate } from '../../src/storage/migrate.ts';
 import { openPostgresDriver } from '../../src/storage/postgres/postgres-driver.ts';
 import { AHEAD_MS } from '../../src/storage/sql/partitions.ts';
-import { createSqlStorage } from '../../src/storage/sql/sql-storage.ts';
 import { backends, forEachBackend } from '../helpers/backends.ts';
 import { testDatabaseUrl } from '../helpers/postgres-database.ts';
-import { appWithEndpoints, message, outcome } from './fixtures.ts';
+import { application, appWithEndpoints, endpoint, message, outcome } from './fixtures.ts';
 
 /**
  * The message history's life cycle (storage/sql/partitions.ts, PostgreSQL migration 0009): on
@@ -311,8 +310,8 @@ describe('postgres partitions', { skip: testDatabaseUrl ? false : 'set HOOKYARD_
     for (const name of await readdir(migrations))
       if (/^000[1-8]_/.test(name)) await copyFile(join(migrations, name), join(dir, name));
 
-    const v8Driver = await openPostgresDriver({ url, schema, poolSize: 2 });
-    const v8 = await createSqlStorage({ ...v8Driver, migrationsDir: pathToFileURL(`${dir}/`) });
+    // Rows written as schema 8 had them, in SQL: today's stores write columns of later migrations.
+    const v8 = await openPostgresDriver({ url, schema, poolSize: 2 });
     let v9: Storage | undefined;
     t.after(async () => {
       await v8.close().catch(() => {});
@@ -323,18 +322,51 @@ describe('postgres partitions', { skip: testDatabaseUrl ? false : 'set HOOKYARD_
       await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
       await client.end();
     });
-    assert.deepEqual((await migrate({ ...v8Driver, migrationsDir: pathToFileURL(`${dir}/`) })).to, 8);
+    assert.equal((await migrate({ ...v8, migrationsDir: pathToFileURL(`${dir}/`) })).to, 8);
 
     const now = Date.now();
-    const { app, endpoints } = await appWithEndpoints(v8, 2);
+    const app = application();
+    const endpoints = [endpoint(app.id), endpoint(app.id)];
     const ids = endpoints.map((ep) => ep.id);
+    await v8.run('INSERT INTO applications (id, name, created_at, updated_at) VALUES (?, ?, ?, ?)', [
+      app.id,
+      app.name,
+      now,
+      now,
+    ]);
+    for (const ep of endpoints)
+      await v8.run(
+        'INSERT INTO endpoints (id, app_id, url, secrets, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)',
+        [ep.id, app.id, ep.url, JSON.stringify(ep.secrets), now, now],
+      );
     const msgs = [
       messageAt(app.id, now - 100 * DAY, { uid: 'a' }),
       message(app.id, { createdAt: now - DAY }),
       messageAt(app.id, now, { uid: 'c', payload: '{"c":1}' }),
     ];
-    for (const msg of msgs.slice(0, 2)) await deliver(v8, msg, ids, now);
-    await v8.messages.ingest({ message: msgs[2]!, endpointIds: ids }); // left pending
+    for (const [index, msg] of msgs.entries()) {
+      await v8.run(
+        `INSERT INTO messages (id, app_id, uid, event_type, payload, payload_expires_at, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        [msg.id, app.id, msg.uid, msg.eventType, msg.payload, msg.payloadExpiresAt, msg.createdAt],
+      );
+      const done = index < 2; // the last one is left pending
+      for (const ep of endpoints) {
+        const deliveryId = newId('delivery');
+        await v8.run(
+          `INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, attempts, next_attempt_at,
+             created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          [deliveryId, app.id, msg.id, ep.id, done ? 0 : 1, done ? 1 : 0, done ? null : now, now, now],
+        );
+        if (done)
+          await v8.run(
+            `INSERT INTO attempts (id, app_id, msg_id, endpoint_id, delivery_id, url, status,
+               response_status_code, response, response_duration_ms, trigger_type, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, 0, 200, 'ok', 5, 0, ?)`,
+            [newId('attempt'), app.id, msg.id, ep.id, deliveryId, ep.url, now],
+          );
+      }
+    }
     await v8.close();
 
     const { configWith } = await import('../../src/config/load.ts');

@@ -100,7 +100,8 @@ export function createPartitionMaintainer(ctx: SqlContext): PartitionMaintainer 
       return await driver.transaction(async (tx) => {
         const lock = await first<{ locked: boolean }>(
           tx,
-          `SELECT pg_try_advisory_xact_lock(${MAINTENANCE_LOCK}) AS locked`,
+          // Per schema: deployments (and tests) sharing a database in different schemas do not wait.
+          `SELECT pg_try_advisory_xact_lock(${MAINTENANCE_LOCK}, hashtext(current_schema())) AS locked`,
         );
         if (!lock?.locked) return false;
         await tx.run(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`);
