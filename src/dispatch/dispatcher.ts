@@ -113,6 +113,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     owner,
     concurrency,
     endpointCap,
+    leaseMs: config.leaseDuration,
     claimBatch: CLAIM_BATCH,
     clock,
     logger,
@@ -122,7 +123,6 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     },
     slotFreed: () => claims.slotFreed(),
     requestEnded: () => claims.requestEnded(),
-    madeDue: () => claims.wake(),
   });
   const claims = createClaimLoop({
     storage,

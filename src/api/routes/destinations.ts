@@ -30,7 +30,12 @@ import {
   SVIX_DESTINATION_TYPES,
 } from '../schemas.ts';
 import { iso } from '../serialize.ts';
-import { checkDestinationConfig, configOut, destinationAddress } from '../use-cases/destination-config.ts';
+import {
+  checkDestinationConfig,
+  configOf,
+  configOut,
+  destinationAddress,
+} from '../use-cases/destination-config.ts';
 import {
   checkedHeaders,
   headersOut,
@@ -38,6 +43,7 @@ import {
   secretFrom,
   secretOut,
 } from '../use-cases/endpoint-rules.ts';
+import { filterOf } from '../use-cases/payload-filter.ts';
 
 const ListDestinationOut = listResponse('DestinationOut', DestinationOut);
 const ListDestinationAttemptOut = listResponse('DestinationAttemptOut', DestinationAttemptOut);
@@ -98,6 +104,7 @@ export function destinationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       channels: endpoint.channels,
       nextRetryAt: health?.nextProbeAt != null ? iso(health.nextProbeAt) : null,
       metadata: endpoint.metadata,
+      filter: endpoint.filter ?? null,
       createdAt: iso(endpoint.createdAt),
       updatedAt: iso(endpoint.updatedAt),
     };
@@ -123,12 +130,14 @@ export function destinationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
     assertNoBatching(body);
     assertUid('destination', body.uid, ['body', 'uid']);
     if (body.uid == null) assertUid('destination', fallbackUid, ['path', 'destination_id']);
-    checkDestinationConfig(body.type, body.config);
+    const config = configOf(body.type, body.config);
+    checkDestinationConfig(body.type, config);
+    const filter = filterOf(body.filter) ?? null;
     return {
       id: newId('destination', now),
       appId: app.id,
       uid: body.uid ?? fallbackUid ?? null,
-      url: destinationAddress(body.type, body.config),
+      url: destinationAddress(body.type, config),
       description: '',
       disabled: body.status === 'disabled',
       eventTypes: emptyToNull(body.eventTypes) ?? null,
@@ -139,7 +148,8 @@ export function destinationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       secrets: [{ key: secretFrom(undefined, [], ctx.config.defaultSignatureType), expiresAt: null }],
       createdAt: now,
       updatedAt: now,
-      destination: { type: body.type, config: body.config },
+      destination: { type: body.type, config },
+      ...(filter ? { filter } : {}),
     };
   }
 
@@ -158,18 +168,15 @@ export function destinationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
     const stored = current.destination;
     if (!stored) throw ApiError.notFound('Destination');
     const type = body.type ?? stored.type;
-    if (body.type !== undefined && body.type !== stored.type && body.config === undefined)
-      throw ApiError.validation(
-        ['body', 'config'],
-        `changing the type to ${type} needs its config`,
-        'missing',
-      );
-    const config = !body.config
+    const typeChanged = body.type !== undefined && body.type !== stored.type;
+    const given = typeChanged && body.config === undefined ? configOf(type, undefined) : body.config;
+    const config = !given
       ? stored.config
       : merge && type === stored.type
-        ? withoutNulls({ ...stored.config, ...body.config })
-        : body.config;
+        ? withoutNulls({ ...stored.config, ...given })
+        : given;
     checkDestinationConfig(type, config);
+    const filter = filterOf(body.filter);
     const eventTypes = emptyToNull(body.eventTypes);
     const channels = emptyToNull(body.channels);
     return {
@@ -180,6 +187,7 @@ export function destinationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       eventTypes: eventTypes !== undefined ? eventTypes : current.eventTypes,
       channels: channels !== undefined ? channels : current.channels,
       metadata: body.metadata ?? current.metadata,
+      filter: filter !== undefined ? filter : (current.filter ?? null),
       updatedAt: now,
       destination: { type, config },
     };
@@ -285,6 +293,8 @@ export function destinationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
               eventTypes: body.eventTypes ?? null,
               channels: body.channels ?? null,
               metadata: body.metadata ?? {},
+              filter: body.filter ?? null,
+              config: configOf(body.type, body.config),
             },
             now,
             false,

@@ -4,6 +4,8 @@ import { newId } from '../../domain/ids.ts';
 import { ApiError } from '../../errors/api-error.ts';
 import type { ApplicationRecord, MessageRecord } from '../../storage/contract.ts';
 import type { ApiContext } from '../context.ts';
+import { isPushed } from './destination-config.ts';
+import { trackIngest } from './polling.ts';
 
 /** Ingesting a message, shared by `POST /app/{app}/msg` and the endpoint routes that send one. */
 
@@ -51,7 +53,11 @@ async function ingest(
   }
   const now = ctx.clock();
   const endpointIds =
-    input.endpointIds ?? fanOut(await ctx.endpoints.forApp(app.id), input).map((endpoint) => endpoint.id);
+    input.endpointIds ??
+    // Polling endpoints get no deliveries: their consumers read the messages themselves (polling.ts).
+    fanOut(await ctx.endpoints.forApp(app.id), input)
+      .filter(isPushed)
+      .map((endpoint) => endpoint.id);
   const message: MessageRecord = {
     id: newId('message', now),
     appId: app.id,
@@ -66,7 +72,14 @@ async function ingest(
     // A time already past is "at once": the delivery is simply due now.
     ...(input.deliverAt !== undefined && input.deliverAt > now ? { deliverAt: input.deliverAt } : {}),
   };
-  const result = await ctx.storage.messages.ingest({ message, endpointIds });
+  // Pollers read no message above one still committing (polling.ts); nothing awaits since newId.
+  const settled = trackIngest(ctx.storage, message.id);
+  let result: Awaited<ReturnType<typeof ctx.storage.messages.ingest>>;
+  try {
+    result = await ctx.storage.messages.ingest({ message, endpointIds });
+  } finally {
+    settled();
+  }
   if (result.kind === 'duplicate') {
     throw new ApiError('conflict', `A message with eventId ${input.uid} already exists in this application.`);
   }
