@@ -23,6 +23,27 @@ export interface PostgresDriverOptions {
 const INT8_OID = 20;
 const UNIQUE_VIOLATION = '23505';
 const LISTEN_RETRY_MAX_MS = 30_000;
+/**
+ * How long the server lets one of our sessions sit inside a transaction without sending its next
+ * statement before it ends the session. Our transactions send statement after statement with
+ * nothing else awaited in between, so a gap this long means the process has stopped (frozen,
+ * SIGSTOPped, partitioned away), and it would otherwise hold its row locks for as long as it stays
+ * so: every completion locks its endpoint's `endpoint_state` and `endpoint_stats` rows, so one frozen
+ * worker would stall the whole fleet's completions, and with them its delivery slots. The same bound
+ * after which `/livez` calls a process stuck (lifecycle/event-loop-monitor.ts).
+ */
+export const IDLE_IN_TRANSACTION_TIMEOUT_MS = 10_000;
+/**
+ * Every transaction sets its own bound, in the same round trip as BEGIN (one simple-protocol query):
+ * PgBouncer refuses it as a startup parameter, and a session-level SET would need a hook on every
+ * new connection that pg would have to queue ahead of its first query.
+ */
+const BEGIN = `BEGIN; SET LOCAL idle_in_transaction_session_timeout = ${IDLE_IN_TRANSACTION_TIMEOUT_MS}`;
+/**
+ * Asynchronous commit besides: no wait for the WAL flush. Loses at most the last moments of such
+ * transactions on a server crash, never a durable one, and never corrupts.
+ */
+const BEGIN_NOT_DURABLE = `${BEGIN}; SET LOCAL synchronous_commit = off`;
 /** Errors that mean "the database is not reachable right now", as opposed to a bad statement. */
 const UNAVAILABLE_CODES = new Set([
   'ECONNREFUSED',
@@ -37,6 +58,7 @@ const UNAVAILABLE_CODES = new Set([
   '57P02', // crash_shutdown
   '57P03', // cannot_connect_now
   '53300', // too_many_connections
+  '25P03', // idle_in_transaction_session_timeout: the server ended a session of a stalled process
 ]);
 
 const dialect: SqlDialect = {
@@ -184,11 +206,7 @@ export async function openPostgresDriver(options: PostgresDriverOptions): Promis
       };
       client.on('error', onError);
       try {
-        await translate(() => client.query('BEGIN'));
-        // Asynchronous commit: no wait for the WAL flush. Loses at most the last moments of such
-        // transactions on a server crash, never a durable one, and never corrupts.
-        if (options?.durable === false)
-          await translate(() => client.query('SET LOCAL synchronous_commit = off'));
+        await translate(() => client.query(options?.durable === false ? BEGIN_NOT_DURABLE : BEGIN));
         const result = await fn(executor(client));
         await translate(() => client.query('COMMIT'));
         return result;
