@@ -1,8 +1,9 @@
 import { DEFAULT_PAYLOAD_RETENTION_MS } from '../../config/settings.ts';
 import { fanOut } from '../../domain/filter.ts';
 import { newId } from '../../domain/ids.ts';
+import { batchingOf, ORDERED_TYPE } from '../../domain/ordered-batch.ts';
 import { ApiError } from '../../errors/api-error.ts';
-import type { ApplicationRecord, MessageRecord } from '../../storage/contract.ts';
+import type { ApplicationRecord, MessageRecord, OrderedTarget } from '../../storage/contract.ts';
 import type { ApiContext } from '../context.ts';
 
 /** Ingesting a message, shared by `POST /app/{app}/msg` and the endpoint routes that send one. */
@@ -50,8 +51,20 @@ async function ingest(
     );
   }
   const now = ctx.clock();
-  const endpointIds =
-    input.endpointIds ?? fanOut(await ctx.endpoints.forApp(app.id), input).map((endpoint) => endpoint.id);
+  let endpointIds = input.endpointIds;
+  // Ordered destinations (fifoEndpoint) queue the message in their own order instead of a delivery.
+  const ordered: OrderedTarget[] = [];
+  if (!endpointIds) {
+    endpointIds = [];
+    for (const endpoint of fanOut(await ctx.endpoints.forApp(app.id), input)) {
+      if (endpoint.destination?.type !== ORDERED_TYPE) endpointIds.push(endpoint.id);
+      else
+        ordered.push({
+          endpointId: endpoint.id,
+          batchSize: batchingOf(endpoint.destination.config).batchSize,
+        });
+    }
+  }
   const message: MessageRecord = {
     id: newId('message', now),
     appId: app.id,
@@ -66,7 +79,11 @@ async function ingest(
     // A time already past is "at once": the delivery is simply due now.
     ...(input.deliverAt !== undefined && input.deliverAt > now ? { deliverAt: input.deliverAt } : {}),
   };
-  const result = await ctx.storage.messages.ingest({ message, endpointIds });
+  const result = await ctx.storage.messages.ingest({
+    message,
+    endpointIds,
+    ...(ordered.length > 0 ? { ordered } : {}),
+  });
   if (result.kind === 'duplicate') {
     throw new ApiError('conflict', `A message with eventId ${input.uid} already exists in this application.`);
   }

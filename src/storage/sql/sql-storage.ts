@@ -17,6 +17,8 @@ import { createExploreStore } from './explore.ts';
 import { createIdempotencyStore } from './idempotency.ts';
 import { createMessageStore } from './messages.ts';
 import { createMetaStore } from './meta.ts';
+import { createOrderedStore } from './ordered.ts';
+import { createOrderedTransitions } from './ordered-transitions.ts';
 import { createReplayStore } from './replay.ts';
 import { createRetentionStore } from './retention.ts';
 import { createStatsStore } from './stats.ts';
@@ -112,6 +114,7 @@ export async function createSqlStorage(driver: SqlDriver, options: SqlStorageOpt
     endpoints: createEndpointStore(ctx),
     messages,
     deliveries,
+    ordered: createOrderedStore(ctx, createOrderedTransitions(driver)),
     attempts: createAttemptStore(ctx),
     idempotency: createIdempotencyStore(ctx),
     meta: createMetaStore(ctx),
