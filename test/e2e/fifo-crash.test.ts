@@ -48,7 +48,7 @@ for (const backend of backends) {
 
     it('a SIGKILL mid-stream: every message arrives, in order; a batch may repeat', {
       timeout: 240_000,
-    }, async () => {
+    }, async (t) => {
       // Each request is held a while, so the kill lands while a batch is in flight.
       const receiver = await startOrderedReceiver({ delayMs: 40 });
       cleanups.push(() => receiver.close());
