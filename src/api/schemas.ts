@@ -828,7 +828,7 @@ export const DestinationOut = named(
     config: DestinationConfig,
     status: DestinationStatus,
     failureReason: nullable(Type.String()),
-    /** fifoEndpoint: the id of the last message acknowledged (or skipped past); '' before the first. */
+    /** fifoEndpoint: the id of the last message the receiver acknowledged; '' before the first. */
     currentIterator: Type.Optional(Type.String()),
     batchSize: Type.Integer(),
     maxWaitSecs: Type.Integer(),

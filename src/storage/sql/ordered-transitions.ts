@@ -194,8 +194,12 @@ export function createOrderedTransitions(driver: Pick<SqlDriver, 'capabilities' 
       }
     },
 
-    /** A batch attempt: one attempt row covering its first to last message. */
+    /**
+     * A batch attempt: one attempt row covering its first to last message; none when the destination
+     * was deleted while the batch was in flight (its attempts went with it).
+     */
     async recordAttempt(tx: SqlExecutor, attempt: AttemptRecord): Promise<void> {
+      if (!(await first(tx, 'SELECT 1 AS found FROM endpoints WHERE id = ?', [attempt.endpointId]))) return;
       await tx.run(
         `INSERT INTO attempts (id, app_id, msg_id, endpoint_id, delivery_id, url, status, response_status_code,
            response, response_duration_ms, trigger_type, created_at, last_msg_id, num_events)
