@@ -166,6 +166,18 @@ forEachBackend((backend) => {
     const [lease] = await storage.ordered.claim('w1', 10, Date.now() + 10, 60_000);
     assert.ok(lease);
     assert.equal(await storage.ordered.releaseLeases(Date.now()), 1);
-    assert.equal((await storage.ordered.claim('w2', 10, Date.now() + 10, 60_000)).length, 1);
+    const [again] = await storage.ordered.claim('w2', 10, Date.now() + 10, 60_000);
+    assert.ok(again);
+    // Deleted while its batch was in flight: the finish changes nothing and does not throw.
+    const [event] = await storage.ordered.read(destination.id, 1);
+    await storage.endpoints.delete(destination.appId, destination.id);
+    assert.equal(
+      await storage.ordered.finish(
+        again,
+        { kind: 'acked', attempt: attempt(again, destination.appId, event!.msgId, true), through: event! },
+        Date.now(),
+      ),
+      false,
+    );
   });
 });
