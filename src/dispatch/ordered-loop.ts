@@ -74,13 +74,18 @@ export interface OrderedLoop {
 const CLAIM_BATCH = 100;
 const MIN_SLEEP_MS = 10;
 const STORAGE_RETRY_MS = 1_000;
-/** A send must end this long before the lease does, for clock drift and the completion's commit. */
+/**
+ * A send must end this long before the lease does, for clock drift and the completion's commit; below
+ * MIN_SEND_MS of lease left a turn does not start a send (it releases instead). Both shrink to a quarter
+ * of a short lease, so that any lease still leaves room to send.
+ */
 const LEASE_MARGIN_MS = 2_000;
-/** Below this much time left in the lease, a turn does not start a send (it releases instead). */
 const MIN_SEND_MS = 1_000;
 
 export function createOrderedLoop(deps: OrderedLoopDeps): OrderedLoop {
   const { storage, config, clock, logger } = deps;
+  const leaseMargin = Math.min(LEASE_MARGIN_MS, config.leaseDuration / 4);
+  const minSend = Math.min(MIN_SEND_MS, config.leaseDuration / 4);
   let running = false;
   let claiming: Promise<void> | undefined;
   let again = false;
@@ -186,8 +191,8 @@ export function createOrderedLoop(deps: OrderedLoopDeps): OrderedLoop {
     const fullAt = first.createdAt + maxWaitSecs * 1000;
     if (lease.attempts === 0 && events.length < batchSize && fullAt > now)
       return finish(lease, { kind: 'wait', until: fullAt });
-    const timeoutMs = Math.min(config.deliveryTimeout, lease.until - LEASE_MARGIN_MS - now);
-    if (timeoutMs < MIN_SEND_MS) return finish(lease, { kind: 'release' });
+    const timeoutMs = Math.min(config.deliveryTimeout, lease.until - leaseMargin - now);
+    if (timeoutMs < minSend) return finish(lease, { kind: 'release' });
 
     const body = batchBody(events);
     const webhookId = batchWebhookId(events);
