@@ -94,8 +94,12 @@ export function createOrderedLoop(deps: OrderedLoopDeps): OrderedLoop {
   let poll: NodeJS.Timeout | undefined;
   let unsubscribe: (() => void) | undefined;
   const turns = new Set<Promise<void>>();
-  /** Destinations with a turn running here: a lease of ours that lapsed is not sent twice at once. */
-  const busy = new Set<string>();
+  /**
+   * Destinations with a turn running here, each with the newer lease a claim returned meanwhile (our
+   * old lease lapsed, or the claim raced the turn's end): that lease starts its turn when the running
+   * one ends, so one destination never has two turns at once here and no lease is left unused.
+   */
+  const busy = new Map<string, OrderedLease | undefined>();
 
   function wake(): void {
     if (!running) return;
@@ -124,8 +128,8 @@ export function createOrderedLoop(deps: OrderedLoopDeps): OrderedLoop {
         return;
       }
       for (const lease of leases) {
-        if (busy.has(lease.endpointId)) continue; // its old turn ends first; this lease then lapses
-        start(lease);
+        if (busy.has(lease.endpointId)) busy.set(lease.endpointId, lease);
+        else start(lease);
       }
       if (leases.length === limit) continue;
       try {
@@ -152,7 +156,7 @@ export function createOrderedLoop(deps: OrderedLoopDeps): OrderedLoop {
   }
 
   function start(lease: OrderedLease): void {
-    busy.add(lease.endpointId);
+    busy.set(lease.endpointId, undefined);
     const turn: Promise<void> = take(lease)
       .catch((error: unknown) => {
         // Not recorded: the lease lapses and the batch is sent again.
@@ -162,8 +166,10 @@ export function createOrderedLoop(deps: OrderedLoopDeps): OrderedLoop {
         );
       })
       .finally(() => {
+        const next = busy.get(lease.endpointId);
         busy.delete(lease.endpointId);
         turns.delete(turn);
+        if (next && running) start(next);
         wake();
       });
     turns.add(turn);

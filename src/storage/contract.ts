@@ -468,7 +468,8 @@ export interface OrderedStore {
   read(endpointId: string, limit: number): Promise<OrderedEvent[]>;
   /**
    * Applies `finish` if `lease` still holds (false: it lapsed and may belong to another worker; only
-   * the attempt is recorded). An ack is durable before this resolves.
+   * the attempt is recorded). An ack is durable before this resolves. Other processes' ordered loops
+   * hear when the destination is due again; the caller's own loop claims again by itself.
    */
   finish(lease: OrderedLease, finish: OrderedFinish, now: number): Promise<boolean>;
   /** Earliest due time (or lease end) of an enabled ordered destination, for the loop's sleep. */

@@ -69,19 +69,18 @@ export function createOrderedStore(ctx: SqlContext, transitions: OrderedTransiti
     async finish(lease, finish, now) {
       // An ack is durable: after any crash the receiver sees at most the batch in flight again.
       const durable = finish.kind === 'acked';
-      const { held, due } = await driver.transaction(
+      return driver.transaction(
         async (tx) => {
           if ('attempt' in finish) await transitions.recordAttempt(tx, finish.attempt);
           const held = await transitions.finish(tx, lease, finish, now);
-          // Other processes' loops hear of a destination due again at once (ack with more queued).
-          const due = held && finish.kind !== 'retry' && finish.kind !== 'stopped';
-          if (due) await ctx.announceOrderedWork(tx);
-          return { held, due };
+          // Other processes' loops hear of a destination due again at once. This process's is not
+          // woken here: the loop that finishes claims again itself once the turn has ended, and a wake
+          // now could claim the destination while its turn still counts as running there.
+          if (held && finish.kind !== 'retry' && finish.kind !== 'stopped') await ctx.announceOrderedWork(tx);
+          return held;
         },
         { durable },
       );
-      if (due) ctx.wakeOrderedLocal();
-      return held;
     },
 
     async nextDueAt() {
