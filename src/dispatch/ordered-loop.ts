@@ -6,6 +6,7 @@ import { batchBody, batchingOf, batchWebhookId, ORDERED_TYPE } from '../domain/o
 import { nextState } from '../domain/retry-policy.ts';
 import { toError } from '../errors/coerce.ts';
 import type { Logger } from '../log/logger.ts';
+import { events, statusClassOf } from '../observability/events.ts';
 import {
   type AttemptRecord,
   type EndpointRecord,
@@ -177,6 +178,21 @@ export function createOrderedLoop(deps: OrderedLoopDeps): OrderedLoop {
 
   async function finish(lease: OrderedLease, result: OrderedFinish): Promise<void> {
     const held = await storage.ordered.finish(lease, result, clock());
+    if ('attempt' in result && events.attemptFinished.hasSubscribers) {
+      const { attempt } = result;
+      // One event per batch attempt (the metrics count requests); no latency, which is per message.
+      events.attemptFinished.publish({
+        appId: attempt.appId,
+        msgId: attempt.msgId,
+        endpointId: attempt.endpointId,
+        deliveryId: attempt.deliveryId,
+        result: result.kind === 'acked' ? 'success' : result.kind === 'retry' ? 'retry' : 'fail',
+        statusCode: attempt.responseStatusCode,
+        statusClass: statusClassOf(attempt.responseStatusCode),
+        durationMs: attempt.responseDurationMs,
+        latencyMs: undefined,
+      });
+    }
     if (!held)
       logger.warn(
         { endpointId: lease.endpointId },

@@ -25,7 +25,7 @@ forEachBackend((backend) => {
   test('a fifoEndpoint gets every message in order, in signed batches of batchSize', async (t) => {
     const receiver = await startReceiver();
     t.after(() => receiver.close());
-    const p = await pipeline(t, backend);
+    const p = await pipeline(t, backend, { metrics: {} });
     await p.app.listen({ host: '127.0.0.1', port: 0 });
     const { port } = p.app.server.address() as AddressInfo;
     const svix = new Svix(ADMIN_TOKEN, { serverUrl: `http://127.0.0.1:${port}` });
@@ -108,6 +108,12 @@ forEachBackend((backend) => {
     const out = (await p.call({ method: 'GET', url: base })).json();
     assert.equal(out.currentIterator, ids.at(-1));
 
+    // One attempt per batch in the metrics too.
+    await waitFor(async () =>
+      /hookyard_attempts_total\{outcome="success",status_class="2xx"\} 3\b/.test(
+        (await p.app.inject({ url: '/metrics' })).body,
+      ),
+    );
     const attempts = (await p.call({ method: 'GET', url: `${base}/attempt` })).json().data;
     assert.deepEqual(
       attempts.map((a: { firstMsgId: string; lastMsgId: string; numEvents: number }) => [
