@@ -2,6 +2,7 @@
  * `npm run bench [-- --quick] [--only a,b] [--scenario x,y] [--million]`
  * `npm run bench -- --data-scale 10000,1000000 [--only hookyard-sqlite,hookyard-pg] [--quick]` (bench/data-scale.ts)
  * `npm run bench -- --median a.json,b.json,c.json` (bench/median.ts)
+ * `npm run bench -- --filter-ingest [--quick]` (bench/filter-ingest.ts)
  *
  * Runs every selected contender through every selected scenario, one at a time, on 127.0.0.1, and
  * writes bench/results/<timestamp>.md, .json and .svg. Every process and database the bench creates is
@@ -14,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { stopAllChildren } from './children.ts';
 import { type ContenderDef, contenders, dropBenchDatabases, repoRoot } from './contenders.ts';
 import { runDataScale } from './data-scale.ts';
+import { runFilterIngest } from './filter-ingest.ts';
 import { medianReport, readReports } from './median.ts';
 import { type Report, renderMarkdown, renderSvg } from './report.ts';
 import {
@@ -36,7 +38,9 @@ const usage = `Usage: npm run bench -- [--quick] [--only <contender,...>] [--sce
                 deliveries and attempts) by bulk SQL, then time ingest, claim and the read endpoints
                 at each size; --only hookyard-sqlite,hookyard-pg picks the backends
   --median      reports, e.g. bench/results/a.json,b.json,c.json (runs of one command): writes one
-                report holding, for each contender and scenario, the run with the median figure`;
+                report holding, for each contender and scenario, the run with the median figure
+  --filter-ingest  ingest throughput with 100 endpoints without and with payload filters
+                (bench/filter-ingest.ts; with --quick: 3 rounds of 4 s)`;
 
 function list(value: string | undefined): string[] | undefined {
   return value
@@ -54,6 +58,7 @@ function parseCli() {
       million: { type: 'boolean', default: false },
       'data-scale': { type: 'string' },
       median: { type: 'string' },
+      'filter-ingest': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -65,6 +70,7 @@ function parseCli() {
   const only = list(values.only?.join(','));
   const median = list(values.median);
   if (median) return { median } as const;
+  if (values['filter-ingest']) return { filterIngest: { quick: values.quick } } as const;
   const dataScale = values['data-scale'];
   if (dataScale !== undefined) {
     const sizes = list(dataScale)?.map((n) => Number(n.replaceAll('_', ''))) ?? [];
@@ -142,7 +148,11 @@ async function main(): Promise<void> {
   const parsed = parseCli();
   if (parsed.median) return writeMedian(parsed.median);
   if (parsed.dataScale) return runDataScale(parsed.dataScale);
-  const cli = parsed as Exclude<typeof parsed, { dataScale: object } | { median: string[] }>;
+  if (parsed.filterIngest) return runFilterIngest(parsed.filterIngest);
+  const cli = parsed as Exclude<
+    typeof parsed,
+    { dataScale: object } | { median: string[] } | { filterIngest: object }
+  >;
   const started = new Date();
   const loadAtStart = loadavg()[0] ?? 0;
   const startedMs = performance.now();

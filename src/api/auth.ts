@@ -4,6 +4,8 @@ import { tokenMatches } from '../domain/tokens.ts';
 import { ApiError } from '../errors/api-error.ts';
 import type { MetaStore } from '../storage/contract.ts';
 import { csrfMatches, readCookie, SESSION_COOKIE, type SessionStore } from '../ui/session-store.ts';
+import type { PollerTokens } from './poller-tokens.ts';
+import { POLLER_TOKEN_PREFIX } from './poller-tokens.ts';
 
 /**
  * Who is calling. The admin token (only its SHA-256 is known to the server) may do everything. An
@@ -33,6 +35,11 @@ export type Principal =
       /** Absent in tokens made before logout could revoke them. */
       tokenId?: string | undefined;
       sessionId?: string | undefined;
+      /**
+       * A poller token (poller-tokens.ts): it may only use the poller routes of this polling endpoint,
+       * whatever its capabilities say.
+       */
+      pollerEndpointId?: string | undefined;
     };
 
 /**
@@ -78,6 +85,8 @@ declare module 'fastify' {
      * `app-read` and `any`, ManageEndpoint for `app-write`).
      */
     capability?: readonly Capability[];
+    /** A poller route: the one kind a poller token may use (routes/polling.ts checks its endpoint). */
+    poller?: boolean;
   }
 }
 
@@ -283,6 +292,7 @@ export async function authenticate(
   portal: PortalTokens,
   now: number,
   sessions?: SessionStore,
+  pollers?: PollerTokens,
 ): Promise<Principal> {
   const token = bearerToken(request);
   if (token === undefined) {
@@ -298,6 +308,18 @@ export async function authenticate(
     if (principal) return principal;
     throw new ApiError('authentication_failed', 'The app-portal token is invalid or has expired.');
   }
+  if (pollers && token.startsWith(POLLER_TOKEN_PREFIX)) {
+    const grant = await pollers.verify(token, now);
+    if (!grant) throw new ApiError('authentication_failed', 'The poller token is invalid or has expired.');
+    return {
+      kind: 'portal',
+      appId: grant.appId,
+      readOnly: true,
+      expiresAt: grant.expiresAt ?? Number.MAX_SAFE_INTEGER,
+      capabilities: new Set<Capability>(['ViewBase']),
+      pollerEndpointId: grant.endpointId,
+    };
+  }
   if (tokenMatches(token, adminTokenHash)) return { kind: 'admin' };
   throw new ApiError('authentication_failed');
 }
@@ -306,8 +328,17 @@ export async function authenticate(
  * Refuses principals that the route's access level or capability excludes (the application match is
  * checked when the handler loads the application).
  */
-export function authorize(principal: Principal, access: Access, capability?: readonly Capability[]): void {
+export function authorize(
+  principal: Principal,
+  access: Access,
+  capability?: readonly Capability[],
+  pollerRoute = false,
+): void {
   if (principal.kind === 'admin' || access === 'public') return;
+  if (principal.pollerEndpointId !== undefined) {
+    if (pollerRoute) return;
+    throw new ApiError('forbidden', 'A poller token may only read its polling endpoint (the poller routes).');
+  }
   if (access === 'admin') throw new ApiError('forbidden');
   if (!principal.capabilities.has('ViewBase'))
     throw new ApiError('forbidden', 'This app-portal token lacks the ViewBase capability.');
@@ -325,5 +356,8 @@ export function assertAppAccess(principal: Principal | null, appId: string | und
 }
 
 export function idempotencyScope(principal: Principal): string {
-  return principal.kind === 'admin' ? 'admin' : `portal:${principal.appId}`;
+  if (principal.kind === 'admin') return 'admin';
+  return principal.pollerEndpointId !== undefined
+    ? `poller:${principal.pollerEndpointId}`
+    : `portal:${principal.appId}`;
 }

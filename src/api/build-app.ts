@@ -28,6 +28,7 @@ import { createErrorHandler, sendError } from './errors.ts';
 import { registerIdempotency } from './idempotency.ts';
 import { registerJsonBodyParser } from './json-body.ts';
 import { collectRoutes } from './openapi.ts';
+import { createPollerTokens } from './poller-tokens.ts';
 import { applicationRoutes } from './routes/applications.ts';
 import { attemptRequestRoutes } from './routes/attempt-request.ts';
 import { attemptRoutes } from './routes/attempts.ts';
@@ -42,6 +43,7 @@ import { healthRoutes } from './routes/health.ts';
 import { messageRoutes } from './routes/messages.ts';
 import { metricsRoute } from './routes/metrics.ts';
 import { operationalWebhookRoutes } from './routes/operational-webhooks.ts';
+import { pollingRoutes } from './routes/polling.ts';
 import { type Probes, probeRoutes } from './routes/probes.ts';
 import { statsRoutes } from './routes/stats.ts';
 
@@ -87,6 +89,7 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
     operational: deps.operational ?? discardOperationalEvents,
     tracing: deps.tracing,
   });
+  const pollers = createPollerTokens(storage.meta);
 
   const app = Fastify({
     // pino's Logger is a FastifyBaseLogger; the cast only drops pino-specific members from the type.
@@ -163,8 +166,16 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
       v1.addHook('onRequest', async (request) => {
         const access = request.routeOptions.config.access ?? 'admin';
         if (access === 'public') return;
-        const principal = await authenticate(request, deps.adminTokenHash, ctx.portal, clock(), sessions);
-        authorize(principal, access, request.routeOptions.config.capability);
+        const { config: route } = request.routeOptions;
+        const principal = await authenticate(
+          request,
+          deps.adminTokenHash,
+          ctx.portal,
+          clock(),
+          sessions,
+          pollers,
+        );
+        authorize(principal, access, route.capability, route.poller === true);
         request.principal = principal;
         // A portal token's application is checked here, before the body is parsed or validated, so a
         // malformed request on another application's resource is refused as such (404), not answered
@@ -199,6 +210,7 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
       await v1.register(eventTypeRoutes(ctx));
       await v1.register(endpointRoutes(ctx));
       await v1.register(destinationRoutes(ctx));
+      await v1.register(pollingRoutes(ctx, pollers));
       await v1.register(messageRoutes(ctx));
       await v1.register(attemptRoutes(ctx));
       await v1.register(authRoutes(ctx));

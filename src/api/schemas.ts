@@ -263,6 +263,85 @@ export const EventTypeOut = named(
   }),
 );
 
+/**
+ * The Hookyard addition `egress` on endpoints (api/use-cases/egress.ts checks it, docs/destinations.md
+ * describes it).
+ */
+const Pem = (description: string) => Type.String({ minLength: 1, maxLength: 262_144, description });
+
+export const EndpointEgressIn = named(
+  'EndpointEgressIn',
+  Type.Object(
+    {
+      clientCertificate: Type.Optional(
+        Type.Union([
+          Pem(
+            'PEM certificate (a chain, leaf first) presented to the receiver for mutual TLS; set together with clientKey. null clears it.',
+          ),
+          Type.Null(),
+        ]),
+      ),
+      clientKey: Type.Optional(
+        Type.Union([
+          Pem(
+            'Unencrypted PEM private key of clientCertificate; stored encrypted when HOOKYARD_ENCRYPTION_KEY is set and never returned.',
+          ),
+          Type.Null(),
+        ]),
+      ),
+      caBundle: Type.Optional(
+        Type.Union([
+          Pem(
+            "PEM certificates the receiver's certificate must chain to, trusted for this endpoint instead of the public roots.",
+          ),
+          Type.Null(),
+        ]),
+      ),
+      proxy: Type.Optional(
+        Type.Union([
+          Type.String({
+            minLength: 1,
+            maxLength: 2048,
+            description:
+              'An http:// or https:// proxy (HTTP CONNECT) for this endpoint instead of HOOKYARD_EGRESS_PROXY, or "direct" for none. null: the server default.',
+          }),
+          Type.Null(),
+        ]),
+      ),
+    },
+    {
+      additionalProperties: false,
+      description:
+        'Hookyard addition: how deliveries to this endpoint leave (mutual TLS, trusted CAs, proxy). On update and patch an absent field is kept, null clears it; egress: null clears them all.',
+    },
+  ),
+);
+
+const EgressCertificateOut = Type.Object({
+  subject: Type.String(),
+  issuer: Type.String(),
+  fingerprint256: Type.String({ description: 'SHA-256 fingerprint, colon-separated hex.' }),
+  validFrom: Type.String({ format: 'date-time' }),
+  validTo: Type.String({ format: 'date-time' }),
+});
+
+export const EndpointEgressOut = named(
+  'EndpointEgressOut',
+  Type.Object(
+    {
+      clientCertificate: Type.Union([EgressCertificateOut, Type.Null()], {
+        description: 'The client certificate set (the key never shows), or null.',
+      }),
+      caBundle: Type.Union([Type.Array(EgressCertificateOut), Type.Null()]),
+      proxy: Type.Union([Type.String(), Type.Null()], {
+        description:
+          '"direct", the proxy\'s scheme, host and port (its credentials never show), or null for the server default.',
+      }),
+    },
+    { description: 'Hookyard addition: the egress settings, described; null when none is set.' },
+  ),
+);
+
 const endpointFields = {
   url: EndpointUrl,
   uid: Type.Optional(nullable(Uid)),
@@ -276,6 +355,7 @@ const endpointFields = {
   metadata: Type.Optional(Metadata),
   version: Type.Optional(nullable(Type.Integer({ minimum: 1, maximum: 1 }))),
   filter: Type.Optional(nullable(PayloadFilter)),
+  egress: Type.Optional(nullable(EndpointEgressIn)),
 };
 export const EndpointIn = named(
   'EndpointIn',
@@ -302,6 +382,7 @@ export const EndpointPatch = named(
     secret: Type.Optional(nullable(Secret)),
     version: Type.Optional(nullable(Type.Integer({ minimum: 1, maximum: 1 }))),
     filter: Type.Optional(nullable(PayloadFilter)),
+    egress: Type.Optional(nullable(EndpointEgressIn)),
   }),
 );
 const endpointOutFields = {
@@ -321,7 +402,12 @@ const endpointOutFields = {
 };
 export const EndpointOut = named(
   'EndpointOut',
-  Type.Object({ ...endpointOutFields, metadata: Metadata, filter: nullable(PayloadFilter) }),
+  Type.Object({
+    ...endpointOutFields,
+    metadata: Metadata,
+    filter: nullable(PayloadFilter),
+    egress: nullable(EndpointEgressOut),
+  }),
 );
 export const EndpointSecretOut = named('EndpointSecretOut', Type.Object({ key: SecretOut }));
 export const EndpointSecretRotateIn = named(
@@ -778,9 +864,15 @@ export const DESTINATION_TYPES = [
   'natsJetStream',
   'redisStream',
   'mqtt',
+  'pollingEndpoint',
 ] as const;
 /** The types Svix's SDK 2.x knows; a list read by that SDK leaves the others out (docs/destinations.md). */
-export const SVIX_DESTINATION_TYPES: readonly string[] = ['fifoEndpoint', 'rabbitMq', 'postgres'];
+export const SVIX_DESTINATION_TYPES: readonly string[] = [
+  'fifoEndpoint',
+  'rabbitMq',
+  'postgres',
+  'pollingEndpoint',
+];
 const DestinationType = Type.Union(DESTINATION_TYPES.map((type) => Type.Literal(type)));
 const DestinationUid = Type.String({ minLength: 1, maxLength: 60, pattern: '^(?!sink_)[a-zA-Z0-9_-]+$' });
 export const DestinationStatusIn = named(
@@ -805,10 +897,12 @@ const destinationFields = {
   eventTypes: Type.Optional(nullable(Type.Array(EventTypeName, { maxItems: 1000, uniqueItems: true }))),
   channels: Type.Optional(nullable(Type.Array(Channel, { maxItems: 10, uniqueItems: true }))),
   metadata: Type.Optional(Metadata),
+  filter: Type.Optional(nullable(PayloadFilter)),
 };
+/** `config` may be left out only by types that have none (`pollingEndpoint`); the route says so. */
 export const DestinationIn = named(
   'DestinationIn',
-  Type.Object({ ...destinationFields, type: DestinationType, config: DestinationConfig }),
+  Type.Object({ ...destinationFields, type: DestinationType, config: Type.Optional(DestinationConfig) }),
 );
 export const DestinationPatch = named(
   'DestinationPatch',
@@ -836,6 +930,7 @@ export const DestinationOut = named(
     channels: nullable(Type.Array(Channel)),
     nextRetryAt: nullable(DateTime),
     metadata: Metadata,
+    filter: nullable(PayloadFilter),
     createdAt: DateTime,
     updatedAt: DateTime,
   }),

@@ -8,6 +8,7 @@ import {
   MessageStatus,
   statusText,
 } from '../storage/contract.ts';
+import { egressOut } from './use-cases/egress.ts';
 
 /** Storage records → the Svix JSON shapes. Times are ISO strings; ids are ours, uids the caller's. */
 export function iso(ms: number): string {
@@ -59,7 +60,12 @@ function endpointBase(endpoint: EndpointRecord) {
 }
 
 export function endpointOut(endpoint: EndpointRecord) {
-  return { ...endpointBase(endpoint), metadata: endpoint.metadata, filter: endpoint.filter ?? null };
+  return {
+    ...endpointBase(endpoint),
+    metadata: endpoint.metadata,
+    filter: endpoint.filter ?? null,
+    egress: egressOut(endpoint.egress),
+  };
 }
 
 /**
@@ -137,6 +143,11 @@ export function attemptOut(attempt: AttemptRecord, withContent: boolean, expande
 export function listJson(
   items: readonly string[],
   cursor: { iterator: string | null; prevIterator: string | null; done: boolean },
+  /** Fields a Hookyard list adds after Svix's four (the explorer's `partial`). */
+  extra: Readonly<Record<string, unknown>> = {},
 ): string {
-  return `{"data":[${items.join(',')}],"iterator":${JSON.stringify(cursor.iterator)},"prevIterator":${JSON.stringify(cursor.prevIterator)},"done":${cursor.done}}`;
+  const more = Object.entries(extra)
+    .map(([key, value]) => `,${JSON.stringify(key)}:${JSON.stringify(value)}`)
+    .join('');
+  return `{"data":[${items.join(',')}],"iterator":${JSON.stringify(cursor.iterator)},"prevIterator":${JSON.stringify(cursor.prevIterator)},"done":${cursor.done}${more}}`;
 }

@@ -79,6 +79,10 @@ export const StatsOverviewOut = named(
     backlog: Type.Object({
       due: Type.Integer({ minimum: 0 }),
       scheduledRetries: Type.Integer({ minimum: 0 }),
+      countLimit: Type.Integer({
+        minimum: 1,
+        description: 'The counts stop here: a count equal to it means at least that many.',
+      }),
     }),
     failingEndpoints: Type.Array(EndpointAlertOut),
     openCircuits: Type.Array(EndpointAlertOut),
@@ -151,6 +155,10 @@ export const ExplorerListOut = named(
     iterator: Type.Union([Type.String(), Type.Null()]),
     prevIterator: Type.Union([Type.String(), Type.Null()]),
     done: Type.Boolean(),
+    partial: Type.Boolean({
+      description:
+        'true when the page stopped after examining 10,000 messages without filling up: `iterator` continues the search.',
+    }),
   }),
 );
 

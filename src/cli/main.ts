@@ -9,7 +9,8 @@ import { type SettingName, settings } from '../config/settings.ts';
 import { toError } from '../errors/coerce.ts';
 import { createLogger } from '../log/logger.ts';
 import { startServer } from '../main.ts';
-import { migrateDatabase } from '../storage/create-storage.ts';
+import { createStorage, migrateDatabase } from '../storage/create-storage.ts';
+import { createSealer } from '../storage/sealing.ts';
 import { version } from '../version.ts';
 
 const settingFlags = Object.fromEntries(
@@ -22,6 +23,8 @@ const commands = {
   listen: 'Run a local receiver that verifies and prints deliveries (--port, --secret).',
   backup: 'Copy the embedded SQLite database to <file>, online while Hookyard runs.',
   restore: "Replace the data directory's database with the backup <file> (Hookyard stopped).",
+  reencrypt:
+    'Rewrite stored secrets with the first HOOKYARD_ENCRYPTION_KEY (--plaintext: decrypt them all), then exit.',
 } as const;
 
 export function usage(): string {
@@ -33,7 +36,7 @@ export function usage(): string {
     'Commands:',
     ...Object.entries(commands).map(([name, text]) => `  ${name.padEnd(10)}${text}`),
     '',
-    'Flags for serve, migrate, backup and restore (each also an environment variable; the flag wins):',
+    'Flags for serve, migrate, backup, restore and reencrypt (each also an environment variable; the flag wins):',
     ...(Object.keys(settings) as SettingName[]).map((name) => {
       const s = settings[name];
       return `  --${`${s.flag} <value>`.padEnd(32)}${s.env} (default ${s.default === '' ? 'empty' : s.default})`;
@@ -90,6 +93,42 @@ async function migrate(args: string[]): Promise<void> {
   process.stdout.write(`migrated ${result.database} to schema ${result.to} (${applied})\n`);
 }
 
+/**
+ * Rewrites every endpoint's encrypted-at-rest columns (key rotation, turning encryption on for rows
+ * written before, or off with --plaintext). Safe beside running servers that hold the same keys: a
+ * row is rewritten only if unchanged since it was read, and servers read either form.
+ */
+async function reencrypt(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: { ...settingFlags, plaintext: { type: 'boolean' as const } },
+    strict: true,
+    allowPositionals: false,
+  });
+  const { plaintext, ...flags } = values;
+  const config = loadConfig(process.env, flags as Record<string, string | undefined>);
+  if (config.encryptionKey.length === 0)
+    throw new ConfigError(
+      'hookyard reencrypt needs HOOKYARD_ENCRYPTION_KEY: the key to encrypt with first, then any older keys rows may still use',
+    );
+  const logger = createLogger(config.logLevel);
+  const storage = await createStorage({
+    config,
+    logger,
+    migrate: false,
+    lockDataDir: false,
+    writePlaintext: plaintext === true,
+  });
+  try {
+    const rows = await storage.endpoints.reseal();
+    const how =
+      plaintext === true ? 'in plaintext' : `with key ${createSealer(config.encryptionKey).keyIds[0]}`;
+    process.stdout.write(`rewrote ${rows} endpoint rows ${how} in ${storage.description}\n`);
+  } finally {
+    await storage.close();
+  }
+}
+
 async function backupOrRestore(command: 'backup' | 'restore', args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
@@ -141,6 +180,8 @@ export async function main(argv: string[]): Promise<void> {
       case 'backup':
       case 'restore':
         return await backupOrRestore(command, rest);
+      case 'reencrypt':
+        return await reencrypt(rest);
       default:
         fail(`unknown command "${command}"`);
     }

@@ -1,5 +1,6 @@
 import { parseCidrList } from '../domain/cidr.ts';
 import { parseDuration } from '../domain/duration.ts';
+import { parseKeyList } from '../domain/encryption-key.ts';
 import { parseEndpointUrl } from '../domain/endpoint-url.ts';
 import { normaliseSecret, SECRET_PREFIX } from '../signing/keys.ts';
 
@@ -304,9 +305,27 @@ export const settings = {
     default: '',
     accepts: 'empty (direct) or an http:// or https:// proxy URL',
     description:
-      "Send every delivery through this HTTP proxy (a CONNECT tunnel per receiver origin), as Svix's `proxy_config`. The address guard then checks the proxy's address, not the receiver's: the proxy must enforce egress rules.",
+      "Send every delivery through this HTTP proxy (a CONNECT tunnel per receiver origin), as Svix's `proxy_config`; an endpoint's `egress.proxy` overrides it (another proxy, or `direct`). The address guard still checks the receiver before the CONNECT (a literal address, or every address Hookyard resolves for its name; a name Hookyard cannot resolve is left to the proxy's rules), not this proxy's own address.",
     secret: true,
     parse: proxyUrl,
+  }),
+  encryptionKey: def({
+    env: 'HOOKYARD_ENCRYPTION_KEY',
+    flag: 'encryption-key',
+    default: '',
+    accepts:
+      'empty (stored in plaintext), or a 32-byte key as base64 or hex (`openssl rand -base64 32`), optionally followed by older keys after commas',
+    description:
+      'Encrypts endpoint and destination signing secrets, destination configs, client keys and proxy URLs in the database (AES-256-GCM). The first key encrypts, later ones only decrypt (a rotation: `hookyard reencrypt` rewrites every row with the first). Start-up stops when the database holds values encrypted with a key not listed (docs/destinations.md).',
+    secret: true,
+    parse: (raw) => {
+      const keys = parseKeyList(raw);
+      if (keys === undefined)
+        throw new Error(
+          'empty, or distinct 32-byte keys separated by commas, each as base64 (44 characters) or hex (64 characters)',
+        );
+      return keys;
+    },
   }),
   ingestBatchWindow: def({
     env: 'HOOKYARD_INGEST_BATCH_WINDOW',

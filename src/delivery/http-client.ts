@@ -1,9 +1,12 @@
+import { createHash } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { Agent, buildConnector, type Dispatcher, ProxyAgent } from 'undici';
+import { Agent, buildConnector, Client, type Dispatcher, Pool, ProxyAgent } from 'undici';
 import type { Config } from '../config/settings.ts';
 import { errnoText } from '../domain/outcome-classification.ts';
 import { errorCodeOf, toError } from '../errors/coerce.ts';
 import type { Logger } from '../log/logger.ts';
+import type { EndpointEgress } from '../storage/contract.ts';
 import {
   AddressBlockedError,
   type AddressGuard,
@@ -23,6 +26,11 @@ export interface SendRequest {
   readonly timeoutMs: number;
   /** Aborts the attempt early (shutdown); reported as an error with errno `ABORTED`. */
   readonly signal?: AbortSignal | undefined;
+  /**
+   * The endpoint's client certificate, trusted CAs and proxy override. The same object (as the
+   * endpoint cache hands it out) finds its connection pool without hashing it again.
+   */
+  readonly egress?: EndpointEgress | undefined;
 }
 
 export type SendResult =
@@ -54,11 +62,29 @@ export interface HttpClient {
 
 /** Past the recorded part, drain at most this much so the connection can be reused; more closes it. */
 const DRAIN_LIMIT = 256 * 1024;
+/** A pool for an endpoint's egress settings unused this long is closed (they changed, or it went). */
+const ROUTE_IDLE_MS = 5 * 60_000;
 
 /**
- * The only way Hookyard talks to receivers. One undici Agent shares keep-alive connections per
- * origin; its connector checks every address it connects to against the address guard. Redirects
- * are never followed (undici's Agent does not by default), so a 3xx is an ordinary failed response.
+ * A set of keep-alive pools (one undici dispatcher) and what its connections are made with: the
+ * default route serves every endpoint without egress settings; each distinct combination of client
+ * certificate, CA bundle and proxy gets a route of its own, so a connection opened with one
+ * endpoint's certificate or trust is never reused for another's.
+ */
+interface Route {
+  /** '' for the default route, else a hash of the egress settings. */
+  readonly key: string;
+  readonly dispatcher: Dispatcher;
+  inFlight: number;
+  lastUsed: number;
+  closed: boolean;
+}
+
+/**
+ * The only way Hookyard talks to receivers. undici dispatchers share keep-alive connections per
+ * origin (and per egress route); their connectors check every address they connect to against the
+ * address guard. Redirects are never followed (undici's Agent does not by default), so a 3xx is an
+ * ordinary failed response.
  */
 export function createHttpClient(
   config: Pick<Config, 'allowedSubnets' | 'connectionsPerOrigin' | 'responseBodyLimit' | 'deliveryTimeout'> &
@@ -66,22 +92,84 @@ export function createHttpClient(
   logger: Logger,
 ): HttpClient {
   const guard = createAddressGuard(config.allowedSubnets);
-  // Through an egress proxy (HOOKYARD_EGRESS_PROXY) the connected address is the proxy's, so the
-  // address guard cannot see the receiver's: URLs are still checked when an endpoint is saved, and
-  // the proxy is trusted to enforce the rest (docs/configuration.md).
-  const agent: Dispatcher = config.egressProxy
-    ? new ProxyAgent({
-        uri: config.egressProxy,
-        connections: config.connectionsPerOrigin,
-        pipelining: 1,
-        keepAliveTimeout: 30_000,
-      })
-    : new Agent({
-        connections: config.connectionsPerOrigin,
-        pipelining: 1,
-        keepAliveTimeout: 30_000,
-        connect: guardedConnector(guard, config.deliveryTimeout),
-      });
+  const pooling = { connections: config.connectionsPerOrigin, pipelining: 1, keepAliveTimeout: 30_000 };
+
+  /**
+   * Through a proxy the connected address is the proxy's, so the receiver's is checked before the
+   * CONNECT (guardedTunnel). A per-endpoint proxy was named through the API and is itself checked
+   * like a receiver; HOOKYARD_EGRESS_PROXY is the operator's and is trusted.
+   */
+  function dispatcherFor(egress: EndpointEgress | undefined): Dispatcher {
+    const tls = {
+      ...(egress?.clientCertificate ? { cert: egress.clientCertificate } : {}),
+      ...(egress?.clientKey ? { key: egress.clientKey } : {}),
+      ...(egress?.caBundle ? { ca: egress.caBundle } : {}),
+    };
+    const proxy = egress?.proxy ?? { kind: 'default' as const };
+    const proxyUrl =
+      proxy.kind === 'proxy' ? proxy.url : proxy.kind === 'direct' ? '' : (config.egressProxy ?? '');
+    if (proxyUrl === '')
+      return new Agent({ ...pooling, connect: guardedConnector(guard, config.deliveryTimeout, tls) });
+    return new ProxyAgent({
+      uri: proxyUrl,
+      ...pooling,
+      requestTls: tls,
+      // The CONNECT is bounded by the delivery timeout too (undici's default waits 300 s for its answer).
+      clientFactory: (origin: URL, options: Pool.Options) =>
+        new Pool(origin, {
+          ...options,
+          headersTimeout: config.deliveryTimeout,
+          ...(proxy.kind === 'proxy' ? { connect: guardedConnector(guard, config.deliveryTimeout, {}) } : {}),
+        }),
+      factory: (origin: string, options: Agent.Options) => {
+        const tunnel = options.connect;
+        const connect = typeof tunnel === 'function' ? guardedTunnel(guard, tunnel) : tunnel;
+        return options.connections === 1
+          ? new Client(origin, { ...options, connect })
+          : new Pool(origin, { ...options, connect });
+      },
+    });
+  }
+
+  const defaultRoute: Route = {
+    key: '',
+    dispatcher: dispatcherFor(undefined),
+    inFlight: 0,
+    lastUsed: 0,
+    closed: false,
+  };
+  const routes = new Map<string, Route>();
+  const routeOf = new WeakMap<EndpointEgress, Route>();
+
+  function routeFor(egress: EndpointEgress | undefined): Route {
+    if (!egress) return defaultRoute;
+    const known = routeOf.get(egress);
+    if (known && !known.closed) return known;
+    const key = createHash('sha256').update(JSON.stringify(egress)).digest('base64url').slice(0, 22);
+    let route = routes.get(key);
+    if (!route) {
+      closeIdleRoutes();
+      route = { key, dispatcher: dispatcherFor(egress), inFlight: 0, lastUsed: 0, closed: false };
+      routes.set(key, route);
+    }
+    routeOf.set(egress, route);
+    return route;
+  }
+
+  function closeIdleRoutes(): void {
+    const now = performance.now();
+    for (const [key, route] of routes) {
+      if (route.inFlight > 0 || now - route.lastUsed < ROUTE_IDLE_MS) continue;
+      route.closed = true;
+      routes.delete(key);
+      route.dispatcher
+        .close()
+        .catch((error: unknown) => logger.debug({ err: error }, 'closing an idle pool failed'));
+    }
+  }
+  const sweeper = setInterval(closeIdleRoutes, ROUTE_IDLE_MS);
+  sweeper.unref();
+
   const limit = config.responseBodyLimit;
   const gates = new Map<string, OriginGate>();
 
@@ -138,17 +226,24 @@ export function createHttpClient(
     const queued = performance.now();
     let origin: string;
     let path: string;
+    let route: Route;
     try {
       const url = new URL(request.url);
       origin = url.origin;
       path = `${url.pathname}${url.search}`;
+      route = routeFor(request.egress);
     } catch (thrown) {
       return { kind: 'error', ...describeError(thrown), durationMs: 0, waitMs: 0 };
     }
-    const granted = await acquire(origin, request.timeoutMs, request.signal);
+    route.inFlight++;
+    route.lastUsed = performance.now();
+    // Connections are limited per origin within a route: each route has pools of its own.
+    const gateKey = route.key === '' ? origin : `${route.key} ${origin}`;
+    const granted = await acquire(gateKey, request.timeoutMs, request.signal);
     const started = performance.now();
     const waitMs = Math.round(started - queued);
     if (!granted) {
+      route.inFlight--;
       if (request.signal?.aborted)
         return { kind: 'error', ...describeError(request.signal.reason), durationMs: 0, waitMs };
       return {
@@ -164,7 +259,7 @@ export function createHttpClient(
     const timer = setTimeout(() => timeout.abort(new TimeoutError(request.timeoutMs)), request.timeoutMs);
     const signal = request.signal ? AbortSignal.any([timeout.signal, request.signal]) : timeout.signal;
     try {
-      const response = await agent.request({
+      const response = await route.dispatcher.request({
         origin,
         path,
         method: 'POST',
@@ -194,14 +289,20 @@ export function createHttpClient(
       return { kind: 'error', ...error, durationMs: elapsed(), waitMs };
     } finally {
       clearTimeout(timer);
-      release(origin);
+      release(gateKey);
+      route.inFlight--;
+      route.lastUsed = performance.now();
     }
   }
 
   return {
     send,
     async close() {
-      await agent.close();
+      clearInterval(sweeper);
+      const open = [defaultRoute, ...routes.values()];
+      routes.clear();
+      for (const route of open) route.closed = true;
+      await Promise.all(open.map((route) => route.dispatcher.close()));
     },
   };
 }
@@ -225,8 +326,12 @@ class TimeoutError extends Error {
  * Literal IP hosts skip `lookup` in net.connect, so they are checked here; names go through the
  * guarded lookup, which sees the addresses the socket will actually use.
  */
-function guardedConnector(guard: AddressGuard, timeoutMs: number): buildConnector.connector {
-  const connect = buildConnector({ lookup: guardedLookup(guard), timeout: timeoutMs });
+function guardedConnector(
+  guard: AddressGuard,
+  timeoutMs: number,
+  tls: { cert?: string; key?: string; ca?: string },
+): buildConnector.connector {
+  const connect = buildConnector({ lookup: guardedLookup(guard), timeout: timeoutMs, ...tls });
   return (options, callback) => {
     if (isIP(options.hostname) !== 0) {
       const verdict = guard.check(options.hostname);
@@ -236,6 +341,42 @@ function guardedConnector(guard: AddressGuard, timeoutMs: number): buildConnecto
       }
     }
     connect(options, callback);
+  };
+}
+
+/**
+ * A proxy's CONNECT tunnel, opened only to a receiver the address guard allows: a literal address is
+ * checked as is; a name is resolved here and refused when any of its addresses is blocked, since the
+ * proxy, not Hookyard, picks the address it connects to. A name Hookyard cannot resolve is left to
+ * the proxy (which may see a DNS Hookyard does not), and the proxy's own rules then decide.
+ */
+function guardedTunnel(guard: AddressGuard, tunnel: buildConnector.connector): buildConnector.connector {
+  return (options, callback) => {
+    const host = options.hostname.startsWith('[') ? options.hostname.slice(1, -1) : options.hostname;
+    const verdictOf = async (): Promise<string | undefined> => {
+      if (isIP(host) !== 0) {
+        const verdict = guard.check(host);
+        return verdict.blocked ? verdict.reason : undefined;
+      }
+      let addresses: { address: string }[];
+      try {
+        addresses = await lookup(host, { all: true });
+      } catch {
+        return undefined;
+      }
+      for (const { address } of addresses) {
+        const verdict = guard.check(address);
+        if (verdict.blocked) return `${host}: ${verdict.reason}`;
+      }
+      return undefined;
+    };
+    verdictOf().then(
+      (blocked) => {
+        if (blocked) callback(new AddressBlockedError(blocked), null);
+        else tunnel(options, callback);
+      },
+      (error: unknown) => callback(toError(error), null),
+    );
   };
 }
 

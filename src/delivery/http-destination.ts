@@ -18,6 +18,7 @@ export function createHttpDestination(client: HttpClient, clock: () => number = 
         body: message.body,
         timeoutMs: options.timeoutMs,
         signal: options.signal,
+        egress: endpoint.egress,
       });
       return outcomeOf(result, clock());
     },

@@ -11,7 +11,7 @@ import type { ClaimAdmission, ClaimedTask, DeliveryStore } from '../storage/cont
  *        │     (leased, in memory) ──a request of its endpoint ends──► running
  *        │                                                └──outcome committed──► global slot frees
  *        └──beyond the queues' bounds──► parked (leased to this owner, out of the due range)
- *              ──a quarter of the endpoint's queue drained──► unparked: due now, claimed again
+ *              ──a quarter of the endpoint's queue drained──► unparked: leased again, into the queue
  *
  * Fairness: at most `endpointCap` requests per endpoint are in flight here (a request's endpoint slot
  * frees when its response arrives; its global slot when its outcome commits). A task whose endpoint is
@@ -28,6 +28,8 @@ export interface AdmissionDeps {
   readonly owner: string;
   readonly concurrency: number;
   readonly endpointCap: number;
+  /** How long a task taken back from parking is leased for (as a claim's). */
+  readonly leaseMs: number;
   /** Tasks claimed per round: a hot endpoint keeps two rounds' worth queued locally. */
   readonly claimBatch: number;
   readonly clock: () => number;
@@ -38,8 +40,6 @@ export interface AdmissionDeps {
   readonly slotFreed: () => void;
   /** A request ended: its endpoint may take another. */
   readonly requestEnded: () => void;
-  /** Unparked tasks are due again. */
-  readonly madeDue: () => void;
 }
 
 export interface Admission {
@@ -111,11 +111,12 @@ export function createAdmission(deps: AdmissionDeps): Admission {
     const parks = parked.get(endpointId);
     unparking.add(endpointId);
     deps.deliveries
-      .unpark(deps.owner, endpointId, deps.clock(), limit)
+      .unpark(deps.owner, endpointId, deps.clock(), deps.leaseMs, limit)
       .then(
-        (count) => {
-          if (count < limit && parked.get(endpointId) === parks) parked.delete(endpointId);
-          if (count > 0) deps.madeDue();
+        ({ taken, tasks }) => {
+          if (taken < limit && parked.get(endpointId) === parks) parked.delete(endpointId);
+          // Leased to this owner again: straight into the endpoint's queue (or started, a slot free).
+          if (!stopped) for (const task of tasks) accept(task);
         },
         (error: unknown) => logger.error({ err: toError(error), endpointId }, 'unparking deliveries failed'),
       )
@@ -136,6 +137,17 @@ export function createAdmission(deps: AdmissionDeps): Admission {
       if (queue.length === 0) waiting.delete(endpointId);
       if (inFlight.size >= concurrency) return;
     }
+  }
+
+  function accept(task: ClaimedTask): void {
+    if (requestsTo(task.endpointId) < endpointCap && inFlight.size < concurrency) {
+      start(task);
+      return;
+    }
+    const queue = waiting.get(task.endpointId);
+    if (queue) queue.push(task);
+    else waiting.set(task.endpointId, [task]);
+    waitingTotal++;
   }
 
   function start(task: ClaimedTask): void {
@@ -178,16 +190,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
       return admit;
     },
     parkedThisRound: () => parkedNow,
-    accept(task) {
-      if (requestsTo(task.endpointId) < endpointCap && inFlight.size < concurrency) {
-        start(task);
-        return;
-      }
-      const queue = waiting.get(task.endpointId);
-      if (queue) queue.push(task);
-      else waiting.set(task.endpointId, [task]);
-      waitingTotal++;
-    },
+    accept,
     stop() {
       stopped = true;
     },

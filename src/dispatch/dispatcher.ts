@@ -114,6 +114,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     owner,
     concurrency,
     endpointCap,
+    leaseMs: config.leaseDuration,
     claimBatch: CLAIM_BATCH,
     clock,
     logger,
@@ -123,7 +124,6 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     },
     slotFreed: () => claims.slotFreed(),
     requestEnded: () => claims.requestEnded(),
-    madeDue: () => claims.wake(),
   });
   const pollIntervalMs = deps.pollIntervalMs ?? (storage.capabilities.listenNotify ? 5_000 : 1_000);
   const claims = createClaimLoop({

@@ -49,6 +49,9 @@ export const statusTable: Readonly<Record<number, Classification>> = {
  * one request) is down; a reset mid-response or a blocked address does not, since the host answered
  * or was never tried. Listed so a change of policy is a one-line edit.
  */
+const UNTRUSTED =
+  "the receiver's TLS certificate does not chain to a trusted CA (an endpoint's egress.caBundle can name its CA)";
+
 const errnos: Readonly<Record<string, { classification: Classification; text?: string }>> = {
   ECONNREFUSED: { classification: UNREACHABLE, text: 'connection refused' },
   ECONNRESET: { classification: FAILURE, text: 'connection reset by the receiver' },
@@ -63,6 +66,17 @@ const errnos: Readonly<Record<string, { classification: Classification; text?: s
   UND_ERR_BODY_TIMEOUT: { classification: FAILURE, text: 'timed out reading the response body' },
   UND_ERR_SOCKET: { classification: FAILURE, text: 'the connection closed unexpectedly' },
   EPROTO: { classification: FAILURE, text: 'TLS protocol error' },
+  // The receiver's certificate failed verification: the host answered, so not unreachable.
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: { classification: FAILURE, text: UNTRUSTED },
+  UNABLE_TO_GET_ISSUER_CERT: { classification: FAILURE, text: UNTRUSTED },
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: { classification: FAILURE, text: UNTRUSTED },
+  SELF_SIGNED_CERT_IN_CHAIN: { classification: FAILURE, text: UNTRUSTED },
+  DEPTH_ZERO_SELF_SIGNED_CERT: { classification: FAILURE, text: UNTRUSTED },
+  CERT_HAS_EXPIRED: { classification: FAILURE, text: "the receiver's TLS certificate has expired" },
+  ERR_TLS_CERT_ALTNAME_INVALID: {
+    classification: FAILURE,
+    text: "the receiver's TLS certificate is not for this host name",
+  },
   /**
    * No connection of Hookyard's own pool to the origin freed up in time, so the request was never
    * sent: retried, and not held against the receiver (it is not unreachable, only busy with our others).

@@ -86,7 +86,26 @@ export interface EndpointRecord {
    * endpoint row with its type and that type's config; `url` then holds its address without credentials.
    */
   destination?: StoredDestination;
+  /** Hookyard addition: client certificate, trusted CAs and proxy of an HTTP endpoint; absent = none. */
+  egress?: EndpointEgress;
 }
+
+/**
+ * How deliveries to an HTTP endpoint leave Hookyard (docs/destinations.md, "Egress"). Checked when
+ * saved (api/use-cases/egress.ts); the key and the proxy URL are credentials, never shown by the API.
+ */
+export interface EndpointEgress {
+  /** PEM certificate (chain, leaf first) presented to the receiver; set together with clientKey. */
+  clientCertificate: string | null;
+  /** PEM private key of clientCertificate (unencrypted PKCS#8, PKCS#1 or SEC1). */
+  clientKey: string | null;
+  /** PEM certificates the receiver's certificate must chain to, instead of the public roots. */
+  caBundle: string | null;
+  proxy: EgressProxy;
+}
+
+/** `default`: HOOKYARD_EGRESS_PROXY when set, else direct; `direct`: never a proxy; `proxy`: this one. */
+export type EgressProxy = { kind: 'default' } | { kind: 'direct' } | { kind: 'proxy'; url: string };
 
 /** A destination's type (`rabbitMq`, `redisStream`, ...) and its config as the API accepted it. */
 export interface StoredDestination {
@@ -246,7 +265,7 @@ export interface ClaimedTask {
 /**
  * The dispatcher's say over each task a claim is about to hand it, asked inside the claim: undefined =
  * attempt it now; a time = give it back, due then; `'park'` = its endpoint is saturated here: keep it
- * leased to this owner, out of the due range, until `unpark` (or, should the owner die, until the
+ * leased to this owner, out of the due range, until `unpark` takes it back (or, should the owner die, until the
  * lease runs out), so a saturated endpoint's backlog is not claimed and given back over and over.
  */
 export type ClaimAdmission = (task: {
@@ -340,6 +359,17 @@ export interface EndpointStore {
   /** The endpoint's delivery-policy state; undefined when it has none yet (never attempted). */
   health(endpointId: string): Promise<EndpointHealthRecord | undefined>;
   stats(endpointId: string, range: TimeRange): Promise<EndpointStatsCounts>;
+  /**
+   * Rewrites the encrypted-at-rest columns of every endpoint with the storage's current key (or in
+   * plaintext when it has none), row by row; a row changed meanwhile keeps its newer value.
+   * `hookyard reencrypt`; returns how many rows were rewritten.
+   */
+  reseal(): Promise<number>;
+  /**
+   * Ids of the keys stored values are encrypted with that this storage cannot open (none, or a
+   * start-up error naming HOOKYARD_ENCRYPTION_KEY).
+   */
+  unknownSealingKeys(): Promise<string[]>;
 }
 
 export interface MessageStore {
@@ -353,6 +383,45 @@ export interface MessageStore {
   list(appId: string, filter: MessageListFilter, page: PageQuery): Promise<Page<MessageRecord>>;
   /** Drops the payload (keeps the message row); returns false when the message is missing. */
   expungePayload(appId: string, msgId: string): Promise<boolean>;
+}
+
+/**
+ * A consumer of a polling endpoint (docs/destinations.md, `pollingEndpoint`): where it committed, and
+ * what it was handed since. Offsets are the consumer's own numbering of its stream: the message at
+ * `position` has `committedOffset`, the ones handed after it `committedOffset + 1`, `+ 2`, ...
+ */
+export interface PollingConsumerRecord {
+  endpointId: string;
+  consumerId: string;
+  /** The consumer reads the application's message ids above this one (a message id or an id boundary). */
+  position: string;
+  committedOffset: number;
+  /** Message ids handed out after `position`, in order, not yet committed. */
+  handed: string[];
+  /** While later than now, a poll continues after `handed` instead of reading them again. */
+  leaseExpiresAt: number | null;
+  updatedAt: number;
+}
+
+/** What a polling read selects in SQL; the channel and payload filters are applied by the caller. */
+export interface PollingRead {
+  /** Exclusive lower bound (a message id or an id boundary). */
+  after: string;
+  /** Exclusive upper bound: messages at or above it may still be committing; null = none. */
+  before: string | null;
+  /** null = every event type. */
+  eventTypes: readonly string[] | null;
+  /** Only messages sent with this channel. */
+  channel?: string | undefined;
+  limit: number;
+}
+
+export interface PollingStore {
+  /** The application's messages in `read`'s range and event types, oldest (smallest id) first. */
+  messagesAfter(appId: string, read: PollingRead): Promise<MessageRecord[]>;
+  getConsumer(endpointId: string, consumerId: string): Promise<PollingConsumerRecord | undefined>;
+  /** Creates or replaces the consumer's row. */
+  saveConsumer(record: PollingConsumerRecord): Promise<void>;
 }
 
 export interface DeliveryStore {
@@ -394,10 +463,18 @@ export interface DeliveryStore {
   /** Makes every failed delivery of the endpoint created in [since, until) due now. Returns how many. */
   recover(endpointId: string, since: number, until: number, now: number): Promise<number>;
   /**
-   * Makes up to `limit` of the endpoint's deliveries that `owner` parked due now (oldest first).
-   * Returns how many; fewer than `limit` means none are left parked.
+   * Takes up to `limit` of the endpoint's deliveries that `owner` parked back (oldest first), leased to
+   * `owner` for `leaseMs`, through the same endpoint gate as a claim: the returned tasks are for its
+   * local queue. `taken` counts the rows taken, gated or not; fewer than `limit` means none are left
+   * parked.
    */
-  unpark(owner: string, endpointId: string, now: number, limit: number): Promise<number>;
+  unpark(
+    owner: string,
+    endpointId: string,
+    now: number,
+    leaseMs: number,
+    limit: number,
+  ): Promise<{ taken: number; tasks: ClaimedTask[] }>;
   /** On start-up of a single-writer backend: every lease belongs to a dead process, make them due now. */
   releaseLeases(now: number): Promise<number>;
 }
@@ -592,12 +669,27 @@ export interface EndpointAlert {
 }
 
 export interface StatsStore {
-  /** Per-minute sums in [since, until) for one endpoint, one application, or (empty scope) everything. */
-  series(scope: { appId?: string; endpointId?: string }, since: number, until: number): Promise<StatsPoint[]>;
+  /**
+   * Sums in [since, until) for one endpoint, one application, or (empty scope) everything, one point
+   * per interval of `intervalMs` (a whole number of minutes, default one; intervals start at multiples
+   * of it since the epoch, and `minute` is that start). Only intervals with attempts are returned.
+   */
+  series(
+    scope: { appId?: string; endpointId?: string },
+    since: number,
+    until: number,
+    intervalMs?: number,
+  ): Promise<StatsPoint[]>;
+  /** The sums of every endpoint in [since, until), one total (what `series({})` adds up, read cheaper). */
+  totals(since: number, until: number): Promise<Omit<StatsPoint, 'minute'>>;
   /** Sums in [since, until) per endpoint of an application (endpoints without attempts are absent). */
   byEndpoint(appId: string, since: number, until: number): Promise<EndpointStatsSummary[]>;
-  /** Unfinished deliveries due now, and those waiting for a scheduled retry. */
-  backlog(now: number): Promise<{ due: number; scheduledRetries: number }>;
+  /**
+   * Unfinished deliveries due now, and those waiting for a scheduled retry, each counted up to `limit`
+   * (a count of `limit` means at least that many): an outage's backlog must not make the count cost
+   * a read of every queued row.
+   */
+  backlog(now: number, limit: number): Promise<{ due: number; scheduledRetries: number }>;
   /** At most `limit` of each: failing endpoints, open circuits, disabled endpoints. */
   attention(
     limit: number,
@@ -614,9 +706,25 @@ export interface ExploreFilter extends TimeRange {
   status?: MessageStatus | undefined;
 }
 
+/** How many candidate messages one explorer page examines at most when a filter is not an index walk. */
+export const EXPLORE_SCAN_LIMIT = 10_000;
+
+export interface ExplorePage extends Page<MessageRecord> {
+  /**
+   * Set when the page examined `EXPLORE_SCAN_LIMIT` candidates without filling up: the key the walk
+   * stopped at, for the next page to continue from (`done` is then false; the page may even be empty).
+   */
+  stoppedAt?: string;
+}
+
 /** Operator reads across applications (dashboard explorer, live tail). */
 export interface ExploreStore {
-  listMessages(filter: ExploreFilter, page: PageQuery): Promise<Page<MessageRecord>>;
+  /**
+   * Newest first. The event-type, channel and status filters are checked on each candidate of the
+   * walk (by id, or by application), so a page examines at most `EXPLORE_SCAN_LIMIT` of them: a rare
+   * match costs a few more pages, never a scan of every message stored.
+   */
+  listMessages(filter: ExploreFilter, page: PageQuery): Promise<ExplorePage>;
   /** Messages whose id, or eventId in any application, is exactly this. */
   findMessages(idOrEventId: string, limit: number): Promise<MessageRecord[]>;
   /** Oldest first, ids greater than `afterId`. */
@@ -747,6 +855,7 @@ export interface Storage {
   readonly backgroundTasks: BackgroundTaskStore;
   readonly bulk: BulkOperationStore;
   readonly census: CensusStore;
+  readonly polling: PollingStore;
   /**
    * Listens for changes to applications, endpoints and event types (ours and, with `listenNotify`,
    * other processes'). The stores publish these themselves after every committed mutation.

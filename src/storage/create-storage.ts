@@ -4,6 +4,7 @@ import type { Config } from '../config/settings.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Storage } from './contract.ts';
 import { type MigrationResult, migrate, schemaStatus } from './migrate.ts';
+import { createSealer } from './sealing.ts';
 import type { SqlDriver } from './sql/driver.ts';
 import { createSqlStorage } from './sql/sql-storage.ts';
 import { lockDataDir } from './sqlite/data-dir-lock.ts';
@@ -29,6 +30,16 @@ export interface CreateStorageOptions extends OpenDatabaseOptions {
    * Tools that run beside a server (`hookyard migrate`) pass false.
    */
   lockDataDir?: boolean | undefined;
+  /**
+   * Write credentials in plaintext even when HOOKYARD_ENCRYPTION_KEY is set (its keys still decrypt):
+   * `hookyard reencrypt --plaintext`, to stop encrypting.
+   */
+  writePlaintext?: boolean | undefined;
+}
+
+/** The database holds values encrypted with a key the configuration does not list. */
+export class UnknownEncryptionKey extends Error {
+  override name = 'UnknownEncryptionKey';
 }
 
 /**
@@ -58,7 +69,8 @@ export async function createStorage(options: CreateStorageOptions): Promise<Stor
           'database migrated',
         );
     }
-    return await createSqlStorage(driver, {
+    const storage = await createSqlStorage(driver, {
+      sealer: createSealer(options.config.encryptionKey, { plaintext: options.writePlaintext === true }),
       ingestBatchWindowMs: options.config.ingestBatchWindow,
       policies: {
         health: {
@@ -70,6 +82,18 @@ export async function createStorage(options: CreateStorageOptions): Promise<Stor
       logger: options.logger,
       onClose: release,
     });
+    // Checked once here rather than failing on each read later: a missing key would otherwise make
+    // every fan-out to the application holding such a row fail.
+    // On failure the catch below closes the driver, which is all the storage holds yet.
+    const unknown = await storage.endpoints.unknownSealingKeys();
+    if (unknown.length > 0) {
+      throw new UnknownEncryptionKey(
+        options.config.encryptionKey.length === 0
+          ? `HOOKYARD_ENCRYPTION_KEY is empty but the database holds secrets encrypted with key ${unknown.join(', ')}: set that key again (decrypting them all first with \`hookyard reencrypt --plaintext\` lets you remove it)`
+          : `HOOKYARD_ENCRYPTION_KEY does not hold key ${unknown.join(', ')}, which secrets in the database are encrypted with: list it after the current key (comma-separated) and run \`hookyard reencrypt\``,
+      );
+    }
+    return storage;
   } catch (error) {
     await driver?.close().catch(() => {});
     release?.();

@@ -68,7 +68,7 @@ forEachBackend((backend) => {
     const overview = (await p.call({ method: 'GET', url: '/api/v1/stats/overview' })).json();
     assert.equal(overview.lastDay.succeeded, 3);
     assert.equal(overview.lastDay.failed, 2);
-    assert.deepEqual(overview.backlog, { due: 0, scheduledRetries: 0 });
+    assert.deepEqual(overview.backlog, { due: 0, scheduledRetries: 0, countLimit: 10_000 });
     assert.deepEqual(
       overview.failingEndpoints.map((alert: { endpointId: string }) => alert.endpointId),
       [good],

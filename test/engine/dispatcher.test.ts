@@ -145,7 +145,7 @@ async function engine(
 
 async function waitFor<T>(
   probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 10_000,
+  timeoutMs = 30_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -438,6 +438,40 @@ forEachBackend((backend) => {
     }
     await e.dispatcher.start();
     assert.equal((await e.settled(msgId, endpoint.id)).status, MessageStatus.success);
+  });
+
+  test("a stalled endpoint's backlog beyond its queue is parked, taken back, and sent once each", async (t) => {
+    // Four slots: the endpoint takes 2 requests and queues 200 locally (two claims' worth); the rest
+    // of 300 is parked while the receiver holds every request, and comes back as the queue drains.
+    const e = await engine(t, backend, { deliveryConcurrency: '4' });
+    let release = false;
+    const held: ServerResponse[] = [];
+    const rx = await receiver(t, (_req, res) => {
+      if (release) res.end('ok');
+      else held.push(res);
+    });
+    const taken: number[] = [];
+    const unpark = e.storage.deliveries.unpark.bind(e.storage.deliveries);
+    e.storage.deliveries.unpark = async (...args) => {
+      const result = await unpark(...args);
+      taken.push(result.taken);
+      return result;
+    };
+    const endpoint = await e.endpoint(rx.url);
+    const ids: string[] = [];
+    for (let i = 0; i < 300; i++) ids.push(await e.send([endpoint]));
+    await waitFor(() => held.length >= 2);
+    release = true;
+    for (const res of held.splice(0)) res.end('ok');
+    for (const id of ids)
+      assert.equal((await e.settled(id, endpoint.id)).status, MessageStatus.success, `${id} delivered`);
+    const sent = rx.received.map((request) => request.headers['webhook-id']);
+    assert.equal(new Set(sent).size, 300, 'every message reached the receiver');
+    assert.equal(sent.length, 300, 'none twice');
+    assert.ok(
+      taken.reduce((sum, n) => sum + n, 0) > 0,
+      `parked deliveries were taken back (unpark took ${taken.join(', ')})`,
+    );
   });
 
   test('delivers many messages with bounded concurrency', async (t) => {

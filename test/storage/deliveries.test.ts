@@ -174,26 +174,35 @@ forEachBackend((backend) => {
       [],
       'parked tasks are not due',
     );
-    assert.equal(await storage.deliveries.unpark('w2', busy.id, now, 10), 0, 'only the owner unparks');
-
-    assert.equal(await storage.deliveries.unpark('w1', busy.id, now + 2, 2), 2);
-    const back = await storage.deliveries.claim('w1', 10, now + 3, 60_000);
-    // Parked by one claim, they share a due time: which two come back first is not defined.
-    assert.equal(back.length, 2);
-    for (const task of back) assert.ok(ids.includes(task.msgId));
     assert.equal(
-      await storage.deliveries.unpark('w1', busy.id, now + 4, 10),
-      3,
-      'fewer than asked: none left',
+      (await storage.deliveries.unpark('w2', busy.id, now, 60_000, 10)).taken,
+      0,
+      'only the owner unparks',
+    );
+
+    // Taken back leased to the owner, as tasks for its queue: not due for anyone meanwhile.
+    const back = await storage.deliveries.unpark('w1', busy.id, now + 2, 60_000, 2);
+    assert.equal(back.taken, 2);
+    // Parked by one claim, they share a due time: which two come back first is not defined.
+    assert.equal(back.tasks.length, 2);
+    for (const task of back.tasks) {
+      assert.ok(ids.includes(task.msgId));
+      assert.equal(task.endpointId, busy.id);
+      assert.equal((await storage.deliveries.get(task.msgId, busy.id))?.nextAttemptAt, now + 2 + 60_000);
+    }
+    assert.deepEqual(await storage.deliveries.claim('w2', 10, now + 3, 60_000), [], 'leased, not due');
+    const rest = await storage.deliveries.unpark('w1', busy.id, now + 4, 60_000, 10);
+    assert.equal(rest.taken, 3, 'fewer than asked: none left');
+    assert.deepEqual(
+      new Set([...back.tasks, ...rest.tasks].map((task) => task.msgId)),
+      new Set(ids),
+      'every parked delivery came back once',
     );
     // Should the owner die instead, a parked task is due again when its lease runs out.
-    const reparked = new Set(
-      (await storage.deliveries.claim('w1', 10, now + 5, 60_000)).map((task) => task.msgId),
-    );
-    assert.equal(reparked.size, 3);
     await storage.deliveries.releaseLeases(now + 5); // hand them back, then park them as a dying owner
     await storage.deliveries.claim('w1', 10, now + 6, 60_000, () => 'park');
     const afterLease = await storage.deliveries.claim('w3', 10, now + 6 + 60_000, 60_000);
+    const reparked = ids;
     for (const id of reparked)
       assert.ok(
         afterLease.some((task) => task.msgId === id),
@@ -233,7 +242,11 @@ forEachBackend((backend) => {
       [parkedAt.id],
       'the held one is held again by the claim while its endpoint stays disabled',
     );
-    assert.equal(await storage.deliveries.unpark('w1', parkedAt.id, now + 2, 10), 0, 'nothing left parked');
+    assert.equal(
+      (await storage.deliveries.unpark('w1', parkedAt.id, now + 2, 60_000, 10)).taken,
+      0,
+      'nothing left parked',
+    );
   });
 
   test('a fan-out and a completion batch larger than any one statement land whole', async (t) => {
@@ -343,6 +356,72 @@ forEachBackend((backend) => {
 
     assert.equal((await storage.endpoints.stats(ids[0]!, {})).pending, 2);
     assert.equal((await storage.endpoints.stats(ids[0]!, { before: idTime(secondRow.id)! })).pending, 1);
+  });
+
+  test("endpoint stats count each endpoint's deliveries by status, succeeded ones included", async (t) => {
+    const storage = await backend.create();
+    t.after(() => storage.cleanup());
+    const { app, endpoints } = await appWithEndpoints(storage, 2);
+    const [mine, other] = endpoints as [(typeof endpoints)[0], (typeof endpoints)[0]];
+    const messages = [0, 1, 2, 3, 4].map(() => message(app.id));
+    for (const msg of messages)
+      await storage.messages.ingest({ message: msg, endpointIds: [mine.id, other.id] });
+    const now = Date.now();
+    const tasks = await storage.deliveries.claim('w', 20, now, 60_000);
+    assert.equal(tasks.length, 10);
+    const nextOf = (index: number): MessageStatus | undefined =>
+      [MessageStatus.success, MessageStatus.fail, MessageStatus.sending, undefined, MessageStatus.success][
+        index
+      ];
+    await storage.deliveries.complete(
+      tasks.flatMap((task) => {
+        const index = messages.findIndex((msg) => msg.id === task.msgId);
+        const next = task.endpointId === other.id ? MessageStatus.success : nextOf(index);
+        if (next === undefined) return []; // still leased: pending
+        return [outcome(task, next, next === MessageStatus.sending ? { nextAttemptAt: now + 60_000 } : {})];
+      }),
+    );
+    assert.deepEqual(await storage.endpoints.stats(mine.id, {}), {
+      success: 2,
+      pending: 1,
+      sending: 1,
+      fail: 1,
+      canceled: 0,
+    });
+    assert.deepEqual(await storage.endpoints.stats(other.id, {}), {
+      success: 5,
+      pending: 0,
+      sending: 0,
+      fail: 0,
+      canceled: 0,
+    });
+    // A range before the first delivery holds none.
+    const firstDelivery = await storage.deliveries.get(messages[0]!.id, mine.id);
+    assert.deepEqual(await storage.endpoints.stats(mine.id, { before: idTime(firstDelivery!.id)! }), {
+      success: 0,
+      pending: 0,
+      sending: 0,
+      fail: 0,
+      canceled: 0,
+    });
+  });
+
+  test('the backlog counts due deliveries and scheduled retries, each up to a limit', async (t) => {
+    const storage = await backend.create();
+    t.after(() => storage.cleanup());
+    const { app, endpoints } = await appWithEndpoints(storage);
+    const endpoint = endpoints[0]!;
+    for (let i = 0; i < 4; i++)
+      await storage.messages.ingest({ message: message(app.id), endpointIds: [endpoint.id] });
+    const now = Date.now() + 1;
+    assert.deepEqual(await storage.stats.backlog(now, 10), { due: 4, scheduledRetries: 0 });
+    assert.deepEqual(await storage.stats.backlog(now, 3), { due: 3, scheduledRetries: 0 });
+    const tasks = await storage.deliveries.claim('w', 2, now, 60_000);
+    await storage.deliveries.complete(
+      tasks.map((task) => outcome(task, MessageStatus.sending, { nextAttemptAt: now + 60_000 })),
+    );
+    assert.deepEqual(await storage.stats.backlog(now, 10), { due: 2, scheduledRetries: 2 });
+    assert.deepEqual(await storage.stats.backlog(now, 1), { due: 1, scheduledRetries: 1 });
   });
 
   test('one completion batch with a delivery twice and a vanished one applies outcomes in order', async (t) => {

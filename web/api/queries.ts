@@ -37,6 +37,11 @@ export interface ExplorerFilters {
   iterator?: string | undefined;
 }
 
+/** The explorer's page: `partial` when the server stopped at its scan limit before filling it. */
+export interface ExplorerPage extends ListResponse<ExplorerMessage> {
+  partial: boolean;
+}
+
 export const PAGE_SIZE = 20;
 
 export const keys = {
@@ -195,7 +200,7 @@ export const queries = {
     queryOptions({
       queryKey: keys.explorer(filters),
       queryFn: () =>
-        api.get<ListResponse<ExplorerMessage>>(
+        api.get<ExplorerPage>(
           `/msg${qs({
             limit: PAGE_SIZE,
             q: filters.q,

@@ -35,7 +35,12 @@ import {
   SVIX_DESTINATION_TYPES,
 } from '../schemas.ts';
 import { iso } from '../serialize.ts';
-import { checkDestinationConfig, configOut, destinationAddress } from '../use-cases/destination-config.ts';
+import {
+  checkDestinationConfig,
+  configOf,
+  configOut,
+  destinationAddress,
+} from '../use-cases/destination-config.ts';
 import {
   checkedHeaders,
   headersOut,
@@ -43,6 +48,7 @@ import {
   secretFrom,
   secretOut,
 } from '../use-cases/endpoint-rules.ts';
+import { filterOf } from '../use-cases/payload-filter.ts';
 
 const ListDestinationOut = listResponse('DestinationOut', DestinationOut);
 const ListDestinationAttemptOut = listResponse('DestinationAttemptOut', DestinationAttemptOut);
@@ -135,6 +141,7 @@ export function destinationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       channels: endpoint.channels,
       nextRetryAt: health?.nextProbeAt != null ? iso(health.nextProbeAt) : null,
       metadata: endpoint.metadata,
+      filter: endpoint.filter ?? null,
       createdAt: iso(endpoint.createdAt),
       updatedAt: iso(endpoint.updatedAt),
     };
@@ -170,6 +177,7 @@ export function destinationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       channels: endpoint.channels,
       nextRetryAt:
         position.attempts > 0 && position.nextAttemptAt !== null ? iso(position.nextAttemptAt) : null,
+      filter: endpoint.filter ?? null,
       metadata: endpoint.metadata,
       createdAt: iso(endpoint.createdAt),
       updatedAt: iso(endpoint.updatedAt),
@@ -211,12 +219,14 @@ export function destinationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
     assertUid('destination', body.uid, ['body', 'uid']);
     if (body.uid == null) assertUid('destination', fallbackUid, ['path', 'destination_id']);
     if (body.type === ORDERED_TYPE) return newOrdered(app, body, now, fallbackUid);
-    checkDestinationConfig(body.type, body.config);
+    const config = configOf(body.type, body.config);
+    checkDestinationConfig(body.type, config);
+    const filter = filterOf(body.filter) ?? null;
     return {
       id: newId('destination', now),
       appId: app.id,
       uid: body.uid ?? fallbackUid ?? null,
-      url: destinationAddress(body.type, body.config),
+      url: destinationAddress(body.type, config),
       description: '',
       disabled: body.status === 'disabled',
       eventTypes: emptyToNull(body.eventTypes) ?? null,
@@ -227,7 +237,8 @@ export function destinationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       secrets: [{ key: secretFrom(undefined, [], ctx.config.defaultSignatureType), expiresAt: null }],
       createdAt: now,
       updatedAt: now,
-      destination: { type: body.type, config: body.config },
+      destination: { type: body.type, config },
+      ...(filter ? { filter } : {}),
     };
   }
 
@@ -237,8 +248,9 @@ export function destinationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
     now: number,
     fallbackUid: string | undefined,
   ): EndpointRecord {
-    const { rest, headers, key } = splitOrderedConfig(body.config);
+    const { rest, headers, key } = splitOrderedConfig(configOf(ORDERED_TYPE, body.config));
     checkDestinationConfig(ORDERED_TYPE, rest);
+    const filter = filterOf(body.filter) ?? null;
     const url = assertEndpointUrl(ctx, String(rest['url']), ['body', 'config', 'url']);
     if (headers) checkedHeaders(headers, ['body', 'config', 'headers']);
     const batching = {
@@ -265,6 +277,7 @@ export function destinationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       ],
       createdAt: now,
       updatedAt: now,
+      ...(filter ? { filter } : {}),
       destination: { type: ORDERED_TYPE, config: orderedConfig(url, batching) },
     };
   }
@@ -293,10 +306,12 @@ export function destinationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
     };
     const eventTypes = emptyToNull(body.eventTypes);
     const channels = emptyToNull(body.channels);
+    const filter = filterOf(body.filter);
     return {
       ...current,
       uid: body.uid !== undefined ? body.uid : current.uid,
       url,
+      filter: filter !== undefined ? filter : (current.filter ?? null),
       disabled: body.status == null ? current.disabled : body.status === 'disabled',
       eventTypes: eventTypes !== undefined ? eventTypes : current.eventTypes,
       channels: channels !== undefined ? channels : current.channels,
@@ -338,18 +353,15 @@ export function destinationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         `a ${stored.type} destination cannot become a ${type} one (ordered delivery keeps its own queue); create a new destination`,
       );
     if (type === ORDERED_TYPE) return changedOrdered(current, body, now, merge);
-    if (body.type !== undefined && body.type !== stored.type && body.config === undefined)
-      throw ApiError.validation(
-        ['body', 'config'],
-        `changing the type to ${type} needs its config`,
-        'missing',
-      );
-    const config = !body.config
+    const typeChanged = body.type !== undefined && body.type !== stored.type;
+    const given = typeChanged && body.config === undefined ? configOf(type, undefined) : body.config;
+    const config = !given
       ? stored.config
       : merge && type === stored.type
-        ? withoutNulls({ ...stored.config, ...body.config })
-        : body.config;
+        ? withoutNulls({ ...stored.config, ...given })
+        : given;
     checkDestinationConfig(type, config);
+    const filter = filterOf(body.filter);
     const eventTypes = emptyToNull(body.eventTypes);
     const channels = emptyToNull(body.channels);
     return {
@@ -360,6 +372,7 @@ export function destinationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       eventTypes: eventTypes !== undefined ? eventTypes : current.eventTypes,
       channels: channels !== undefined ? channels : current.channels,
       metadata: body.metadata ?? current.metadata,
+      filter: filter !== undefined ? filter : (current.filter ?? null),
       updatedAt: now,
       destination: { type, config },
     };
@@ -465,6 +478,8 @@ export function destinationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
               eventTypes: body.eventTypes ?? null,
               channels: body.channels ?? null,
               metadata: body.metadata ?? {},
+              filter: body.filter ?? null,
+              config: configOf(body.type, body.config),
             },
             now,
             false,

@@ -2,9 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Static } from 'typebox';
 import { headerLimits, mergeHeaders } from '../../domain/endpoint-headers.ts';
 import { newId } from '../../domain/ids.ts';
-import { type PayloadFilter, validateFilter } from '../../domain/payload-filter.ts';
 import { ApiError } from '../../errors/api-error.ts';
-import type { ApplicationRecord, EndpointRecord } from '../../storage/contract.ts';
+import type { ApplicationRecord, EndpointEgress, EndpointRecord } from '../../storage/contract.ts';
 import {
   type ApiContext,
   assertEndpointUrl,
@@ -38,6 +37,7 @@ import {
   StatsQuery,
 } from '../schemas.ts';
 import { endpointOut, iso, messageOutJson } from '../serialize.ts';
+import { egressFrom } from '../use-cases/egress.ts';
 import {
   checkedHeaders,
   headersOut,
@@ -46,6 +46,7 @@ import {
   secretOut,
 } from '../use-cases/endpoint-rules.ts';
 import { ingestMessage } from '../use-cases/messages.ts';
+import { filterOf } from '../use-cases/payload-filter.ts';
 
 const ListEndpointOut = listResponse('EndpointOut', EndpointOut);
 const DAY_MS = 86_400_000;
@@ -63,20 +64,9 @@ function eventTypesOf(body: {
   return value?.length === 0 ? null : value;
 }
 
-/** A payload filter as given, checked; `{}` and null both mean none. A mistake is a 422 naming its path. */
-function filterOf(given: object | null | undefined): PayloadFilter | null | undefined {
-  if (given === undefined || given === null) return given;
-  const issues = validateFilter(given);
-  if (issues.length > 0) {
-    throw new ApiError('validation', `The filter is invalid: ${issues[0]?.message}.`, {
-      items: issues.map((issue) => ({
-        loc: ['body', 'filter', ...issue.path],
-        msg: issue.message,
-        type: 'value_error.filter',
-      })),
-    });
-  }
-  return Object.keys(given).length === 0 ? null : (given as PayloadFilter);
+/** `egress` as a record field: absent when the endpoint has none, so the row stores NULL. */
+function withEgress(egress: EndpointEgress | undefined): { egress?: EndpointEgress } {
+  return egress ? { egress } : {};
 }
 
 function rateOf(body: {
@@ -152,6 +142,7 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       createdAt: now,
       updatedAt: now,
       filter: filterOf(body.filter) ?? null,
+      ...withEgress(egressFrom(body.egress, undefined, ctx.guard)),
     };
     return record;
   }
@@ -265,6 +256,7 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
           throttleRate: rateOf(body) ?? null,
           metadata: body.metadata ?? {},
           filter: filterOf(body.filter) ?? null,
+          egress: egressFrom(body.egress, current.egress, ctx.guard),
           updatedAt: now,
         });
         return reply.code(200).send(endpointOut(updated));
@@ -297,6 +289,7 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
           throttleRate: rate !== undefined ? rate || null : endpoint.throttleRate,
           metadata: body.metadata ?? endpoint.metadata,
           filter: filter !== undefined ? filter : (endpoint.filter ?? null),
+          egress: egressFrom(body.egress, endpoint.egress, ctx.guard),
           secrets:
             body.secret === undefined
               ? endpoint.secrets

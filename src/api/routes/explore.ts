@@ -38,7 +38,7 @@ export function exploreRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
           access: 'admin',
           operationId: 'v1.message.explore',
           description:
-            'Hookyard addition. Messages of every application, newest first, filtered by application, event types, channel, delivery status (at least one delivery in it) and time; or, with `q`, the messages whose id or eventId is exactly that.',
+            'Hookyard addition. Messages of every application, newest first, filtered by application, event types, channel, delivery status (at least one delivery in it) and time; or, with `q`, the messages whose id or eventId is exactly that. With an event-type, channel or status filter a page examines at most 10,000 messages: when it stops there before filling up, `partial` is true, `done` false, and `iterator` continues the search from where it stopped (the page may hold fewer items than `limit`, or none).',
           responses: { 200: ExplorerListOut },
         },
       },
@@ -51,7 +51,13 @@ export function exploreRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
           const found = await ctx.storage.explore.findMessages(query.q, 50);
           return reply
             .type(JSON_TYPE)
-            .send(listJson(found.map(out), { iterator: null, prevIterator: null, done: true }));
+            .send(
+              listJson(
+                found.map(out),
+                { iterator: null, prevIterator: null, done: true },
+                { partial: false },
+              ),
+            );
         }
         let appId = query.app_id;
         if (appId !== undefined) {
@@ -59,7 +65,7 @@ export function exploreRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
           if (!application)
             return reply
               .type(JSON_TYPE)
-              .send(listJson([], { iterator: null, prevIterator: null, done: true }));
+              .send(listJson([], { iterator: null, prevIterator: null, done: true }, { partial: false }));
           appId = application.id;
         }
         const walk = pageWalk(query, 'message');
@@ -75,7 +81,15 @@ export function exploreRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
           walk.page,
         );
         const { data, cursor } = finishPage(walk, result, (item) => item.id);
-        return reply.type(JSON_TYPE).send(listJson(data.map(out), cursor));
+        // A page that stopped at the scan limit continues from where it stopped, not from its last row.
+        const stoppedAt = result.stoppedAt;
+        if (stoppedAt !== undefined) {
+          if (walk.backwards) cursor.prevIterator = `-${stoppedAt}`;
+          else cursor.iterator = stoppedAt;
+        }
+        return reply
+          .type(JSON_TYPE)
+          .send(listJson(data.map(out), cursor, { partial: stoppedAt !== undefined }));
       },
     );
 

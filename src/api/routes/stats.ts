@@ -32,6 +32,8 @@ const INTERVAL_MS: Record<Static<typeof StatsInterval>, number> = {
 /** At most this many points per series: a day at 1m, a month at 1h. */
 const MAX_POINTS = 1_440;
 const ALERT_LIMIT = 50;
+/** The backlog's counts stop here (the overview shows "10,000+"). */
+const BACKLOG_COUNT_LIMIT = 10_000;
 
 interface Range {
   since: number;
@@ -59,7 +61,12 @@ function alertOut(alert: EndpointAlert) {
 
 export function statsRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
   async function series(scope: { appId?: string; endpointId?: string }, range: Range) {
-    const minutes = await ctx.storage.stats.series(scope, range.since, range.until);
+    const minutes = await ctx.storage.stats.series(
+      scope,
+      range.since,
+      range.until,
+      INTERVAL_MS[range.interval],
+    );
     return {
       since: iso(range.since),
       until: iso(range.until),
@@ -79,7 +86,7 @@ export function statsRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
           access: 'admin',
           operationId: 'v1.stats.overview',
           description:
-            'Hookyard addition. The whole server at a glance: attempts per minute over the last hour, totals of the last day, the backlog, and the endpoints that need attention (at most 50 of each kind).',
+            'Hookyard addition. The whole server at a glance: attempts per minute over the last hour, totals of the last day, the backlog (each count stops at `countLimit`), and the endpoints that need attention (at most 50 of each kind).',
           responses: { 200: StatsOverviewOut },
         },
       },
@@ -87,14 +94,14 @@ export function statsRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         const now = ctx.clock();
         const [lastHour, day, backlog, attention] = await Promise.all([
           series({}, { since: now - HOUR, until: now, interval: '1m' }),
-          ctx.storage.stats.series({}, now - DAY, now),
-          ctx.storage.stats.backlog(now),
+          ctx.storage.stats.totals(now - DAY, now),
+          ctx.storage.stats.backlog(now, BACKLOG_COUNT_LIMIT),
           ctx.storage.stats.attention(ALERT_LIMIT),
         ]);
         return {
           lastHour,
-          lastDay: totalsOf(day),
-          backlog,
+          lastDay: totalsOf([day]),
+          backlog: { ...backlog, countLimit: BACKLOG_COUNT_LIMIT },
           failingEndpoints: attention.failing.map(alertOut),
           openCircuits: attention.openCircuits.map(alertOut),
           disabledEndpoints: attention.disabled.map(alertOut),

@@ -32,7 +32,27 @@ const FIELDS: Readonly<Record<string, Readonly<Record<string, Field>>>> = {
     maxLen: { kind: 'positiveInteger', required: false },
   },
   mqtt: { url: url('mqtt', 'mqtts'), topic: str(true) },
+  // Nothing is pushed to a polling endpoint, so it has no config (as in Svix); consumers pull.
+  pollingEndpoint: {},
 };
+
+/** The types whose destinations receive nothing by push: fan-out makes no deliveries for them. */
+export const PULL_TYPES: readonly string[] = ['pollingEndpoint'];
+
+/** Whether messages are pushed to this endpoint row (an HTTP endpoint, or a destination of a push type). */
+export function isPushed(endpoint: { destination?: { type: string } | undefined }): boolean {
+  return !endpoint.destination || !PULL_TYPES.includes(endpoint.destination.type);
+}
+
+/**
+ * The config a request gives, or `{}` for a type that has none; a push type without a config is a 422
+ * at `body.config`, as a missing required field is.
+ */
+export function configOf(type: string, given: Record<string, unknown> | undefined): Record<string, unknown> {
+  if (given !== undefined) return given;
+  if (FIELDS[type] && Object.keys(FIELDS[type]).length === 0) return {};
+  throw ApiError.validation(['body', 'config'], `a ${type} destination needs its config`, 'missing');
+}
 
 /** The field of each type's config that holds its address. */
 const ADDRESS_FIELD: Readonly<Record<string, string>> = { rabbitMq: 'uri' };
@@ -89,6 +109,8 @@ export function checkDestinationConfig(type: string, config: Record<string, unkn
 
 /** The destination's address without credentials: the endpoint row's `url`, and what attempts record. */
 export function destinationAddress(type: string, config: Record<string, unknown>): string {
+  // A pull type has no address; the row's url names the type, and no attempt ever records it.
+  if (PULL_TYPES.includes(type)) return `${type}:`;
   return withoutCredentials(String(config[ADDRESS_FIELD[type] ?? 'url']));
 }
 

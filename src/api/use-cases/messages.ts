@@ -5,6 +5,8 @@ import { batchingOf, ORDERED_TYPE } from '../../domain/ordered-batch.ts';
 import { ApiError } from '../../errors/api-error.ts';
 import type { ApplicationRecord, MessageRecord, OrderedTarget } from '../../storage/contract.ts';
 import type { ApiContext } from '../context.ts';
+import { isPushed } from './destination-config.ts';
+import { trackIngest } from './polling.ts';
 
 /** Ingesting a message, shared by `POST /app/{app}/msg` and the endpoint routes that send one. */
 
@@ -52,11 +54,13 @@ async function ingest(
   }
   const now = ctx.clock();
   let endpointIds = input.endpointIds;
-  // Ordered destinations (fifoEndpoint) queue the message in their own order instead of a delivery.
+  // Ordered destinations (fifoEndpoint) queue the message in their own order instead of a delivery;
+  // polling endpoints get no deliveries: their consumers read the messages themselves (polling.ts).
   const ordered: OrderedTarget[] = [];
   if (!endpointIds) {
     endpointIds = [];
     for (const endpoint of fanOut(await ctx.endpoints.forApp(app.id), input)) {
+      if (!isPushed(endpoint)) continue;
       if (endpoint.destination?.type !== ORDERED_TYPE) endpointIds.push(endpoint.id);
       else
         ordered.push({
@@ -79,11 +83,18 @@ async function ingest(
     // A time already past is "at once": the delivery is simply due now.
     ...(input.deliverAt !== undefined && input.deliverAt > now ? { deliverAt: input.deliverAt } : {}),
   };
-  const result = await ctx.storage.messages.ingest({
-    message,
-    endpointIds,
-    ...(ordered.length > 0 ? { ordered } : {}),
-  });
+  // Pollers read no message above one still committing (polling.ts); nothing awaits since newId.
+  const settled = trackIngest(ctx.storage, message.id);
+  let result: Awaited<ReturnType<typeof ctx.storage.messages.ingest>>;
+  try {
+    result = await ctx.storage.messages.ingest({
+      message,
+      endpointIds,
+      ...(ordered.length > 0 ? { ordered } : {}),
+    });
+  } finally {
+    settled();
+  }
   if (result.kind === 'duplicate') {
     throw new ApiError('conflict', `A message with eventId ${input.uid} already exists in this application.`);
   }

@@ -66,7 +66,7 @@ export function createBulkOperationStore(ctx: SqlContext): BulkOperationStore {
       ]);
       if (!row) return 0;
       // The endpoint's filters decide what it would have heard; disabled or not, it is asked for.
-      const endpoint = { ...toEndpoint(row), disabled: false };
+      const endpoint = { ...toEndpoint(row, ctx.sealer), disabled: false };
       const end = idBoundary('message', until);
       let cursor = idBoundary('message', since);
       let inclusive = true;

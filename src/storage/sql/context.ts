@@ -1,4 +1,5 @@
 import type { ChangeEvent } from '../contract.ts';
+import type { Sealer } from '../sealing.ts';
 import type { DeliveryTransitions } from './delivery-transitions.ts';
 import type { SqlDriver, SqlExecutor, TransactionOptions } from './driver.ts';
 
@@ -8,6 +9,8 @@ export const WORK_CHANNEL = 'hookyard_work';
 /** What every store shares: the driver and the two notification paths. */
 export interface SqlContext {
   readonly driver: SqlDriver;
+  /** Encrypts and decrypts the endpoint columns kept encrypted at rest (rows.ts, sealing.ts). */
+  readonly sealer: Sealer;
   /** Every write of a delivery's state goes through these (delivery-transitions.ts). */
   readonly transitions: DeliveryTransitions;
   /**

@@ -10,6 +10,7 @@ import type {
   TriggerType,
 } from '../contract.ts';
 import type { SqlContext } from './context.ts';
+import type { LeasedRow } from './delivery-transitions.ts';
 import { first, placeholders, type SqlExecutor } from './driver.ts';
 import { type EndpointPolicies, foldOutcomes, gateClaim, reportPerItem } from './endpoint-state.ts';
 import { createGroupCommit } from './group-commit.ts';
@@ -60,6 +61,41 @@ export function createDeliveryStore(ctx: SqlContext, policies: EndpointPolicies)
     },
   });
 
+  /** The leased rows as tasks, with what an attempt needs of their messages; oldest delivery first. */
+  async function toTasks(leased: readonly LeasedRow[]): Promise<ClaimedTask[]> {
+    if (leased.length === 0) return [];
+    const msgIds = [...new Set(leased.map((row) => row.msg_id))];
+    const messages = await driver.query<{
+      id: string;
+      event_type: string;
+      payload: string | null;
+      trace_context: string | null;
+    }>(
+      `SELECT id, event_type, payload, trace_context FROM messages WHERE id IN (${placeholders(msgIds.length)})`,
+      msgIds,
+    );
+    const byId = new Map(messages.map((row) => [row.id, row]));
+    const tasks: ClaimedTask[] = [];
+    for (const row of leased) {
+      const message = byId.get(row.msg_id);
+      // Deleted between the two statements (its application went): the delivery row went with it.
+      if (!message) continue;
+      tasks.push({
+        deliveryId: row.id,
+        appId: row.app_id,
+        msgId: row.msg_id,
+        endpointId: row.endpoint_id,
+        attempts: row.attempts,
+        eventType: message.event_type,
+        payload: message.payload,
+        triggerType: row.trigger_type as TriggerType,
+        failStreak: Number(row.fail_streak),
+        ...(message.trace_context != null ? { traceContext: message.trace_context } : {}),
+      });
+    }
+    return tasks.sort((a, b) => compare(a.deliveryId, b.deliveryId));
+  }
+
   /** A transition that returns how many deliveries it made due. */
   const makeDue = (fn: (tx: SqlExecutor) => Promise<number>) =>
     ctx.makeDue(async (tx) => {
@@ -82,37 +118,7 @@ export function createDeliveryStore(ctx: SqlContext, policies: EndpointPolicies)
         },
         { durable: false },
       );
-      if (leased.length === 0) return [];
-      const msgIds = [...new Set(leased.map((row) => row.msg_id))];
-      const messages = await driver.query<{
-        id: string;
-        event_type: string;
-        payload: string | null;
-        trace_context: string | null;
-      }>(
-        `SELECT id, event_type, payload, trace_context FROM messages WHERE id IN (${placeholders(msgIds.length)})`,
-        msgIds,
-      );
-      const byId = new Map(messages.map((row) => [row.id, row]));
-      const tasks: ClaimedTask[] = [];
-      for (const row of leased) {
-        const message = byId.get(row.msg_id);
-        // Deleted between the two statements (its application went): the delivery row went with it.
-        if (!message) continue;
-        tasks.push({
-          deliveryId: row.id,
-          appId: row.app_id,
-          msgId: row.msg_id,
-          endpointId: row.endpoint_id,
-          attempts: row.attempts,
-          eventType: message.event_type,
-          payload: message.payload,
-          triggerType: row.trigger_type as TriggerType,
-          failStreak: Number(row.fail_streak),
-          ...(message.trace_context != null ? { traceContext: message.trace_context } : {}),
-        });
-      }
-      return tasks.sort((a, b) => compare(a.deliveryId, b.deliveryId));
+      return toTasks(leased);
     },
 
     async complete(outcomes) {
@@ -138,7 +144,7 @@ export function createDeliveryStore(ctx: SqlContext, policies: EndpointPolicies)
           page,
           map: (row) => ({
             delivery: toDelivery(unprefix<DeliveryRow>(row, 'd')),
-            endpoint: toEndpoint(unprefix<EndpointRow>(row, 'e')),
+            endpoint: toEndpoint(unprefix<EndpointRow>(row, 'e'), ctx.sealer),
           }),
         },
       );
@@ -183,8 +189,23 @@ export function createDeliveryStore(ctx: SqlContext, policies: EndpointPolicies)
     recover: (endpointId, since, until, now) =>
       makeDue((tx) => transitions.recover(tx, endpointId, since, until, now)),
 
-    unpark: (owner, endpointId, now, limit) =>
-      makeDue((tx) => transitions.unpark(tx, owner, endpointId, now, limit)),
+    async unpark(owner, endpointId, now, leaseMs, limit) {
+      const lease = { owner, until: now + leaseMs };
+      // The endpoint's policies may have changed while the rows were parked (disabled, circuit open,
+      // paused): the same gate as a claim's sorts them, without the dispatcher's admission (it asked).
+      const { taken, leased } = await driver.transaction(
+        async (tx) => {
+          const rows = await transitions.unpark(tx, owner, endpointId, lease.until, limit);
+          if (rows.length === 0) return { taken: 0, leased: rows };
+          return {
+            taken: rows.length,
+            leased: await gateClaim(ctx, tx, rows, now, policies, undefined, lease),
+          };
+        },
+        { durable: false },
+      );
+      return { taken, tasks: await toTasks(leased) };
+    },
 
     releaseLeases: (now) => makeDue((tx) => transitions.releaseLeases(tx, now)),
   };

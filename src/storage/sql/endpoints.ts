@@ -2,24 +2,36 @@ import {
   type EndpointRecord,
   type EndpointStatsCounts,
   type EndpointStore,
+  MessageStatus,
   statusText,
 } from '../contract.ts';
+import { SEALED_HEAD_LENGTH, SEALED_PREFIX, sealedKeyId } from '../sealing.ts';
 import type { SqlContext } from './context.ts';
 import { first, placeholders } from './driver.ts';
 import { onDisabledChange, readHealth } from './endpoint-state.ts';
 import { add, addTimeRange, conditions, keysetPage } from './paging.ts';
-import { columns, type EndpointRow, endpointValues, jsonOrNull, toEndpoint } from './rows.ts';
+import {
+  columns,
+  type EndpointRow,
+  toEndpoint as endpointOf,
+  endpointValues,
+  jsonOrNull,
+  SEALED_ENDPOINT_COLUMNS,
+} from './rows.ts';
 
 const COLUMNS = columns.endpoints.join(', ');
+/** Rows `reseal` rewrites per transaction. */
+const RESEAL_BATCH = 200;
 
 export function createEndpointStore(ctx: SqlContext): EndpointStore {
-  const { driver } = ctx;
+  const { driver, sealer } = ctx;
+  const toEndpoint = (row: EndpointRow) => endpointOf(row, sealer);
   const store: EndpointStore = {
     async create(record) {
       await ctx.mutate(async (tx, publish) => {
         await tx.run(
           `INSERT INTO endpoints (${COLUMNS}) VALUES (${placeholders(columns.endpoints.length)})`,
-          endpointValues(record),
+          endpointValues(record, sealer),
         );
         publish({ kind: 'endpoint', appId: record.appId, id: record.id });
       });
@@ -82,7 +94,8 @@ export function createEndpointStore(ctx: SqlContext): EndpointStore {
         }
         const count = await tx.run(
           `UPDATE endpoints SET uid = ?, url = ?, description = ?, disabled = ?, event_types = ?, channels = ?,
-             throttle_rate = ?, metadata = ?, headers = ?, secrets = ?, updated_at = ?, filter = ?, kind = ?, config = ?
+             throttle_rate = ?, metadata = ?, headers = ?, secrets = ?, updated_at = ?, filter = ?, kind = ?, config = ?,
+             egress = ?
            WHERE id = ? AND app_id = ?`,
           [
             record.uid,
@@ -94,11 +107,12 @@ export function createEndpointStore(ctx: SqlContext): EndpointStore {
             record.throttleRate,
             JSON.stringify(record.metadata),
             JSON.stringify(record.headers),
-            JSON.stringify(record.secrets),
+            sealer.seal(JSON.stringify(record.secrets), 'secrets'),
             record.updatedAt,
             jsonOrNull(record.filter ?? null),
             record.destination?.type ?? 'http',
-            record.destination ? JSON.stringify(record.destination.config) : null,
+            record.destination ? sealer.seal(JSON.stringify(record.destination.config), 'config') : null,
+            record.egress ? sealer.seal(JSON.stringify(record.egress), 'egress') : null,
             record.id,
             record.appId,
           ],
@@ -120,19 +134,88 @@ export function createEndpointStore(ctx: SqlContext): EndpointStore {
       });
     },
 
+    async reseal() {
+      let rewritten = 0;
+      let after = '';
+      for (;;) {
+        const rows = await driver.query<
+          Pick<EndpointRow, 'id' | 'app_id' | (typeof SEALED_ENDPOINT_COLUMNS)[number]>
+        >(
+          `SELECT id, app_id, ${SEALED_ENDPOINT_COLUMNS.join(', ')} FROM endpoints WHERE id > ? ORDER BY id LIMIT ?`,
+          [after, RESEAL_BATCH],
+        );
+        const last = rows.at(-1);
+        if (!last) return rewritten;
+        after = last.id;
+        rewritten += await ctx.mutate(async (tx, publish) => {
+          let changed = 0;
+          for (const row of rows) {
+            const next = SEALED_ENDPOINT_COLUMNS.map((column) => {
+              const stored = row[column];
+              return stored == null ? null : sealer.seal(sealer.open(stored, column), column);
+            });
+            // Compared with what was read, so a row updated meanwhile (already written with the
+            // current key by whoever updated it) keeps its newer value.
+            const count = await tx.run(
+              `UPDATE endpoints SET ${SEALED_ENDPOINT_COLUMNS.map((column) => `${column} = ?`).join(', ')}
+               WHERE id = ? AND ${SEALED_ENDPOINT_COLUMNS.map((column) => `COALESCE(${column}, '') = ?`).join(' AND ')}`,
+              [...next, row.id, ...SEALED_ENDPOINT_COLUMNS.map((column) => row[column] ?? '')],
+            );
+            if (count > 0) {
+              changed++;
+              publish({ kind: 'endpoint', appId: row.app_id, id: row.id });
+            }
+          }
+          return changed;
+        });
+      }
+    },
+
+    async unknownSealingKeys() {
+      // Only each sealed value's head is read: the key id, not the (possibly large) value.
+      const heads = await driver.query<{ head: string }>(
+        SEALED_ENDPOINT_COLUMNS.map(
+          (column) =>
+            `SELECT DISTINCT substr(${column}, 1, ${SEALED_HEAD_LENGTH}) AS head FROM endpoints WHERE ${column} LIKE '${SEALED_PREFIX}%'`,
+        ).join(' UNION '),
+        [],
+      );
+      const known = new Set(sealer.keyIds);
+      const unknown = new Set<string>();
+      for (const { head } of heads) {
+        const id = sealedKeyId(head);
+        if (id !== undefined && !known.has(id)) unknown.add(id);
+      }
+      return [...unknown].sort();
+    },
+
     async stats(endpointId, range) {
       const filter = conditions();
       add(filter, 'endpoint_id = ?', endpointId);
       addTimeRange(filter, 'id', 'delivery', range);
-      const rows = await driver.query<{ status: number; n: number }>(
-        `SELECT status, COUNT(*) AS n FROM deliveries WHERE ${filter.where.join(' AND ')} GROUP BY status`,
-        filter.params,
-      );
+      const where = filter.where.join(' AND ');
+      // Neither count reads a delivery row (migration 0013): the total walks deliveries_endpoint, the
+      // rest deliveries_endpoint_unsettled, whose predicate is verbatim the one here so both planners
+      // use it. The total is still a walk of the range's index entries (the endpoint's volume).
+      const [total, rows] = await Promise.all([
+        first<{ n: number | string }>(
+          driver,
+          `SELECT COUNT(*) AS n FROM deliveries WHERE ${where}`,
+          filter.params,
+        ),
+        driver.query<{ status: number; n: number | string }>(
+          `SELECT status, COUNT(*) AS n FROM deliveries WHERE ${where} AND status <> ${MessageStatus.success} GROUP BY status`,
+          filter.params,
+        ),
+      ]);
+      let unsettled = 0;
       const counts: EndpointStatsCounts = { success: 0, pending: 0, sending: 0, fail: 0, canceled: 0 };
       for (const row of rows) {
-        const name = statusText[row.status];
+        const name = statusText[Number(row.status)];
         if (name) counts[name] = Number(row.n);
+        unsettled += Number(row.n);
       }
+      counts.success = Number(total?.n ?? 0) - unsettled;
       return counts;
     },
   };

@@ -3,12 +3,14 @@ import type {
   ApplicationRecord,
   AttemptRecord,
   DeliveryRecord,
+  EndpointEgress,
   EndpointRecord,
   EventTypeRecord,
   MessageRecord,
   MessageStatus,
   TriggerType,
 } from '../contract.ts';
+import type { Sealer } from '../sealing.ts';
 import type { SqlValue } from './driver.ts';
 
 /**
@@ -54,6 +56,7 @@ export interface EndpointRow {
   updated_at: number;
   kind: string;
   config: string | null;
+  egress: string | null;
 }
 
 export interface MessageRow {
@@ -131,6 +134,7 @@ export const columns = {
     'filter',
     'kind',
     'config',
+    'egress',
   ],
   messages: [
     'id',
@@ -256,7 +260,13 @@ export function eventTypeValues(record: EventTypeRecord): SqlValue[] {
   ];
 }
 
-export function toEndpoint(row: EndpointRow): EndpointRecord {
+/**
+ * The endpoint columns that may carry credentials, encrypted at rest when a key is set (sealing.ts).
+ * Opened here, once per row read: what the endpoint cache and fan-out hold is plaintext in memory.
+ */
+export const SEALED_ENDPOINT_COLUMNS = ['secrets', 'config', 'egress'] as const;
+
+export function toEndpoint(row: EndpointRow, sealer: Sealer): EndpointRecord {
   return {
     id: row.id,
     appId: row.app_id,
@@ -269,7 +279,7 @@ export function toEndpoint(row: EndpointRow): EndpointRecord {
     throttleRate: row.throttle_rate,
     metadata: JSON.parse(row.metadata) as Record<string, string>,
     headers: JSON.parse(row.headers) as Record<string, string>,
-    secrets: JSON.parse(row.secrets) as EndpointRecord['secrets'],
+    secrets: JSON.parse(sealer.open(row.secrets, 'secrets')) as EndpointRecord['secrets'],
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     // Absent rather than null when there is none, so records without the field round-trip unchanged.
@@ -278,12 +288,21 @@ export function toEndpoint(row: EndpointRow): EndpointRecord {
     ...(row.kind === 'http'
       ? {}
       : {
-          destination: { type: row.kind, config: JSON.parse(row.config ?? '{}') as Record<string, unknown> },
+          destination: {
+            type: row.kind,
+            config: JSON.parse(row.config === null ? '{}' : sealer.open(row.config, 'config')) as Record<
+              string,
+              unknown
+            >,
+          },
         }),
+    ...(row.egress == null
+      ? {}
+      : { egress: JSON.parse(sealer.open(row.egress, 'egress')) as EndpointEgress }),
   };
 }
 
-export function endpointValues(record: EndpointRecord): SqlValue[] {
+export function endpointValues(record: EndpointRecord, sealer: Sealer): SqlValue[] {
   return [
     record.id,
     record.appId,
@@ -296,12 +315,13 @@ export function endpointValues(record: EndpointRecord): SqlValue[] {
     record.throttleRate,
     JSON.stringify(record.metadata),
     JSON.stringify(record.headers),
-    JSON.stringify(record.secrets),
+    sealer.seal(JSON.stringify(record.secrets), 'secrets'),
     record.createdAt,
     record.updatedAt,
     jsonOrNull(record.filter ?? null),
     record.destination?.type ?? 'http',
-    record.destination ? JSON.stringify(record.destination.config) : null,
+    record.destination ? sealer.seal(JSON.stringify(record.destination.config), 'config') : null,
+    record.egress ? sealer.seal(JSON.stringify(record.egress), 'egress') : null,
   ];
 }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../log/logger.ts';
 import { type ChangeEvent, type Storage, StorageFull } from '../contract.ts';
+import { PLAINTEXT, type Sealer } from '../sealing.ts';
 import { createApplicationStore } from './applications.ts';
 import { createAttemptStore } from './attempts.ts';
 import { createBackgroundTaskStore } from './background-tasks.ts';
@@ -19,6 +20,7 @@ import { createMessageStore } from './messages.ts';
 import { createMetaStore } from './meta.ts';
 import { createOrderedStore } from './ordered.ts';
 import { createOrderedTransitions } from './ordered-transitions.ts';
+import { createPollingStore } from './polling.ts';
 import { createReplayStore } from './replay.ts';
 import { createRetentionStore } from './retention.ts';
 import { createStatsStore } from './stats.ts';
@@ -31,6 +33,8 @@ export interface SqlStorageOptions {
   logger?: Logger | undefined;
   /** Auto-disable and circuit-breaker settings (docs/delivery-policies.md); defaults as in settings.ts. */
   policies?: EndpointPolicies | undefined;
+  /** Encryption at rest of endpoint credentials (`HOOKYARD_ENCRYPTION_KEY`); default none. */
+  sealer?: Sealer | undefined;
   /** Runs after the driver closed (e.g. releasing a data-dir lock). */
   onClose?: () => Promise<void> | void;
 }
@@ -61,6 +65,7 @@ export async function createSqlStorage(driver: SqlDriver, options: SqlStorageOpt
 
   const ctx: SqlContext = {
     driver,
+    sealer: options.sealer ?? PLAINTEXT,
     transitions: createDeliveryTransitions(driver),
     async mutate(fn, options) {
       let events: ChangeEvent[] = [];
@@ -132,6 +137,7 @@ export async function createSqlStorage(driver: SqlDriver, options: SqlStorageOpt
     backgroundTasks: createBackgroundTaskStore(ctx),
     bulk: createBulkOperationStore(ctx),
     census: createCensusStore(ctx),
+    polling: createPollingStore(ctx),
     subscribe(listener) {
       changeListeners.add(listener);
       return () => changeListeners.delete(listener);

@@ -113,7 +113,12 @@ export function createStatsStore(ctx: SqlContext): StatsStore {
   const { driver } = ctx;
 
   return {
-    async series(scope, since, until) {
+    async series(scope, since, until, intervalMs = MINUTE_MS) {
+      if (!Number.isInteger(intervalMs / MINUTE_MS) || intervalMs <= 0)
+        throw new RangeError(`a stats interval is a whole number of minutes, not ${intervalMs} ms`);
+      // Grouped by interval here rather than by minute: a day by 15 minutes is 96 rows to hand to
+      // JavaScript instead of 1,440, which cost more than the sums themselves.
+      const start = intervalMs === MINUTE_MS ? 'minute' : `(minute / ${intervalMs}) * ${intervalMs}`;
       const where = ['minute >= ?', 'minute < ?'];
       const params: SqlValue[] = [since, until];
       if (scope.endpointId !== undefined) {
@@ -124,10 +129,28 @@ export function createStatsStore(ctx: SqlContext): StatsStore {
         params.push(scope.appId);
       }
       const rows = await driver.query<SumRow>(
-        `SELECT minute, ${SUMS} FROM endpoint_stats WHERE ${where.join(' AND ')} GROUP BY minute ORDER BY minute`,
+        `SELECT ${start} AS start, ${SUMS} FROM endpoint_stats WHERE ${where.join(' AND ')}
+         GROUP BY ${start} ORDER BY ${start}`,
         params,
       );
-      return rows.map((row) => ({ minute: Number(row['minute']), ...sums(row) }));
+      return rows.map((row) => ({ minute: Number(row['start']), ...sums(row) }));
+    },
+
+    async totals(since, until) {
+      // Summed along the primary key (endpoint_id, minute), where each endpoint's minutes lie together:
+      // through the minute index a day of every endpoint is a row fetch per endpoint-minute, out of
+      // order (about 4x slower at 20 endpoints). The recursive part lists the endpoints that have rows,
+      // one index seek each (a loose index scan), so deleted endpoints' minutes still count.
+      const rows = await driver.query<SumRow>(
+        `WITH RECURSIVE e (id) AS (
+           SELECT MIN(endpoint_id) FROM endpoint_stats
+           UNION ALL
+           SELECT (SELECT MIN(endpoint_id) FROM endpoint_stats WHERE endpoint_id > e.id) FROM e WHERE e.id IS NOT NULL
+         )
+         SELECT ${SUMS} FROM e JOIN endpoint_stats s ON s.endpoint_id = e.id WHERE s.minute >= ? AND s.minute < ?`,
+        [since, until],
+      );
+      return sums(rows[0] ?? {});
     },
 
     async byEndpoint(appId, since, until) {
@@ -145,13 +168,15 @@ export function createStatsStore(ctx: SqlContext): StatsStore {
       );
     },
 
-    async backlog(now) {
+    async backlog(now, limit) {
+      // Two ranges of deliveries_due (its predicate verbatim), each stopped after `limit` rows.
+      const unfinished = `status IN (${MessageStatus.pending}, ${MessageStatus.sending})`;
       const rows = await driver.query<{ due: number | string | null; retries: number | string | null }>(
-        `SELECT SUM(CASE WHEN next_attempt_at <= ? THEN 1 ELSE 0 END) AS due,
-                SUM(CASE WHEN next_attempt_at > ? AND status = ${MessageStatus.sending} THEN 1 ELSE 0 END) AS retries
-         FROM deliveries WHERE status IN (${MessageStatus.pending}, ${MessageStatus.sending})
-           AND next_attempt_at IS NOT NULL`,
-        [now, now],
+        `SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM deliveries WHERE ${unfinished} AND next_attempt_at <= ?
+                                       LIMIT ?) AS due_rows) AS due,
+                (SELECT COUNT(*) FROM (SELECT 1 FROM deliveries WHERE ${unfinished} AND next_attempt_at > ?
+                                       AND status = ${MessageStatus.sending} LIMIT ?) AS retry_rows) AS retries`,
+        [now, limit, now, limit],
       );
       return { due: Number(rows[0]?.due ?? 0), scheduledRetries: Number(rows[0]?.retries ?? 0) };
     },

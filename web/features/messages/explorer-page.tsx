@@ -107,11 +107,17 @@ export default function ExplorerPage() {
       </Panel>
       <Panel title={filters.q ? `Messages with id or event id “${filters.q}”` : 'Messages, newest first'}>
         <QueryView query={queries.explorer(api, filters)}>
-          {(page) =>
-            page.data.length === 0 ? (
-              <p className="muted">No message matches.</p>
-            ) : (
-              <>
+          {(page) => (
+            <>
+              {page.partial ? (
+                <p className="muted" role="status">
+                  {page.data.length === 0 ? 'No match' : `${page.data.length} matches`} among the 10,000
+                  messages looked at for this page; older messages are on the next page.
+                </p>
+              ) : page.data.length === 0 ? (
+                <p className="muted">No message matches.</p>
+              ) : null}
+              {page.data.length > 0 ? (
                 <div className="table-wrap">
                   <table>
                     <thead>
@@ -144,10 +150,10 @@ export default function ExplorerPage() {
                     </tbody>
                   </table>
                 </div>
-                <Pager iterator={page.iterator} done={page.done} label="Messages" />
-              </>
-            )
-          }
+              ) : null}
+              <Pager iterator={page.iterator} done={page.done} label="Messages" />
+            </>
+          )}
         </QueryView>
       </Panel>
     </>

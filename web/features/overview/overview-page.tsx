@@ -7,6 +7,11 @@ import { Panel, QueryView } from '../../components/panel.tsx';
 import { Time } from '../../components/time.tsx';
 import type { EndpointAlertOut, StatsTotalsView } from './overview-types.ts';
 
+/** A count the server stopped at `limit`: "10,000+". */
+function atLeast(value: number, limit: number): string {
+  return value >= limit ? `${count(limit)}+` : count(value);
+}
+
 /** The server at a glance: flow, latency, backlog, and the endpoints that need someone. */
 export default function OverviewPage() {
   const api = useApi();
@@ -27,11 +32,11 @@ export default function OverviewPage() {
               <dl className="figures">
                 <div>
                   <dt>Due now</dt>
-                  <dd>{count(data.backlog.due)}</dd>
+                  <dd>{atLeast(data.backlog.due, data.backlog.countLimit)}</dd>
                 </div>
                 <div>
                   <dt>Scheduled retries</dt>
-                  <dd>{count(data.backlog.scheduledRetries)}</dd>
+                  <dd>{atLeast(data.backlog.scheduledRetries, data.backlog.countLimit)}</dd>
                 </div>
               </dl>
             )}
