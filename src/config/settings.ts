@@ -450,6 +450,21 @@ export const settings = {
       "How long the receiver's response body is kept with each attempt; older ones are emptied in the background.",
     parse: duration(3_600_000, 3650 * 86_400_000),
   }),
+  messageRetention: def({
+    env: 'HOOKYARD_MESSAGE_RETENTION',
+    flag: 'message-retention',
+    default: 'off',
+    accepts: 'off, or a duration from 1d to 3650d',
+    description:
+      'How long messages are kept, with their deliveries and attempts; older ones are deleted in the background (on PostgreSQL by dropping whole time partitions). off keeps them; their payloads and response bodies still expire.',
+    parse: (raw) => {
+      if (raw.trim().toLowerCase() === 'off') return null;
+      const ms = parseDuration(raw);
+      if (ms === undefined || ms < 86_400_000 || ms > 3650 * 86_400_000)
+        throw new Error('off, or a duration from 1d to 3650d');
+      return ms;
+    },
+  }),
   dashboard: def({
     env: 'HOOKYARD_DASHBOARD',
     flag: 'dashboard',

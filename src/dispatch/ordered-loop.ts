@@ -204,11 +204,16 @@ export function createOrderedLoop(deps: OrderedLoopDeps): OrderedLoop {
 
   async function take(lease: OrderedLease): Promise<void> {
     const endpoint = await deps.endpoints.get(lease.endpointId);
-    if (!endpoint || endpoint.destination?.type !== ORDERED_TYPE) return finish(lease, { kind: 'release' });
+    // Gone or not ordered (its rows go with it): never claimed back at once, so this cannot spin.
+    if (!endpoint || endpoint.destination?.type !== ORDERED_TYPE)
+      return finish(lease, { kind: 'release', retryAt: clock() + deps.pollIntervalMs });
     const { batchSize, maxWaitSecs } = batchingOf(endpoint.destination.config);
     const events = await storage.ordered.read(lease.endpointId, batchSize);
     const first = events[0];
-    if (!first) return finish(lease, { kind: 'release' });
+    // Nothing readable. Anything still counted as queued belongs to messages deleted since (message
+    // retention): look again after a poll interval rather than at once, and pass them with the next
+    // batch, which acknowledges through its last number.
+    if (!first) return finish(lease, { kind: 'release', retryAt: clock() + deps.pollIntervalMs });
     const now = clock();
     const fullAt = first.createdAt + maxWaitSecs * 1000;
     if (lease.attempts === 0 && events.length < batchSize && fullAt > now)

@@ -1,12 +1,15 @@
 /**
  * The retention purger: drops message payloads once their `payloadExpiresAt` has passed (set at
  * ingest from `payloadRetentionPeriod`, 90 days by default) and empties attempt response bodies older
- * than HOOKYARD_RESPONSE_RETENTION. Rows are kept; only their content goes, as with the expunge
- * endpoints. With `statsRetention` it also deletes stats-rollup minutes older than that
- * (HOOKYARD_STATS_RETENTION).
+ * than HOOKYARD_RESPONSE_RETENTION; those rows are kept, only their content goes, as with the expunge
+ * endpoints. With `messageRetention` (HOOKYARD_MESSAGE_RETENTION) whole messages older than that go
+ * with their deliveries and attempts: on PostgreSQL by dropping time partitions, which the purger also
+ * creates ahead of time whatever the retention (storage/sql/partitions.ts), and row by row elsewhere.
+ * With `statsRetention` it also deletes stats-rollup minutes older than that (HOOKYARD_STATS_RETENTION).
  *
- *     idle ──interval──► purging payloads ──batch < size──► purging responses ──batch < size──► idle
- *                         │ full batch: pause, then the next one │
+ *     idle ──interval──► partitions ──► purging messages ──► purging payloads ──► purging responses
+ *                        (create, drop)  │ each purge: batches until one is short, a pause after  │
+ *                                        │ every full batch                          ──► stats ──► idle
  *
  * Each batch is one short transaction of at most `batchSize` rows, and a pause follows every full
  * batch, so on SQLite (one writer) ingest and delivery completions get the database between batches
@@ -16,11 +19,12 @@
 import type { Config } from '../config/settings.ts';
 import { toError } from '../errors/coerce.ts';
 import type { Logger } from '../log/logger.ts';
-import type { Storage } from '../storage/contract.ts';
+import type { PartitionReport, Storage } from '../storage/contract.ts';
 
 export interface RetentionPurgerDeps {
   readonly storage: Storage;
-  readonly config: Pick<Config, 'responseRetention'> & Partial<Pick<Config, 'statsRetention'>>;
+  readonly config: Pick<Config, 'responseRetention'> &
+    Partial<Pick<Config, 'statsRetention' | 'messageRetention'>>;
   readonly logger: Logger;
   readonly clock?: () => number;
   /** Between the end of one run and the start of the next; default 5 minutes. */
@@ -32,6 +36,10 @@ export interface RetentionPurgerDeps {
 }
 
 export interface PurgeCounts {
+  /** Partitions (of each of messages, deliveries and attempts) created and dropped. */
+  partitions: PartitionReport;
+  /** Messages deleted row by row (with their deliveries and attempts). */
+  messages: number;
   payloads: number;
   responses: number;
   /** Present when the purger was given a stats retention. */
@@ -72,19 +80,25 @@ export function createRetentionPurger(deps: RetentionPurgerDeps): RetentionPurge
   }
 
   async function pass(): Promise<PurgeCounts> {
+    const messageRetention = deps.config.messageRetention ?? null;
+    // First, so that the purges below never walk rows a partition drop removes at once.
+    const partitions = await storage.retention.maintainPartitions(clock(), messageRetention ?? undefined);
+    if (partitions.created + partitions.dropped > 0) logger.info(partitions, 'partitions maintained');
+    const messages =
+      messageRetention === null
+        ? 0
+        : await drain(() => storage.retention.purgeMessagesBefore(clock() - messageRetention, batchSize));
     const payloads = await drain(() => storage.retention.purgeExpiredPayloads(clock(), batchSize));
     const responses = await drain(() =>
       storage.retention.purgeResponsesBefore(clock() - deps.config.responseRetention, batchSize),
     );
     const statsRetention = deps.config.statsRetention;
-    if (statsRetention === undefined) {
-      if (payloads + responses > 0) logger.info({ payloads, responses }, 'expired content purged');
-      return { payloads, responses };
-    }
-    const stats = await drain(() => storage.stats.purgeBefore(clock() - statsRetention, batchSize));
-    if (payloads + responses + stats > 0)
-      logger.info({ payloads, responses, stats }, 'expired content purged');
-    return { payloads, responses, stats };
+    const counts: PurgeCounts = { partitions, messages, payloads, responses };
+    if (statsRetention !== undefined)
+      counts.stats = await drain(() => storage.stats.purgeBefore(clock() - statsRetention, batchSize));
+    if (messages + payloads + responses + (counts.stats ?? 0) > 0)
+      logger.info({ messages, payloads, responses, stats: counts.stats }, 'expired content purged');
+    return counts;
   }
 
   function runOnce(): Promise<PurgeCounts> {

@@ -514,8 +514,11 @@ export type OrderedFinish =
   | { kind: 'stopped'; attempt: AttemptRecord; failure: string }
   /** The batch is not full yet: due at `until` (its maxWaitSecs) unless it fills first. */
   | { kind: 'wait'; until: number }
-  /** Nothing was sent (nothing queued, or too little lease left): due now if anything is queued. */
-  | { kind: 'release' };
+  /**
+   * Nothing was sent (nothing queued, or too little lease left): due at `retryAt` (default now) if
+   * anything is still queued, else idle.
+   */
+  | { kind: 'release'; retryAt?: number };
 
 /** An ordered destination's position, for the API (`next-event`, `last-acked-event`, status). */
 export interface OrderedPosition {
@@ -629,6 +632,25 @@ export interface RetentionStore {
   purgeExpiredPayloads(now: number, limit: number): Promise<number>;
   /** Empties the response body of up to `limit` attempts created before `cutoff`. Returns how many. */
   purgeResponsesBefore(cutoff: number, limit: number): Promise<number>;
+  /**
+   * Where messages, deliveries and attempts are partitioned by time (PostgreSQL): creates the
+   * partitions the days ahead of `now` need and, with `keepMs`, drops every partition wholly older than
+   * `now - keepMs` with its deliveries and attempts. One process at a time does it (others return
+   * zeros at once); a partition it cannot lock quickly is left for the next call. Zeros elsewhere.
+   */
+  maintainPartitions(now: number, keepMs: number | undefined): Promise<PartitionReport>;
+  /**
+   * Deletes up to `limit` messages created before `cutoff`, with their deliveries and attempts, that
+   * no partition drop removes: every such message on SQLite, on PostgreSQL only those in the history
+   * and default partitions. Returns how many messages.
+   */
+  purgeMessagesBefore(cutoff: number, limit: number): Promise<number>;
+}
+
+/** What one `maintainPartitions` call did: partitions (of each of the three tables) made and dropped. */
+export interface PartitionReport {
+  created: number;
+  dropped: number;
 }
 
 export interface IdempotencyStore {

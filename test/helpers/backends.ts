@@ -28,8 +28,11 @@ import { createStorage } from '../../src/storage/create-storage.ts';
  */
 export interface TestStorage extends Storage {
   readonly config: Config;
-  /** Another Storage on the same database; closed by `cleanup` too. */
-  openAnother(): Promise<Storage>;
+  /**
+   * Another Storage on the same database; closed by `cleanup` too. PostgreSQL: `databaseUrl` reaches
+   * the same server another way (through a proxy, say).
+   */
+  openAnother(options?: { databaseUrl?: string }): Promise<Storage>;
   /** Closes every Storage opened here and deletes the database. */
   cleanup(): Promise<void>;
 }
@@ -81,7 +84,15 @@ function postgresBackend(url: string): TestBackend {
       // pid + counter + random: unique across the parallel test processes sharing the database.
       const schema = `hy_test_${process.pid}_${++schemaCounter}_${Math.random().toString(36).slice(2, 8)}`;
       const config = configWith({ ...overrides, databaseUrl: url });
-      const open = () => createStorage({ config, logger: silent, schema, poolSize: 4 });
+      const open = (options: { databaseUrl?: string } = {}) =>
+        createStorage({
+          config: options.databaseUrl
+            ? configWith({ ...overrides, databaseUrl: options.databaseUrl })
+            : config,
+          logger: silent,
+          schema,
+          poolSize: 4,
+        });
       return wrap(config, await open(), open, async () => {
         const { default: pg } = await import('pg');
         const client = new pg.Client({ connectionString: url });
@@ -99,15 +110,15 @@ function postgresBackend(url: string): TestBackend {
 function wrap(
   config: Config,
   storage: Storage,
-  open: () => Promise<Storage>,
+  open: (options?: { databaseUrl?: string }) => Promise<Storage>,
   destroy: () => Promise<void>,
 ): TestStorage {
   const others: Storage[] = [];
   let cleaned: Promise<void> | undefined;
   return Object.assign(Object.create(storage) as Storage, {
     config,
-    async openAnother() {
-      const other = await open();
+    async openAnother(options?: { databaseUrl?: string }) {
+      const other = await open(options);
       others.push(other);
       return other;
     },

@@ -83,6 +83,12 @@ export interface TcpProxy {
   accepted(): number;
   /** Stops passing the broker's replies to the client (they are dropped), as a stalled link would. */
   holdReplies(): void;
+  /**
+   * Stalls one connection mid-conversation: from the first client chunk containing `text` on, that
+   * connection's replies are dropped (the request itself still goes through). Resolves with the
+   * local port of its upstream socket, which the server sees as the client's port.
+   */
+  holdRepliesAfter(text: string): Promise<number>;
   /** Destroys every open connection (both sides). */
   dropAll(): void;
   close(): Promise<void>;
@@ -92,9 +98,11 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
   let accepted = 0;
   let holding = false;
+  let trigger: { text: string; held: (port: number) => void } | undefined;
   const server: Server = createServer((client) => {
     accepted += 1;
     const upstream = tcpConnect({ host: '127.0.0.1', port: targetPort });
+    let held = false;
     sockets.add(client);
     sockets.add(upstream);
     const end = () => {
@@ -105,9 +113,16 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     };
     client.on('error', end).on('close', end);
     upstream.on('error', end).on('close', end);
-    client.pipe(upstream);
+    client.on('data', (chunk: Buffer) => {
+      if (trigger && chunk.includes(trigger.text)) {
+        held = true;
+        trigger.held(upstream.localPort ?? 0);
+        trigger = undefined;
+      }
+      upstream.write(chunk);
+    });
     upstream.on('data', (chunk: Buffer) => {
-      if (!holding) client.write(chunk);
+      if (!holding && !held) client.write(chunk);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -116,6 +131,11 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     accepted: () => accepted,
     holdReplies() {
       holding = true;
+    },
+    holdRepliesAfter(text) {
+      return new Promise((held) => {
+        trigger = { text, held };
+      });
     },
     dropAll() {
       for (const socket of sockets) socket.destroy();

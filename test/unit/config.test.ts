@@ -64,6 +64,13 @@ describe('config', () => {
     assert.deepEqual(config.retrySchedule, [50, 1000]);
   });
 
+  it('message retention is off or a duration of a day or more', () => {
+    assert.equal(configWith({}).messageRetention, null);
+    assert.equal(configWith({ messageRetention: 'OFF' }).messageRetention, null);
+    assert.equal(configWith({ messageRetention: '90d' }).messageRetention, 90 * 86_400_000);
+    assert.throws(() => loadConfig({ HOOKYARD_MESSAGE_RETENTION: '12h' }), /HOOKYARD_MESSAGE_RETENTION/);
+  });
+
   it('every setting has an HOOKYARD_ env name and a kebab-case flag', () => {
     for (const s of Object.values(settings)) {
       assert.match(s.env, /^HOOKYARD_[A-Z_]+$/);

@@ -1,9 +1,16 @@
 import { createHash } from 'node:crypto';
-import type { Client, CustomTypesConfig, Pool, PoolClient, PoolConfig } from 'pg';
+import type { Client, CustomTypesConfig, Pool, PoolClient, PoolConfig, QueryConfig } from 'pg';
 import { errorCodeOf } from '../../errors/coerce.ts';
 import type { Logger } from '../../log/logger.ts';
 import { StorageUnavailable, UniqueViolation } from '../contract.ts';
-import type { BatchColumn, SqlDialect, SqlDriver, SqlExecutor, SqlParam } from '../sql/driver.ts';
+import {
+  type BatchColumn,
+  isPrepared,
+  type SqlDialect,
+  type SqlDriver,
+  type SqlExecutor,
+  type SqlParam,
+} from '../sql/driver.ts';
 
 export interface PostgresDriverOptions {
   url: string;
@@ -16,6 +23,27 @@ export interface PostgresDriverOptions {
 const INT8_OID = 20;
 const UNIQUE_VIOLATION = '23505';
 const LISTEN_RETRY_MAX_MS = 30_000;
+/**
+ * How long the server lets one of our sessions sit inside a transaction without sending its next
+ * statement before it ends the session. Our transactions send statement after statement with
+ * nothing else awaited in between, so a gap this long means the process has stopped (frozen,
+ * SIGSTOPped, partitioned away), and it would otherwise hold its row locks for as long as it stays
+ * so: every completion locks its endpoint's `endpoint_state` and `endpoint_stats` rows, so one frozen
+ * worker would stall the whole fleet's completions, and with them its delivery slots. The same bound
+ * after which `/livez` calls a process stuck (lifecycle/event-loop-monitor.ts).
+ */
+export const IDLE_IN_TRANSACTION_TIMEOUT_MS = 10_000;
+/**
+ * Every transaction sets its own bound, in the same round trip as BEGIN (one simple-protocol query):
+ * PgBouncer refuses it as a startup parameter, and a session-level SET would need a hook on every
+ * new connection that pg would have to queue ahead of its first query.
+ */
+const BEGIN = `BEGIN; SET LOCAL idle_in_transaction_session_timeout = ${IDLE_IN_TRANSACTION_TIMEOUT_MS}`;
+/**
+ * Asynchronous commit besides: no wait for the WAL flush. Loses at most the last moments of such
+ * transactions on a server crash, never a durable one, and never corrupts.
+ */
+const BEGIN_NOT_DURABLE = `${BEGIN}; SET LOCAL synchronous_commit = off`;
 /** Errors that mean "the database is not reachable right now", as opposed to a bad statement. */
 const UNAVAILABLE_CODES = new Set([
   'ECONNREFUSED',
@@ -30,15 +58,20 @@ const UNAVAILABLE_CODES = new Set([
   '57P02', // crash_shutdown
   '57P03', // cannot_connect_now
   '53300', // too_many_connections
+  '25P03', // idle_in_transaction_session_timeout: the server ended a session of a stalled process
 ]);
 
 const dialect: SqlDialect = {
   jsonArrayContains: (column) =>
     `EXISTS (SELECT 1 FROM jsonb_array_elements_text((${column})::jsonb) AS c WHERE c = ?)`,
+  anyOf: (column) => `${column} = ANY(?::text[])`,
+  anyOfParam: (values) => values,
   tableExistsSql:
     'SELECT 1 AS found FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?',
   // An arbitrary constant that names "Hookyard migrating" among the database's advisory locks.
   migrationLockSql: 'SELECT pg_advisory_xact_lock(7206201)',
+  // Migration 0009.
+  timePartitions: true,
   lockRowsClause: 'FOR UPDATE',
   // pg sends a JS array as an array literal; unnest zips the arrays back into rows, in order.
   batchRows: {
@@ -80,7 +113,14 @@ export async function openPostgresDriver(options: PostgresDriverOptions): Promis
     types,
     application_name: 'hookyard',
     connectionTimeoutMillis: 10_000,
-    ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+    // Only named statements have cached plans, and Hookyard names only the ones `prepared` marks
+    // (sql/driver.ts): those are written to be planned once, pruning partitions as they run. Left to
+    // choose, PostgreSQL would re-plan them over every partition each time, because a custom plan of a
+    // batch of one looks cheaper than the generic plan.
+    options: [
+      '-c plan_cache_mode=force_generic_plan',
+      ...(options.schema ? [`-c search_path=${options.schema}`] : []),
+    ].join(' '),
   };
   const pool: Pool = new pg.Pool({ ...connection, max: options.poolSize, idleTimeoutMillis: 30_000 });
   pool.on('error', (error) => logger?.warn({ err: error }, 'idle Postgres connection failed'));
@@ -94,15 +134,27 @@ export async function openPostgresDriver(options: PostgresDriverOptions): Promis
     }
     return out;
   }
+  // Named statements (sql/driver.ts `prepared`): pg prepares each once per connection.
+  const names = new Map<string, string>();
+  function statement(sql: string, params: readonly SqlParam[]): QueryConfig<SqlParam[]> {
+    const text = rewrite(sql);
+    if (!isPrepared(sql)) return { text, values: params as SqlParam[] };
+    let name = names.get(sql);
+    if (name === undefined) {
+      name = `hy_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
+      names.set(sql, name);
+    }
+    return { name, text, values: params as SqlParam[] };
+  }
 
   function executor(target: Pool | PoolClient): SqlExecutor {
     return {
       async query<T>(sql: string, params: readonly SqlParam[] = []) {
-        const result = await translate(() => target.query(rewrite(sql), params as SqlParam[]));
+        const result = await translate(() => target.query(statement(sql, params)));
         return result.rows as T[];
       },
       async run(sql, params = []) {
-        const result = await translate(() => target.query(rewrite(sql), params as SqlParam[]));
+        const result = await translate(() => target.query(statement(sql, params)));
         return result.rowCount ?? 0;
       },
       async exec(script) {
@@ -154,11 +206,7 @@ export async function openPostgresDriver(options: PostgresDriverOptions): Promis
       };
       client.on('error', onError);
       try {
-        await translate(() => client.query('BEGIN'));
-        // Asynchronous commit: no wait for the WAL flush. Loses at most the last moments of such
-        // transactions on a server crash, never a durable one, and never corrupts.
-        if (options?.durable === false)
-          await translate(() => client.query('SET LOCAL synchronous_commit = off'));
+        await translate(() => client.query(options?.durable === false ? BEGIN_NOT_DURABLE : BEGIN));
         const result = await fn(executor(client));
         await translate(() => client.query('COMMIT'));
         return result;

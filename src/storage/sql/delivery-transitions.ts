@@ -55,8 +55,10 @@ import { type BatchSource, columnList, queryBatch, runBatch } from './batch.ts';
 import {
   first,
   placeholders,
+  prepared,
   type SqlDriver,
   type SqlExecutor,
+  type SqlParam,
   type SqlValue,
   skipLockedClause,
 } from './driver.ts';
@@ -77,6 +79,17 @@ const PARKED_PREFIX = 'parked:';
 /** The lease owner of rows parked by `owner`'s dispatcher (see ClaimAdmission). */
 export function parkedBy(owner: string): string {
   return `${PARKED_PREFIX}${owner}`;
+}
+
+/**
+ * A delivery's key. On PostgreSQL deliveries are partitioned by msg_id (migration 0009), so every
+ * statement that finds deliveries by id names their msg_id too, and probes only their partitions; an
+ * id alone would probe every partition. Delivery ids are unique on their own, so the msg_id only
+ * narrows the search, never the rows found.
+ */
+export interface DeliveryKey {
+  id: string;
+  msg_id: string;
 }
 
 /** The columns a lease returns (`LeasedRow`). */
@@ -123,7 +136,13 @@ const NEW_DELIVERY: BatchSource = {
     ['updated_at', 'bigint'],
   ],
 };
-const DELIVERY_ID: BatchSource = { alias: 'k', columns: [['id', 'text']] };
+const DELIVERY_KEY: BatchSource = {
+  alias: 'k',
+  columns: [
+    ['id', 'text'],
+    ['msg_id', 'text'],
+  ],
+};
 const ATTEMPT: BatchSource = {
   alias: 'v',
   columns: [
@@ -145,6 +164,7 @@ const OUTCOME: BatchSource = {
   alias: 'v',
   columns: [
     ['id', 'text'],
+    ['msg_id', 'text'],
     ['status', 'smallint'],
     ['next_attempt_at', 'bigint'],
     ['updated_at', 'bigint'],
@@ -156,6 +176,44 @@ export type DeliveryTransitions = ReturnType<typeof createDeliveryTransitions>;
 export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities' | 'dialect'>) {
   const { dialect } = driver;
   const skipLocked = skipLockedClause(driver);
+  const leasePickSql = prepared(
+    `SELECT ${LEASED_COLUMNS} FROM deliveries WHERE ${DUE} ORDER BY next_attempt_at LIMIT ? ${skipLocked}`,
+  );
+  const earliestDueSql = prepared(`SELECT MIN(next_attempt_at) AS due FROM deliveries WHERE ${UNFINISHED}`);
+
+  /** A condition matching exactly the deliveries `keys`, with its two parameters. */
+  function byKeys(keys: readonly DeliveryKey[]): { where: string; params: SqlParam[] } {
+    return {
+      where: `${dialect.anyOf('id')} AND ${dialect.anyOf('msg_id')}`,
+      params: [
+        dialect.anyOfParam(keys.map((key) => key.id)),
+        dialect.anyOfParam([...new Set(keys.map((key) => key.msg_id))]),
+      ],
+    };
+  }
+
+  /**
+   * The bulk moves pick their rows with one statement and update them with a second, by key, rather
+   * than in one `UPDATE … WHERE (id, msg_id) IN (SELECT …)`: over partitions PostgreSQL would plan that
+   * as a hash join against every partition, a scan of every delivery, while a list of keys prunes the
+   * update to the partitions they are in. The pick locks its rows where the backend can (or
+   * `recheck`, the pick's own conditions, is repeated on the row the update finds).
+   */
+  async function updatePicked(
+    tx: SqlExecutor,
+    pick: { sql: string; params: readonly SqlParam[] },
+    set: { sql: string; params: readonly SqlParam[] },
+    recheck: { sql: string; params: readonly SqlParam[] } = { sql: '', params: [] },
+  ): Promise<string[]> {
+    const keys = await tx.query<DeliveryKey>(pick.sql, pick.params);
+    if (keys.length === 0) return [];
+    const { where, params } = byKeys(keys);
+    const rows = await tx.query<{ id: string }>(
+      `UPDATE deliveries SET ${set.sql} WHERE ${where}${recheck.sql} RETURNING id`,
+      [...set.params, ...params, ...recheck.params],
+    );
+    return rows.map((row) => row.id);
+  }
 
   return {
     /** Ingest: (none) → pending, due at once (or at the message's deliverAt). */
@@ -229,42 +287,57 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
 
     /**
      * Claim: due (pending, sending, or a lapsed lease) → leased to `owner` until `until`, oldest due
-     * first. The sub-select walks the partial index deliveries_due.
+     * first. The pick walks the partial index deliveries_due and locks what it takes (updatePicked).
      */
-    lease(tx: SqlExecutor, owner: string, until: number, now: number, limit: number): Promise<LeasedRow[]> {
-      return tx.query<LeasedRow>(
-        `UPDATE deliveries SET next_attempt_at = ?, lease_owner = ?
-         WHERE id IN (SELECT id FROM deliveries WHERE ${DUE} ORDER BY next_attempt_at LIMIT ? ${skipLocked})
-         RETURNING ${LEASED_COLUMNS}`,
-        [until, owner, now, limit],
-      );
+    async lease(
+      tx: SqlExecutor,
+      owner: string,
+      until: number,
+      now: number,
+      limit: number,
+    ): Promise<LeasedRow[]> {
+      const rows = await tx.query<LeasedRow>(leasePickSql, [now, limit]);
+      if (rows.length === 0) return rows;
+      const { where, params } = byKeys(rows);
+      await tx.run(`UPDATE deliveries SET next_attempt_at = ?, lease_owner = ? WHERE ${where}`, [
+        until,
+        owner,
+        ...params,
+      ]);
+      return rows;
     },
 
     /** Claim gate: leased → held (endpoint disabled, or circuit open and this is not the probe). */
-    async holdLeased(tx: SqlExecutor, ids: readonly string[]): Promise<void> {
-      if (ids.length === 0) return;
-      await tx.run(
-        `UPDATE deliveries SET next_attempt_at = NULL, lease_owner = NULL WHERE id IN (${placeholders(ids.length)})`,
-        ids,
-      );
+    async holdLeased(tx: SqlExecutor, keys: readonly DeliveryKey[]): Promise<void> {
+      if (keys.length === 0) return;
+      const { where, params } = byKeys(keys);
+      await tx.run(`UPDATE deliveries SET next_attempt_at = NULL, lease_owner = NULL WHERE ${where}`, params);
     },
 
     /** Claim gate: leased → parked by `owner` until `until` (the dispatcher's `admit` said so). */
-    async parkLeased(tx: SqlExecutor, ids: readonly string[], owner: string, until: number): Promise<void> {
-      if (ids.length === 0) return;
-      await tx.run(
-        `UPDATE deliveries SET next_attempt_at = ?, lease_owner = ? WHERE id IN (${placeholders(ids.length)})`,
-        [until, parkedBy(owner), ...ids] satisfies SqlValue[],
-      );
+    async parkLeased(
+      tx: SqlExecutor,
+      keys: readonly DeliveryKey[],
+      owner: string,
+      until: number,
+    ): Promise<void> {
+      if (keys.length === 0) return;
+      const { where, params } = byKeys(keys);
+      await tx.run(`UPDATE deliveries SET next_attempt_at = ?, lease_owner = ? WHERE ${where}`, [
+        until,
+        parkedBy(owner),
+        ...params,
+      ] satisfies SqlParam[]);
     },
 
     /** Claim gate: leased → pending|sending (as it was), due at `until` (paused, throttled, or `admit`). */
-    async postponeLeased(tx: SqlExecutor, ids: readonly string[], until: number): Promise<void> {
-      if (ids.length === 0) return;
-      await tx.run(
-        `UPDATE deliveries SET next_attempt_at = ?, lease_owner = NULL WHERE id IN (${placeholders(ids.length)})`,
-        [until, ...ids] satisfies SqlValue[],
-      );
+    async postponeLeased(tx: SqlExecutor, keys: readonly DeliveryKey[], until: number): Promise<void> {
+      if (keys.length === 0) return;
+      const { where, params } = byKeys(keys);
+      await tx.run(`UPDATE deliveries SET next_attempt_at = ?, lease_owner = NULL WHERE ${where}`, [
+        until,
+        ...params,
+      ] satisfies SqlParam[]);
     },
 
     /**
@@ -272,31 +345,41 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
      * transaction has locked are skipped: those are being claimed, and the claim's gate sorts them.
      */
     async holdEndpoint(tx: SqlExecutor, endpointId: string): Promise<void> {
-      await tx.run(
-        `UPDATE deliveries SET next_attempt_at = NULL
-         WHERE id IN (SELECT id FROM deliveries WHERE endpoint_id = ? AND ${UNFINISHED}
-                      AND next_attempt_at IS NOT NULL AND lease_owner IS NULL ${skipLocked})`,
-        [endpointId],
+      await updatePicked(
+        tx,
+        {
+          sql: `SELECT id, msg_id FROM deliveries WHERE endpoint_id = ? AND ${UNFINISHED}
+                AND next_attempt_at IS NOT NULL AND lease_owner IS NULL ${skipLocked}`,
+          params: [endpointId],
+        },
+        { sql: 'next_attempt_at = NULL', params: [] },
       );
     },
 
     /** Endpoint re-enabled or circuit closed: the endpoint's held → pending|sending, due at `at`. */
-    releaseEndpoint(tx: SqlExecutor, endpointId: string, at: number): Promise<number> {
-      return tx.run(
-        `UPDATE deliveries SET next_attempt_at = ?
-         WHERE id IN (SELECT id FROM deliveries WHERE endpoint_id = ? AND ${UNFINISHED}
-                      AND next_attempt_at IS NULL ${skipLocked})`,
-        [at, endpointId],
+    async releaseEndpoint(tx: SqlExecutor, endpointId: string, at: number): Promise<number> {
+      const released = await updatePicked(
+        tx,
+        {
+          sql: `SELECT id, msg_id FROM deliveries WHERE endpoint_id = ? AND ${UNFINISHED}
+                AND next_attempt_at IS NULL ${skipLocked}`,
+          params: [endpointId],
+        },
+        { sql: 'next_attempt_at = ?', params: [at] },
       );
+      return released.length;
     },
 
     /** Backpressure: the endpoint's pending|sending stay so, none due before `until` (postponed). */
     async postponeEndpoint(tx: SqlExecutor, endpointId: string, until: number): Promise<void> {
-      await tx.run(
-        `UPDATE deliveries SET next_attempt_at = ?
-         WHERE id IN (SELECT id FROM deliveries WHERE endpoint_id = ? AND ${UNFINISHED}
-                      AND next_attempt_at < ? AND lease_owner IS NULL ${skipLocked})`,
-        [until, endpointId, until],
+      await updatePicked(
+        tx,
+        {
+          sql: `SELECT id, msg_id FROM deliveries WHERE endpoint_id = ? AND ${UNFINISHED}
+                AND next_attempt_at < ? AND lease_owner IS NULL ${skipLocked}`,
+          params: [endpointId, until],
+        },
+        { sql: 'next_attempt_at = ?', params: [until] },
       );
     },
 
@@ -311,35 +394,44 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
         [endpointId, probeAt],
       );
       if (due) return;
-      await tx.run(
-        `UPDATE deliveries SET next_attempt_at = ?
-         WHERE id IN (SELECT id FROM deliveries WHERE endpoint_id = ? AND ${UNFINISHED} AND next_attempt_at IS NULL
-                      ORDER BY id LIMIT 1 ${skipLocked})`,
-        [probeAt, endpointId],
+      await updatePicked(
+        tx,
+        {
+          sql: `SELECT id, msg_id FROM deliveries WHERE endpoint_id = ? AND ${UNFINISHED} AND next_attempt_at IS NULL
+                ORDER BY id LIMIT 1 ${skipLocked}`,
+          params: [endpointId],
+        },
+        { sql: 'next_attempt_at = ?', params: [probeAt] },
       );
     },
 
     /**
      * The owner tops its local queue up: up to `limit` of its parked → leased to it until `until`,
      * handed straight to its queue, so a parked row costs one write to come back rather than two (due,
-     * then claimed) and no claim round trip. The sub-select walks deliveries_endpoint_due
+     * then claimed) and no claim round trip. The pick walks deliveries_endpoint_due
      * (endpoint_id, next_attempt_at): only this endpoint's unfinished rows. No tiebreak on id: the index
      * does not carry it, and a sort of the whole parked backlog per call is what this must avoid.
      */
-    unpark(
+    async unpark(
       tx: SqlExecutor,
       owner: string,
       endpointId: string,
       until: number,
       limit: number,
     ): Promise<LeasedRow[]> {
-      return tx.query<LeasedRow>(
-        `UPDATE deliveries SET next_attempt_at = ?, lease_owner = ?
-         WHERE id IN (SELECT id FROM deliveries WHERE endpoint_id = ? AND ${UNFINISHED} AND lease_owner = ?
-                      ORDER BY next_attempt_at LIMIT ? ${skipLocked})
-         RETURNING ${LEASED_COLUMNS}`,
-        [until, owner, endpointId, parkedBy(owner), limit],
+      const rows = await tx.query<LeasedRow>(
+        `SELECT ${LEASED_COLUMNS} FROM deliveries WHERE endpoint_id = ? AND ${UNFINISHED} AND lease_owner = ?
+         ORDER BY next_attempt_at LIMIT ? ${skipLocked}`,
+        [endpointId, parkedBy(owner), limit],
       );
+      if (rows.length === 0) return rows;
+      const { where, params } = byKeys(rows);
+      await tx.run(`UPDATE deliveries SET next_attempt_at = ?, lease_owner = ? WHERE ${where}`, [
+        until,
+        owner,
+        ...params,
+      ]);
+      return rows;
     },
 
     /** Start-up of a single-writer backend: every leased or parked → pending|sending, due at `now`. */
@@ -361,14 +453,10 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
      * The next attempt, if any, is a scheduled retry again, hence trigger_type scheduled.
      */
     async complete(tx: SqlExecutor, outcomes: readonly AttemptOutcome[]): Promise<void> {
-      const ids = [...new Set(outcomes.map((outcome) => outcome.attempt.deliveryId))];
-      const found = await queryBatch<{ id: string }>(
-        tx,
-        dialect,
-        DELIVERY_ID,
-        ids.map((id) => [id]),
-        (rows) =>
-          `SELECT id FROM deliveries WHERE id IN (SELECT id FROM ${rows.from}) ORDER BY id ${dialect.lockRowsClause}`,
+      const keys = new Map(outcomes.map((outcome) => [outcome.attempt.deliveryId, outcome.attempt.msgId]));
+      const found = await queryBatch<{ id: string }>(tx, dialect, DELIVERY_KEY, [...keys], (rows) =>
+        prepared(`SELECT id FROM deliveries WHERE (id, msg_id) IN (SELECT id, msg_id FROM ${rows.from})
+           ORDER BY id ${dialect.lockRowsClause}`),
       );
       const existing = new Set(found.map((row) => row.id));
       const live = outcomes.filter((outcome) => existing.has(outcome.attempt.deliveryId));
@@ -395,17 +483,19 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
           OUTCOME,
           round.map((outcome) => [
             outcome.attempt.deliveryId,
+            outcome.attempt.msgId,
             outcome.next,
             outcome.nextAttemptAt,
             outcome.attempt.createdAt,
           ]),
           (rows) =>
-            `UPDATE deliveries SET status = v.status, attempts = deliveries.attempts + 1,
+            prepared(`UPDATE deliveries SET status = v.status, attempts = deliveries.attempts + 1,
                next_attempt_at = v.next_attempt_at, lease_owner = NULL, trigger_type = ${TriggerType.scheduled},
                updated_at = v.updated_at,
                fail_streak = CASE WHEN v.status = ${MessageStatus.success} THEN 0 ELSE deliveries.fail_streak + 1 END
              FROM ${rows.from}
-             WHERE deliveries.id = v.id AND deliveries.status <> ${MessageStatus.success}`,
+             WHERE deliveries.id = v.id AND deliveries.msg_id = v.msg_id
+               AND deliveries.status <> ${MessageStatus.success}`),
         );
     },
 
@@ -477,17 +567,20 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
       now: number,
       limit: number,
     ): Promise<string[]> {
-      const rows = await tx.query<{ id: string }>(
-        `UPDATE deliveries
-         SET status = ?, next_attempt_at = ?, trigger_type = ?, lease_owner = NULL, updated_at = ?
-         WHERE id IN (SELECT id FROM deliveries
-                      WHERE endpoint_id = ? AND id ${range.inclusive ? '>=' : '>'} ? AND id < ? AND ${FINAL}
-                      ORDER BY id LIMIT ? ${skipLocked})
-           AND ${FINAL}
-         RETURNING id`,
-        [MessageStatus.pending, now, TriggerType.manual, now, endpointId, range.cursor, range.end, limit],
+      return updatePicked(
+        tx,
+        {
+          sql: `SELECT id, msg_id FROM deliveries
+                WHERE endpoint_id = ? AND id ${range.inclusive ? '>=' : '>'} ? AND id < ? AND ${FINAL}
+                ORDER BY id LIMIT ? ${skipLocked}`,
+          params: [endpointId, range.cursor, range.end, limit],
+        },
+        {
+          sql: 'status = ?, next_attempt_at = ?, trigger_type = ?, lease_owner = NULL, updated_at = ?',
+          params: [MessageStatus.pending, now, TriggerType.manual, now],
+        },
+        { sql: ` AND ${FINAL}`, params: [] },
       );
-      return rows.map((row) => row.id);
     },
 
     /**
@@ -503,36 +596,26 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
       limit: number,
     ): Promise<string[]> {
       const extra = conditions.where.map((condition) => ` AND ${condition}`).join('');
-      const rows = await tx.query<{ id: string }>(
-        `UPDATE deliveries
-         SET status = ?, next_attempt_at = ?, trigger_type = ?, lease_owner = NULL, updated_at = ?
-         WHERE id IN (SELECT d.id FROM deliveries d JOIN messages m ON m.id = d.msg_id
-                      WHERE d.endpoint_id = ? AND d.id ${range.inclusive ? '>=' : '>'} ? AND d.id < ?
-                        AND d.status IN (${MessageStatus.success}, ${MessageStatus.fail})${extra}
-                      ORDER BY d.id LIMIT ?)
-           AND ${FINAL}
-         RETURNING id`,
-        [
-          MessageStatus.pending,
-          now,
-          TriggerType.manual,
-          now,
-          endpointId,
-          range.cursor,
-          range.end,
-          ...conditions.params,
-          limit,
-        ],
+      return updatePicked(
+        tx,
+        {
+          sql: `SELECT d.id, d.msg_id FROM deliveries d JOIN messages m ON m.id = d.msg_id
+                WHERE d.endpoint_id = ? AND d.id ${range.inclusive ? '>=' : '>'} ? AND d.id < ?
+                  AND d.status IN (${MessageStatus.success}, ${MessageStatus.fail})${extra}
+                ORDER BY d.id LIMIT ?`,
+          params: [endpointId, range.cursor, range.end, ...conditions.params, limit],
+        },
+        {
+          sql: 'status = ?, next_attempt_at = ?, trigger_type = ?, lease_owner = NULL, updated_at = ?',
+          params: [MessageStatus.pending, now, TriggerType.manual, now],
+        },
+        { sql: ` AND ${FINAL}`, params: [] },
       );
-      return rows.map((row) => row.id);
     },
 
     /** The earliest due time (or lease end) of any unfinished delivery, for the dispatcher's sleep. */
     async earliestDue(executor: SqlExecutor): Promise<number | null> {
-      const row = await first<{ due: number | null }>(
-        executor,
-        `SELECT MIN(next_attempt_at) AS due FROM deliveries WHERE ${UNFINISHED}`,
-      );
+      const row = await first<{ due: number | null }>(executor, earliestDueSql);
       return row?.due ?? null;
     },
   };

@@ -42,8 +42,20 @@ export interface SqlDialect {
    * is exclusive. With the `skipLocked` capability, `SKIP LOCKED` may follow it (`skipLockedClause`).
    */
   readonly lockRowsClause: string;
+  /**
+   * A boolean SQL expression true when `column` equals one of the values bound to its one `?`, which
+   * takes `anyOfParam(values)`: one statement text whatever the number of values. On PostgreSQL an
+   * array, which the planner reads like a list of constants (it prunes partitions by it).
+   */
+  anyOf(column: string): string;
+  anyOfParam(values: readonly string[]): SqlParam;
   /** How a batch of rows reaches one statement (sql/batch.ts). */
   readonly batchRows: BatchRows;
+  /**
+   * messages, deliveries and attempts are RANGE partitions by message id, with eventIds held unique by
+   * message_uids (PostgreSQL's migration 0009; sql/partitions.ts maintains them).
+   */
+  readonly timePartitions: boolean;
 }
 
 /**
@@ -93,6 +105,25 @@ export interface SqlDriver extends SqlExecutor {
   /** Hears notifications sent on `channel` by any process once resolved; resolves to an unsubscribe. */
   listen(channel: string, handler: (payload: string) => void): Promise<() => void>;
   close(): Promise<void>;
+}
+
+const preparedTexts = new Set<string>();
+
+/**
+ * Marks a statement text to be run as a prepared statement where the database plans statements
+ * (PostgreSQL: a named statement per connection, whose plan PostgreSQL caches once it sees that a
+ * generic plan serves). For the hot statements that cannot name a partition (the claim's pick, the
+ * earliest due time, completions): planning them over every partition costs far more than running
+ * them, and a cached plan still prunes partitions when it runs. Only for constant texts, so the set
+ * stays small. Returns the text.
+ */
+export function prepared(sql: string): string {
+  preparedTexts.add(sql);
+  return sql;
+}
+
+export function isPrepared(sql: string): boolean {
+  return preparedTexts.has(sql);
 }
 
 export function placeholders(count: number): string {

@@ -238,14 +238,14 @@ export async function gateClaim(
   }
 
   const go: LeasedRow[] = [];
-  const held: string[] = [];
-  const parked: string[] = [];
+  const held: LeasedRow[] = [];
+  const parked: LeasedRow[] = [];
   const probesFor = new Map<string, number>();
-  const later = new Map<number, string[]>();
-  const postpone = (id: string, until: number) => {
-    const ids = later.get(until) ?? [];
-    ids.push(id);
-    later.set(until, ids);
+  const later = new Map<number, LeasedRow[]>();
+  const postpone = (row: LeasedRow, until: number) => {
+    const rows = later.get(until) ?? [];
+    rows.push(row);
+    later.set(until, rows);
   };
 
   for (const endpointId of endpointIds) {
@@ -253,7 +253,7 @@ export async function gateClaim(
     const gate = gateOf.get(endpointId);
     if (!gate) continue; // the endpoint is gone; its deliveries went with it
     if (Number(gate.disabled) === 1) {
-      for (const row of group) held.push(row.id);
+      held.push(...group);
       continue;
     }
     if (gate.circuit === 'open') {
@@ -275,20 +275,20 @@ export async function gateClaim(
       } else {
         probesFor.set(endpointId, probeAt);
       }
-      for (const row of rest) held.push(row.id);
+      held.push(...rest);
       continue;
     }
     const pausedUntil = num(gate.paused_until);
     if (pausedUntil !== null && pausedUntil > now) {
-      for (const row of group) postpone(row.id, pausedUntil);
+      for (const row of group) postpone(row, pausedUntil);
       continue;
     }
     let admitted: LeasedRow[] = [];
     for (const row of group) {
       const until = admit?.({ deliveryId: row.id, endpointId });
       if (until === undefined) admitted.push(row);
-      else if (until === 'park') parked.push(row.id);
-      else postpone(row.id, until);
+      else if (until === 'park') parked.push(row);
+      else postpone(row, until);
     }
     const rate = num(gate.rate);
     if (rate !== null && rate > 0 && admitted.length > 0) {
@@ -299,7 +299,7 @@ export async function gateClaim(
         endpointId,
       ]);
       admitted.slice(decision.admitted).forEach((row, index) => {
-        postpone(row.id, decision.later[index] ?? now);
+        postpone(row, decision.later[index] ?? now);
       });
       admitted = admitted.slice(0, decision.admitted);
     }
@@ -308,7 +308,7 @@ export async function gateClaim(
 
   await ctx.transitions.holdLeased(tx, held);
   await ctx.transitions.parkLeased(tx, parked, lease.owner, lease.until);
-  for (const [until, ids] of later) await ctx.transitions.postponeLeased(tx, ids, until);
+  for (const [until, rows] of later) await ctx.transitions.postponeLeased(tx, rows, until);
   for (const [endpointId, probeAt] of probesFor) await ctx.transitions.ensureProbe(tx, endpointId, probeAt);
   return go;
 }

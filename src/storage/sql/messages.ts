@@ -10,7 +10,7 @@ import {
 import { type BatchSource, columnList, queryBatch } from './batch.ts';
 import type { SqlContext } from './context.ts';
 import type { NewDelivery } from './delivery-transitions.ts';
-import { first, placeholders, type SqlExecutor } from './driver.ts';
+import { first, placeholders, type SqlDialect, type SqlExecutor } from './driver.ts';
 import { createGroupCommit, type GroupCommit } from './group-commit.ts';
 import { createOrderedTransitions, type OrderedTransitions, type QueuedRow } from './ordered-transitions.ts';
 import { add, addTimeRange, conditions, keysetPage } from './paging.ts';
@@ -86,12 +86,16 @@ export function createMessageStore(ctx: SqlContext): SqlMessageStore {
     drain: () => batcher.drain(),
 
     async get(appId, idOrUid) {
-      const row = await first<MessageRow>(
+      // By id first, then by eventId: each lookup names one partition on PostgreSQL, where an
+      // `id = ? OR uid = ?` would probe every partition.
+      const byId = await first<MessageRow>(
         driver,
-        `SELECT ${COLUMNS} FROM messages WHERE app_id = ? AND (id = ? OR uid = ?) ORDER BY id = ? DESC LIMIT 1`,
-        [appId, idOrUid, idOrUid, idOrUid],
+        `SELECT ${COLUMNS} FROM messages WHERE app_id = ? AND id = ?`,
+        [appId, idOrUid],
       );
-      return row && toMessage(row);
+      if (byId) return toMessage(byId);
+      const [byUid] = await byEventIds(driver, driver.dialect, [[appId, idOrUid]]);
+      return byUid && toMessage(byUid);
     },
 
     list(appId, filter, page) {
@@ -166,13 +170,10 @@ async function ingestBatch(
 
   if (skipped.length > 0) {
     const keyed = skipped.map((index) => items[index]!.message).filter((message) => message.uid !== null);
-    const existing = await queryBatch<MessageRow>(
+    const existing = await byEventIds(
       tx,
       dialect,
-      MESSAGE_KEY,
       keyed.map((message) => [message.appId, message.uid]),
-      (rows) =>
-        `SELECT ${COLUMNS} FROM messages WHERE (app_id, uid) IN (SELECT app_id, uid FROM ${rows.from})`,
     );
     const byKey = new Map(existing.map((row) => [messageKey(row.app_id, row.uid), row]));
     for (const index of skipped) {
@@ -228,6 +229,43 @@ async function queueOrdered(
     });
   }
   await ordered.enqueue(tx, rows);
+}
+
+/**
+ * The messages with these (app_id, uid) keys. Where eventIds live in message_uids (partitioned
+ * history), their ids come from there and the messages by id, pruned to their partitions; a join of
+ * the keys against messages would be planned against every partition.
+ */
+async function byEventIds(
+  tx: SqlExecutor,
+  dialect: SqlDialect,
+  keys: readonly (readonly [string, string | null])[],
+): Promise<MessageRow[]> {
+  if (keys.length === 0) return [];
+  if (!dialect.timePartitions)
+    return queryBatch<MessageRow>(
+      tx,
+      dialect,
+      MESSAGE_KEY,
+      keys,
+      (rows) =>
+        `SELECT ${COLUMNS} FROM messages WHERE (app_id, uid) IN (SELECT app_id, uid FROM ${rows.from})`,
+    );
+  const ids = await queryBatch<{ msg_id: string }>(
+    tx,
+    dialect,
+    MESSAGE_KEY,
+    keys,
+    (rows) => `SELECT msg_id FROM message_uids WHERE (app_id, uid) IN (SELECT app_id, uid FROM ${rows.from})`,
+  );
+  if (ids.length === 0) return [];
+  const rows = await tx.query<MessageRow>(`SELECT ${COLUMNS} FROM messages WHERE ${dialect.anyOf('id')}`, [
+    dialect.anyOfParam(ids.map((row) => row.msg_id)),
+  ]);
+  // Only a message that carries the eventId: an insert whose id clashed with another message's
+  // claimed its eventId for that id until its transaction rolls back, and must not find that message.
+  const wanted = new Set(keys.map(([appId, uid]) => messageKey(appId, uid)));
+  return rows.filter((row) => wanted.has(messageKey(row.app_id, row.uid)));
 }
 
 /** Splits a batch so no one statement carries more than BATCH_PAYLOAD_BYTES of payload. */

@@ -188,7 +188,7 @@ export function createOrderedTransitions(driver: Pick<SqlDriver, 'capabilities' 
             (await tx.run(
               `UPDATE fifo_state SET next_attempt_at = ${dueIfQueued('acked_seq')}, lease_owner = NULL, updated_at = ?
                WHERE ${HELD}`,
-              [now, now, ...held],
+              [finish.retryAt ?? now, now, ...held],
             )) > 0
           );
       }

@@ -14,14 +14,18 @@ export function createReplayStore(ctx: SqlContext): ReplayStore {
   return {
     resend(appId, msgId, endpointId, now) {
       return ctx.makeDue<ResendResult>(async (tx) => {
-        const found = await first<{ message: number; endpoint: number }>(
+        // The message row is locked: retention must not delete it before its new delivery commits
+        // (no foreign key would stop it on PostgreSQL, migration 0009).
+        const message = await first(
           tx,
-          `SELECT (SELECT COUNT(*) FROM messages WHERE app_id = ? AND id = ?) AS message,
-                  (SELECT COUNT(*) FROM endpoints WHERE app_id = ? AND id = ?) AS endpoint`,
-          [appId, msgId, appId, endpointId],
+          `SELECT id FROM messages WHERE app_id = ? AND id = ? ${ctx.driver.dialect.lockRowsClause}`,
+          [appId, msgId],
         );
-        if (!found || Number(found.message) === 0 || Number(found.endpoint) === 0)
-          return { changed: 0, value: 'missing' };
+        const endpoint = await first(tx, 'SELECT id FROM endpoints WHERE app_id = ? AND id = ?', [
+          appId,
+          endpointId,
+        ]);
+        if (!message || !endpoint) return { changed: 0, value: 'missing' };
         const value = await ctx.transitions.resend(tx, appId, msgId, endpointId, now);
         return { changed: value === 'queued' ? 1 : 0, value };
       });

@@ -13,7 +13,11 @@ const STATEMENT_CACHE_SIZE = 500;
 
 const dialect: SqlDialect = {
   jsonArrayContains: (column) => `EXISTS (SELECT 1 FROM json_each(${column}) WHERE value = ?)`,
+  anyOf: (column) => `${column} IN (SELECT value FROM json_each(?))`,
+  anyOfParam: (values) => JSON.stringify(values),
   tableExistsSql: "SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = ?",
+  // One file: no partitions (its 0009 is empty); retention deletes rows.
+  timePartitions: false,
   // BEGIN IMMEDIATE already excludes every other writer, in this process and any other.
   migrationLockSql: '',
   lockRowsClause: '',

@@ -1,0 +1,4 @@
+-- Hookyard schema 9 (SQLite): nothing changes. PostgreSQL's 0009 partitions messages, deliveries and
+-- attempts by time so retention drops whole partitions; a SQLite database is one file without
+-- partitions, so its retention deletes expired messages row by row (src/storage/sql/partitions.ts).
+-- The number is kept so both dialects stay at the same schema version.
