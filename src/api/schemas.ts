@@ -858,6 +858,7 @@ export const OperationalEndpointParams = Type.Object({ endpoint_id: Uid });
 // `type` + `config`; each type's config is checked by the route (422 naming the field), since a union of
 // object schemas would report a mismatch without saying which field is wrong.
 export const DESTINATION_TYPES = [
+  'fifoEndpoint',
   'rabbitMq',
   'postgres',
   'natsJetStream',
@@ -866,7 +867,12 @@ export const DESTINATION_TYPES = [
   'pollingEndpoint',
 ] as const;
 /** The types Svix's SDK 2.x knows; a list read by that SDK leaves the others out (docs/destinations.md). */
-export const SVIX_DESTINATION_TYPES: readonly string[] = ['rabbitMq', 'postgres', 'pollingEndpoint'];
+export const SVIX_DESTINATION_TYPES: readonly string[] = [
+  'fifoEndpoint',
+  'rabbitMq',
+  'postgres',
+  'pollingEndpoint',
+];
 const DestinationType = Type.Union(DESTINATION_TYPES.map((type) => Type.Literal(type)));
 const DestinationUid = Type.String({ minLength: 1, maxLength: 60, pattern: '^(?!sink_)[a-zA-Z0-9_-]+$' });
 export const DestinationStatusIn = named(
@@ -916,6 +922,8 @@ export const DestinationOut = named(
     config: DestinationConfig,
     status: DestinationStatus,
     failureReason: nullable(Type.String()),
+    /** fifoEndpoint: the id of the last message the receiver acknowledged; '' before the first. */
+    currentIterator: Type.Optional(Type.String()),
     batchSize: Type.Integer(),
     maxWaitSecs: Type.Integer(),
     eventTypes: Type.Array(EventTypeName),
@@ -937,6 +945,18 @@ export const DestinationHeadersPatchIn = named(
     }),
   }),
 );
+/** An ordered destination's message, as `next-event` and `last-acked-event` show it (Svix's EventOut). */
+export const DestinationEventOut = named(
+  'EventOut',
+  Type.Object({ eventType: EventTypeName, payload: Type.String(), timestamp: DateTime }),
+);
+export const DestinationSkipIn = named(
+  'SkipParams',
+  Type.Object({ iterator: Type.Optional(nullable(Type.String({ maxLength: 64 }))) }),
+);
+export const DestinationSkipQuery = Type.Object({
+  iterator: Type.Optional(nullable(Type.String({ maxLength: 64 }))),
+});
 export const DestinationAttemptOut = named(
   'DestinationAttemptOut',
   Type.Object({

@@ -1,4 +1,5 @@
 import type { Config } from '../config/settings.ts';
+import { ORDERED_TYPE } from '../domain/ordered-batch.ts';
 import type { Logger } from '../log/logger.ts';
 import { createAddressGuard } from './address-guard.ts';
 import { createBrokerDestination } from './broker-destination.ts';
@@ -8,8 +9,8 @@ import { createHttpDestination } from './http-destination.ts';
 
 /**
  * Every kind of destination this process can deliver to, as one `Destination` for the dispatcher,
- * chosen by the endpoint's kind: an HTTP endpoint goes to the HTTP client, a destination of the
- * Destination API (rabbitMq, postgres, natsJetStream, redisStream, mqtt) to its broker's publisher,
+ * chosen by the endpoint's kind: an HTTP endpoint and a `fifoEndpoint` destination (its batches) go to
+ * the HTTP client, a broker destination (rabbitMq, postgres, natsJetStream, redisStream, mqtt) to its publisher,
  * whose client library loads the first time a destination of that type is sent to.
  */
 export function createDestinations(
@@ -20,7 +21,9 @@ export function createDestinations(
   const brokers = createBrokerDestination({ guard: createAddressGuard(config.allowedSubnets) });
   return {
     send: (endpoint, message, options) =>
-      endpoint.destination ? brokers.send(endpoint, message, options) : http.send(endpoint, message, options),
+      endpoint.destination && endpoint.destination.type !== ORDERED_TYPE
+        ? brokers.send(endpoint, message, options)
+        : http.send(endpoint, message, options),
     close: async () => {
       await Promise.all([http.close(), brokers.close()]);
     },

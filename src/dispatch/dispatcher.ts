@@ -32,6 +32,7 @@ import type { Storage } from '../storage/contract.ts';
 import { createAdmission } from './admission.ts';
 import { createAttempt } from './attempt.ts';
 import { createClaimLoop } from './claim-loop.ts';
+import { createOrderedLoop } from './ordered-loop.ts';
 import { createOutcomeRecorder } from './outcome-recorder.ts';
 import type { EndpointLookup } from './prepare.ts';
 
@@ -124,15 +125,30 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     slotFreed: () => claims.slotFreed(),
     requestEnded: () => claims.requestEnded(),
   });
+  const pollIntervalMs = deps.pollIntervalMs ?? (storage.capabilities.listenNotify ? 5_000 : 1_000);
   const claims = createClaimLoop({
     storage,
     admission,
     owner,
     leaseMs: config.leaseDuration,
     claimBatch: CLAIM_BATCH,
-    pollIntervalMs: deps.pollIntervalMs ?? (storage.capabilities.listenNotify ? 5_000 : 1_000),
+    pollIntervalMs,
     clock,
     logger,
+  });
+  // Ordered destinations (fifoEndpoint) have a loop of their own, so the claim loop's hot path is unchanged.
+  const ordered = createOrderedLoop({
+    storage,
+    endpoints: deps.endpointCache,
+    destination: deps.destination,
+    config,
+    owner,
+    concurrency,
+    pollIntervalMs,
+    clock,
+    random: deps.random ?? Math.random,
+    logger,
+    signal: abort.signal,
   });
 
   return {
@@ -150,17 +166,20 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         // Only this process writes, so every lease left in the database belongs to a dead one.
         const released = await storage.deliveries.releaseLeases(clock());
         if (released > 0) logger.info({ released }, 'resumed deliveries leased by a previous run');
+        const resumed = await storage.ordered.releaseLeases(clock());
+        if (resumed > 0) logger.info({ resumed }, 'resumed ordered destinations leased by a previous run');
       }
       state = 'running';
       claims.start();
+      ordered.start();
     },
 
     async close() {
       if (state === 'closed' || state === 'closing') return;
       state = 'closing';
       admission.stop();
-      await claims.stop();
-      const inFlight = admission.running();
+      await Promise.all([claims.stop(), ordered.stop()]);
+      const inFlight = new Set([...admission.running(), ...ordered.running()]);
       if (inFlight.size > 0) {
         let bound: NodeJS.Timeout | undefined;
         const expired = new Promise<'expired'>((resolve) => {

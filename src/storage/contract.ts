@@ -167,6 +167,11 @@ export interface AttemptRecord {
   responseDurationMs: number;
   triggerType: TriggerType;
   createdAt: number;
+  /**
+   * A batch attempt of an ordered destination (fifoEndpoint): it covered `msgId` .. `lastMsgId`, in
+   * all `numEvents` messages. Absent: the attempt was of `msgId` alone.
+   */
+  batch?: { lastMsgId: string; numEvents: number };
 }
 
 /** A page request. `iterator` is an id taken from a previous page; `reverse` walks the other way. */
@@ -219,7 +224,19 @@ export interface DeliveryListFilter extends TimeRange {
 /** A message being ingested with the endpoints it fans out to. */
 export interface NewMessage {
   message: MessageRecord;
+  /** Endpoints and destinations that get a delivery of their own. */
   endpointIds: string[];
+  /**
+   * Ordered destinations (fifoEndpoint) it is queued for instead: numbered per destination in commit
+   * order (see `OrderedStore`). Absent or empty: none.
+   */
+  ordered?: readonly OrderedTarget[] | undefined;
+}
+
+/** An ordered destination a message is queued for, with the batch size that makes its batch full. */
+export interface OrderedTarget {
+  endpointId: string;
+  batchSize: number;
 }
 
 export type IngestResult =
@@ -460,6 +477,93 @@ export interface DeliveryStore {
   ): Promise<{ taken: number; tasks: ClaimedTask[] }>;
   /** On start-up of a single-writer backend: every lease belongs to a dead process, make them due now. */
   releaseLeases(now: number): Promise<number>;
+}
+
+/** A message queued for an ordered destination, as its batch carries it. */
+export interface OrderedEvent {
+  /** Its place in the destination's queue: commit order, from 1. */
+  seq: number;
+  msgId: string;
+  eventType: string;
+  /** null once expunged. */
+  payload: string | null;
+  createdAt: number;
+}
+
+/**
+ * An ordered destination leased to one worker: until the lease ends (or is finished) no other worker
+ * sends it anything. `token` fences the lease: a finish naming an older token changes nothing.
+ */
+export interface OrderedLease {
+  endpointId: string;
+  owner: string;
+  token: number;
+  /** When the lease lapses: the worker must have finished sending by then. */
+  until: number;
+  /** Failed attempts of the head batch so far (0: it was never attempted, or was acked). */
+  attempts: number;
+}
+
+/** How a leased ordered destination's turn ended; storage applies it only while the lease holds. */
+export type OrderedFinish =
+  /** The batch up to `through` was acknowledged by the receiver. */
+  | { kind: 'acked'; attempt: AttemptRecord; through: OrderedEvent }
+  /** The batch failed: retried (with whatever queued behind it) at `at`. */
+  | { kind: 'retry'; attempt: AttemptRecord; at: number; failure: string }
+  /** The batch failed and its retries are exhausted: nothing is sent until skip or force-retry. */
+  | { kind: 'stopped'; attempt: AttemptRecord; failure: string }
+  /** The batch is not full yet: due at `until` (its maxWaitSecs) unless it fills first. */
+  | { kind: 'wait'; until: number }
+  /**
+   * Nothing was sent (nothing queued, or too little lease left): due at `retryAt` (default now) if
+   * anything is still queued, else idle.
+   */
+  | { kind: 'release'; retryAt?: number };
+
+/** An ordered destination's position, for the API (`next-event`, `last-acked-event`, status). */
+export interface OrderedPosition {
+  /** Messages queued and not yet acknowledged or skipped. */
+  queued: number;
+  next: OrderedEvent | undefined;
+  lastAcked: OrderedEvent | undefined;
+  /** Failed attempts of the head batch. */
+  attempts: number;
+  failure: string | null;
+  /** Due time (retry time while retrying); null when idle or stopped. */
+  nextAttemptAt: number | null;
+}
+
+/** `skip`'s answer: how many were skipped, or that the message named is not queued. */
+export type SkipResult = { kind: 'skipped'; count: number } | { kind: 'not_queued' };
+
+/**
+ * Ordered delivery (fifoEndpoint destinations): a queue per destination in commit order, and one lease
+ * per destination, so one worker of the fleet at a time sends its oldest unacknowledged batch. The
+ * state machine is storage/sql/ordered-transitions.ts.
+ */
+export interface OrderedStore {
+  /** Leases up to `limit` due, enabled ordered destinations for `owner` until `now + leaseMs`. */
+  claim(owner: string, limit: number, now: number, leaseMs: number): Promise<OrderedLease[]>;
+  /** The destination's oldest `limit` queued messages, oldest first. */
+  read(endpointId: string, limit: number): Promise<OrderedEvent[]>;
+  /**
+   * Applies `finish` if `lease` still holds (false: it lapsed and may belong to another worker; only
+   * the attempt is recorded). An ack is durable before this resolves. Other processes' ordered loops
+   * hear when the destination is due again; the caller's own loop claims again by itself.
+   */
+  finish(lease: OrderedLease, finish: OrderedFinish, now: number): Promise<boolean>;
+  /** Earliest due time (or lease end) of an enabled ordered destination, for the loop's sleep. */
+  nextDueAt(): Promise<number | null>;
+  /** On start-up of a single-writer backend: every lease belongs to a dead process, make them due now. */
+  releaseLeases(now: number): Promise<number>;
+  position(endpointId: string): Promise<OrderedPosition>;
+  /**
+   * Moves the position past `throughMsgId` (queued), or past the oldest `count` queued messages, and
+   * restarts the retry schedule. A batch in flight still ends; what follows starts after the skip.
+   */
+  skip(endpointId: string, through: { msgId: string } | { count: number }, now: number): Promise<SkipResult>;
+  /** Makes the head batch due now with a fresh retry schedule. False: nothing queued, or a batch is in flight. */
+  forceRetry(endpointId: string, now: number): Promise<boolean>;
 }
 
 export interface AttemptStore {
@@ -762,6 +866,7 @@ export interface Storage {
   readonly endpoints: EndpointStore;
   readonly messages: MessageStore;
   readonly deliveries: DeliveryStore;
+  readonly ordered: OrderedStore;
   readonly attempts: AttemptStore;
   readonly idempotency: IdempotencyStore;
   readonly meta: MetaStore;
@@ -784,6 +889,11 @@ export interface Storage {
    * with `listenNotify`, another). Dispatchers wake on it instead of polling. Returns an unsubscribe.
    */
   subscribeWork(listener: () => void): () => void;
+  /**
+   * The same for ordered destinations (fifoEndpoint): messages queued for them, an ack with more
+   * queued, skip, force-retry. Only these wake the ordered loop, and they never wake `subscribeWork`'s.
+   */
+  subscribeOrderedWork(listener: () => void): () => void;
   /**
    * Resolves when the database answers a trivial query and can take writes; rejects otherwise
    * (`StorageFull` while the disk is full).

@@ -120,7 +120,11 @@ test('destinations are checked per type (422 naming the field) and kept apart fr
     await locOf({ type: 'rabbitMq', batchSize: 10, config: { uri: 'amqp://h', routingKey: 'k' } }),
     ['body', 'batchSize'],
   );
-  assert.equal((await create({ type: 'fifoEndpoint', config: { url: 'http://x' } })).statusCode, 422);
+  assert.deepEqual(await locOf({ type: 'fifoEndpoint', config: { url: 'amqp://x' } }), [
+    'body',
+    'config',
+    'url',
+  ]);
   // The publishers' own checks, at the API's field names.
   assert.deepEqual(await locOf({ type: 'mqtt', config: { url: 'mqtt://h', topic: 'a/#' } }), [
     'body',

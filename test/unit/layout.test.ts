@@ -31,6 +31,13 @@ test("only storage/sql/delivery-transitions.ts writes a delivery's state", async
   assert.deepEqual(writers, ['src/storage/sql/delivery-transitions.ts']);
 });
 
+test('only storage/sql/ordered-transitions.ts writes ordered delivery state (fifo_state, fifo_queue)', async () => {
+  const writers = [...(await sources('src'))]
+    .filter(([, source]) => /\b(UPDATE|INSERT INTO|DELETE FROM)\s+fifo_(state|queue)\b/i.test(source))
+    .map(([path]) => path);
+  assert.deepEqual(writers, ['src/storage/sql/ordered-transitions.ts']);
+});
+
 test('src/domain imports nothing outside src/domain but Node built-ins', async () => {
   for (const [path, source] of await sources('src/domain'))
     for (const specifier of imports(source))

@@ -2,26 +2,31 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Static } from 'typebox';
 import { headerLimits, mergeHeaders } from '../../domain/endpoint-headers.ts';
 import { newId } from '../../domain/ids.ts';
+import { type Batching, batchingOf, DEFAULT_BATCHING, ORDERED_TYPE } from '../../domain/ordered-batch.ts';
 import { ApiError } from '../../errors/api-error.ts';
 import {
   type ApplicationRecord,
   type AttemptRecord,
   type EndpointRecord,
   type MessageStatus,
+  type OrderedEvent,
   statusText,
 } from '../../storage/contract.ts';
-import { type ApiContext, assertUid, loadApp, parseAfter, parseTime } from '../context.ts';
+import { type ApiContext, assertEndpointUrl, assertUid, loadApp, parseAfter, parseTime } from '../context.ts';
 import { finishPage, pageWalk } from '../pagination.ts';
 import {
   AppParams,
   AttemptListQuery,
   DestinationAttemptOut,
+  DestinationEventOut,
   DestinationHeadersPatchIn,
   DestinationIn,
   DestinationOut,
   DestinationParams,
   DestinationPatch,
   DestinationSecretOut,
+  DestinationSkipIn,
+  DestinationSkipQuery,
   EmptyResponse,
   EndpointHeadersOut,
   EndpointSecretRotateIn,
@@ -51,22 +56,53 @@ const ListDestinationAttemptOut = listResponse('DestinationAttemptOut', Destinat
 type DestinationFields = Static<typeof DestinationPatch>;
 
 /**
- * Batching (`batchSize` > 1, `maxWaitSecs` > 0) belongs to ordered delivery, which Hookyard does not
- * have yet: every message is delivered on its own, so a request asking for batches is refused rather
- * than silently ignored.
+ * Batching (`batchSize` > 1, `maxWaitSecs` > 0) is ordered delivery's (fifoEndpoint). A broker
+ * destination publishes each message on its own, at once, so a request asking it for batches is
+ * refused rather than silently ignored.
  */
-function assertNoBatching(body: DestinationFields): void {
+function assertNoBatching(body: DestinationFields, type: string): void {
+  if (type === ORDERED_TYPE) return;
   if (body.batchSize != null && body.batchSize !== 1)
     throw ApiError.validation(
       ['body', 'batchSize'],
-      'batching is not supported yet: each message is delivered on its own; leave batchSize out or set it to 1',
+      `${type} publishes each message on its own (batching is for fifoEndpoint); leave batchSize out or set it to 1`,
     );
   if (body.maxWaitSecs != null && body.maxWaitSecs !== 0)
     throw ApiError.validation(
       ['body', 'maxWaitSecs'],
-      'batching is not supported yet: each message is delivered at once; leave maxWaitSecs out or set it to 0',
+      `${type} publishes each message at once (batching is for fifoEndpoint); leave maxWaitSecs out or set it to 0`,
     );
 }
+
+/** A fifoEndpoint's stored config: its `url` and its batching (the API shows the batching beside config). */
+function orderedConfig(url: unknown, batching: Batching): Record<string, unknown> {
+  return { url, batchSize: batching.batchSize, maxWaitSecs: batching.maxWaitSecs };
+}
+
+/** A fifoEndpoint's config as FifoEndpointConfigIn gives it: `url`, and `headers` and `key` set aside. */
+function splitOrderedConfig(config: Record<string, unknown>) {
+  const { headers, key, ...rest } = config;
+  if (headers !== undefined && headers !== null) {
+    if (typeof headers !== 'object' || Array.isArray(headers))
+      throw ApiError.validation(['body', 'config', 'headers'], 'config.headers must be an object of strings');
+    for (const [name, value] of Object.entries(headers))
+      if (typeof value !== 'string')
+        throw ApiError.validation(['body', 'config', 'headers', name], `header ${name} must be a string`);
+  }
+  if (key !== undefined && key !== null && typeof key !== 'string')
+    throw ApiError.validation(['body', 'config', 'key'], 'config.key must be a string');
+  return {
+    rest,
+    headers: (headers ?? undefined) as Record<string, string> | undefined,
+    key: (key ?? undefined) as string | undefined,
+  };
+}
+
+const eventOut = (event: OrderedEvent) => ({
+  eventType: event.eventType,
+  payload: event.payload ?? '',
+  timestamp: iso(event.createdAt),
+});
 
 const withoutNulls = (config: Record<string, unknown>) =>
   Object.fromEntries(Object.entries(config).filter(([, value]) => value !== null));
@@ -82,6 +118,7 @@ export function destinationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
   async function destinationOut(endpoint: EndpointRecord) {
     const destination = endpoint.destination;
     if (!destination) throw ApiError.notFound('Destination');
+    if (destination.type === ORDERED_TYPE) return orderedOut(endpoint, destination.config);
     const health = await ctx.storage.endpoints.health(endpoint.id);
     const now = ctx.clock();
     const status = endpoint.disabled
@@ -110,6 +147,57 @@ export function destinationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
     };
   }
 
+  /**
+   * A fifoEndpoint's status comes from its position, not the endpoint policies (which it does not use):
+   * `retrying` while its head batch fails on the schedule, `paused` once the schedule ran out (until
+   * skip or force-retry), with the last failure as `failureReason`.
+   */
+  async function orderedOut(endpoint: EndpointRecord, config: Record<string, unknown>) {
+    const position = await ctx.storage.ordered.position(endpoint.id);
+    const stopped = position.attempts > 0 && position.nextAttemptAt === null && position.queued > 0;
+    const status = endpoint.disabled
+      ? 'disabled'
+      : stopped
+        ? 'paused'
+        : position.attempts > 0
+          ? 'retrying'
+          : 'enabled';
+    const { batchSize, maxWaitSecs } = batchingOf(config);
+    return {
+      id: endpoint.id,
+      uid: endpoint.uid,
+      type: ORDERED_TYPE,
+      config: { ...configOut(ORDERED_TYPE, config), headers: headersOut(endpoint) },
+      status,
+      failureReason: position.attempts > 0 ? position.failure : null,
+      currentIterator: position.lastAcked?.msgId ?? '',
+      batchSize,
+      maxWaitSecs,
+      eventTypes: endpoint.eventTypes ?? [],
+      channels: endpoint.channels,
+      nextRetryAt:
+        position.attempts > 0 && position.nextAttemptAt !== null ? iso(position.nextAttemptAt) : null,
+      filter: endpoint.filter ?? null,
+      metadata: endpoint.metadata,
+      createdAt: iso(endpoint.createdAt),
+      updatedAt: iso(endpoint.updatedAt),
+    };
+  }
+
+  /** The destination, which must be a fifoEndpoint: only those have a position. */
+  async function orderedTarget(
+    request: Parameters<typeof loadApp>[1],
+    params: Static<typeof DestinationParams>,
+  ) {
+    const found = await target(request, params);
+    if (found.endpoint.destination?.type !== ORDERED_TYPE)
+      throw new ApiError(
+        'not_found',
+        `Destination ${params.destination_id} is a ${found.endpoint.destination?.type} destination, which delivers without an order; only fifoEndpoint destinations have next-event, last-acked-event, skip and force-retry.`,
+      );
+    return found;
+  }
+
   async function load(app: ApplicationRecord, idOrUid: string): Promise<EndpointRecord> {
     const endpoint = await ctx.storage.endpoints.get(app.id, idOrUid);
     if (!endpoint?.destination) throw ApiError.notFound('Destination');
@@ -127,9 +215,10 @@ export function destinationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
     now: number,
     fallbackUid?: string,
   ): EndpointRecord {
-    assertNoBatching(body);
+    assertNoBatching(body, body.type);
     assertUid('destination', body.uid, ['body', 'uid']);
     if (body.uid == null) assertUid('destination', fallbackUid, ['path', 'destination_id']);
+    if (body.type === ORDERED_TYPE) return newOrdered(app, body, now, fallbackUid);
     const config = configOf(body.type, body.config);
     checkDestinationConfig(body.type, config);
     const filter = filterOf(body.filter) ?? null;
@@ -153,6 +242,95 @@ export function destinationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
     };
   }
 
+  function newOrdered(
+    app: ApplicationRecord,
+    body: Static<typeof DestinationIn>,
+    now: number,
+    fallbackUid: string | undefined,
+  ): EndpointRecord {
+    const { rest, headers, key } = splitOrderedConfig(configOf(ORDERED_TYPE, body.config));
+    checkDestinationConfig(ORDERED_TYPE, rest);
+    const filter = filterOf(body.filter) ?? null;
+    const url = assertEndpointUrl(ctx, String(rest['url']), ['body', 'config', 'url']);
+    if (headers) checkedHeaders(headers, ['body', 'config', 'headers']);
+    const batching = {
+      batchSize: body.batchSize ?? DEFAULT_BATCHING.batchSize,
+      maxWaitSecs: body.maxWaitSecs ?? DEFAULT_BATCHING.maxWaitSecs,
+    };
+    return {
+      id: newId('destination', now),
+      appId: app.id,
+      uid: body.uid ?? fallbackUid ?? null,
+      url,
+      description: '',
+      disabled: body.status === 'disabled',
+      eventTypes: emptyToNull(body.eventTypes) ?? null,
+      channels: emptyToNull(body.channels) ?? null,
+      throttleRate: null,
+      metadata: body.metadata ?? {},
+      headers: headers ?? {},
+      secrets: [
+        {
+          key: secretFrom(key, ['body', 'config', 'key'], ctx.config.defaultSignatureType),
+          expiresAt: null,
+        },
+      ],
+      createdAt: now,
+      updatedAt: now,
+      ...(filter ? { filter } : {}),
+      destination: { type: ORDERED_TYPE, config: orderedConfig(url, batching) },
+    };
+  }
+
+  /**
+   * A fifoEndpoint changed: `url` (merged on PATCH, as SinkHttpConfigPatch), `headers` and `key` when
+   * given (a full update sets them), batching when given (PUT: back to the defaults when left out).
+   */
+  function changedOrdered(
+    current: EndpointRecord,
+    body: DestinationFields,
+    now: number,
+    merge: boolean,
+  ): EndpointRecord {
+    const stored = current.destination?.config ?? {};
+    const { rest, headers, key } = splitOrderedConfig(body.config ?? {});
+    const config = body.config && !(merge && rest['url'] === undefined) ? rest : { url: stored['url'] };
+    checkDestinationConfig(ORDERED_TYPE, config);
+    const url = assertEndpointUrl(ctx, String(config['url']), ['body', 'config', 'url']);
+    if (headers) checkedHeaders(headers, ['body', 'config', 'headers']);
+    const before = batchingOf(stored);
+    const fallback = merge ? before : DEFAULT_BATCHING;
+    const batching = {
+      batchSize: body.batchSize ?? fallback.batchSize,
+      maxWaitSecs: body.maxWaitSecs ?? fallback.maxWaitSecs,
+    };
+    const eventTypes = emptyToNull(body.eventTypes);
+    const channels = emptyToNull(body.channels);
+    const filter = filterOf(body.filter);
+    return {
+      ...current,
+      uid: body.uid !== undefined ? body.uid : current.uid,
+      url,
+      filter: filter !== undefined ? filter : (current.filter ?? null),
+      disabled: body.status == null ? current.disabled : body.status === 'disabled',
+      eventTypes: eventTypes !== undefined ? eventTypes : current.eventTypes,
+      channels: channels !== undefined ? channels : current.channels,
+      metadata: body.metadata ?? current.metadata,
+      headers: headers ?? current.headers,
+      secrets:
+        key === undefined
+          ? current.secrets
+          : [
+              {
+                key: secretFrom(key, ['body', 'config', 'key'], ctx.config.defaultSignatureType),
+                expiresAt: null,
+              },
+            ],
+      updatedAt: now,
+      destination: { type: ORDERED_TYPE, config: orderedConfig(url, batching) },
+    };
+  }
+
   /**
    * `current` changed by the fields given; a field left out keeps its value. With `merge` (PATCH) a
    * config of the same type is merged field by field (null removes a field), as Svix's config patches are.
@@ -163,11 +341,18 @@ export function destinationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
     now: number,
     merge: boolean,
   ): EndpointRecord {
-    assertNoBatching(body);
     assertUid('destination', body.uid, ['body', 'uid']);
     const stored = current.destination;
     if (!stored) throw ApiError.notFound('Destination');
     const type = body.type ?? stored.type;
+    assertNoBatching(body, type);
+    // Its queue and position belong to the ordered type: a destination does not move in or out of it.
+    if ((type === ORDERED_TYPE) !== (stored.type === ORDERED_TYPE))
+      throw ApiError.validation(
+        ['body', 'type'],
+        `a ${stored.type} destination cannot become a ${type} one (ordered delivery keeps its own queue); create a new destination`,
+      );
+    if (type === ORDERED_TYPE) return changedOrdered(current, body, now, merge);
     const typeChanged = body.type !== undefined && body.type !== stored.type;
     const given = typeChanged && body.config === undefined ? configOf(type, undefined) : body.config;
     const config = !given
@@ -206,8 +391,8 @@ export function destinationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       status: attempt.status,
       statusText: statusText[attempt.status],
       firstMsgId: attempt.msgId,
-      lastMsgId: attempt.msgId,
-      numEvents: 1,
+      lastMsgId: attempt.batch?.lastMsgId ?? attempt.msgId,
+      numEvents: attempt.batch?.numEvents ?? 1,
       responseDurationMs: attempt.responseDurationMs,
       timestamp: iso(attempt.createdAt),
     };
@@ -427,6 +612,84 @@ export function destinationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         );
         const { data, cursor } = finishPage(walk, result, (item) => item.id);
         return { data: data.map((attempt) => attemptOut(attempt, endpoint.id)), ...cursor };
+      },
+    );
+
+    // The ordering controls of a fifoEndpoint (docs/destinations.md#fifoendpoint-ordered-delivery).
+    app.get(
+      '/app/:app_id/destination/:destination_id/next-event',
+      {
+        schema: { params: DestinationParams },
+        config: {
+          access: 'app-read',
+          operationId: 'v1.destination.next-event',
+          responses: { 200: DestinationEventOut },
+        },
+      },
+      async (request) => {
+        const { endpoint } = await orderedTarget(request, request.params);
+        const { next } = await ctx.storage.ordered.position(endpoint.id);
+        if (!next)
+          throw new ApiError(
+            'not_found',
+            'No event is waiting: every queued event was acknowledged or skipped.',
+          );
+        return eventOut(next);
+      },
+    );
+
+    app.get(
+      '/app/:app_id/destination/:destination_id/last-acked-event',
+      {
+        schema: { params: DestinationParams },
+        config: {
+          access: 'app-read',
+          operationId: 'v1.destination.get-last-acked-event',
+          responses: { 200: DestinationEventOut },
+        },
+      },
+      async (request) => {
+        const { endpoint } = await orderedTarget(request, request.params);
+        const { lastAcked } = await ctx.storage.ordered.position(endpoint.id);
+        if (!lastAcked) throw new ApiError('not_found', 'The destination has not acknowledged an event yet.');
+        return eventOut(lastAcked);
+      },
+    );
+
+    app.post(
+      '/app/:app_id/destination/:destination_id/skip',
+      {
+        schema: { params: DestinationParams, querystring: DestinationSkipQuery, body: DestinationSkipIn },
+        config: { access: 'app-write', operationId: 'v1.destination.skip', responses: { 204: null } },
+      },
+      async (request, reply) => {
+        const { endpoint } = await orderedTarget(request, request.params);
+        const iterator = request.body.iterator ?? request.query.iterator ?? null;
+        const { batchSize } = batchingOf(endpoint.destination?.config ?? {});
+        const result = await ctx.storage.ordered.skip(
+          endpoint.id,
+          iterator === null ? { count: batchSize } : { msgId: iterator },
+          ctx.clock(),
+        );
+        if (result.kind === 'not_queued')
+          throw ApiError.validation(
+            ['body', 'iterator'],
+            `message ${iterator} is not waiting for this destination (already acknowledged or skipped, or never queued for it); pass the id of a queued message, such as next-event's`,
+          );
+        return reply.code(204).send();
+      },
+    );
+
+    app.post(
+      '/app/:app_id/destination/:destination_id/force-retry',
+      {
+        schema: { params: DestinationParams },
+        config: { access: 'app-write', operationId: 'v1.destination.force-retry', responses: { 204: null } },
+      },
+      async (request, reply) => {
+        const { endpoint } = await orderedTarget(request, request.params);
+        await ctx.storage.ordered.forceRetry(endpoint.id, ctx.clock());
+        return reply.code(204).send();
       },
     );
   };

@@ -21,6 +21,8 @@ const str = (required: boolean, secret = false): Field => ({ kind: 'string', req
 const url = (...schemes: string[]): Field => ({ kind: 'url', required: true, schemes });
 
 const FIELDS: Readonly<Record<string, Readonly<Record<string, Field>>>> = {
+  // Its `headers` and `key` (FifoEndpointConfigIn) become the endpoint row's headers and secret.
+  fifoEndpoint: { url: url('http', 'https') },
   rabbitMq: { uri: url('amqp', 'amqps'), routingKey: str(true), exchange: str(false) },
   postgres: { url: url('postgres', 'postgresql'), password: str(false, true), tableName: str(true) },
   natsJetStream: { url: url('nats'), subject: str(true) },

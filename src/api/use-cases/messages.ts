@@ -1,8 +1,9 @@
 import { DEFAULT_PAYLOAD_RETENTION_MS } from '../../config/settings.ts';
 import { fanOut } from '../../domain/filter.ts';
 import { newId } from '../../domain/ids.ts';
+import { batchingOf, ORDERED_TYPE } from '../../domain/ordered-batch.ts';
 import { ApiError } from '../../errors/api-error.ts';
-import type { ApplicationRecord, MessageRecord } from '../../storage/contract.ts';
+import type { ApplicationRecord, MessageRecord, OrderedTarget } from '../../storage/contract.ts';
 import type { ApiContext } from '../context.ts';
 import { isPushed } from './destination-config.ts';
 import { trackIngest } from './polling.ts';
@@ -52,12 +53,22 @@ async function ingest(
     );
   }
   const now = ctx.clock();
-  const endpointIds =
-    input.endpointIds ??
-    // Polling endpoints get no deliveries: their consumers read the messages themselves (polling.ts).
-    fanOut(await ctx.endpoints.forApp(app.id), input)
-      .filter(isPushed)
-      .map((endpoint) => endpoint.id);
+  let endpointIds = input.endpointIds;
+  // Ordered destinations (fifoEndpoint) queue the message in their own order instead of a delivery;
+  // polling endpoints get no deliveries: their consumers read the messages themselves (polling.ts).
+  const ordered: OrderedTarget[] = [];
+  if (!endpointIds) {
+    endpointIds = [];
+    for (const endpoint of fanOut(await ctx.endpoints.forApp(app.id), input)) {
+      if (!isPushed(endpoint)) continue;
+      if (endpoint.destination?.type !== ORDERED_TYPE) endpointIds.push(endpoint.id);
+      else
+        ordered.push({
+          endpointId: endpoint.id,
+          batchSize: batchingOf(endpoint.destination.config).batchSize,
+        });
+    }
+  }
   const message: MessageRecord = {
     id: newId('message', now),
     appId: app.id,
@@ -76,7 +87,11 @@ async function ingest(
   const settled = trackIngest(ctx.storage, message.id);
   let result: Awaited<ReturnType<typeof ctx.storage.messages.ingest>>;
   try {
-    result = await ctx.storage.messages.ingest({ message, endpointIds });
+    result = await ctx.storage.messages.ingest({
+      message,
+      endpointIds,
+      ...(ordered.length > 0 ? { ordered } : {}),
+    });
   } finally {
     settled();
   }

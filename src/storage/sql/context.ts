@@ -27,6 +27,12 @@ export interface SqlContext {
   /** After such a commit: wakes this process's dispatchers. */
   wakeLocal(): void;
   /**
+   * The same two for ordered destinations (fifoEndpoint), which only the ordered loop listens to, so
+   * their work never wakes the claim loop and theirs never wakes it.
+   */
+  announceOrderedWork(tx: SqlExecutor): Promise<void>;
+  wakeOrderedLocal(): void;
+  /**
    * Runs `fn` in a (durable) transaction that may make deliveries due; when it changed any rows
    * (`changed`), every dispatcher hears of it, in other processes on commit and here after it.
    */

@@ -12,6 +12,7 @@ import type { SqlContext } from './context.ts';
 import type { NewDelivery } from './delivery-transitions.ts';
 import { first, placeholders, type SqlDialect, type SqlExecutor } from './driver.ts';
 import { createGroupCommit, type GroupCommit } from './group-commit.ts';
+import { createOrderedTransitions, type OrderedTransitions, type QueuedRow } from './ordered-transitions.ts';
 import { add, addTimeRange, conditions, keysetPage } from './paging.ts';
 import { columns, type MessageRow, messageValues, toMessage } from './rows.ts';
 
@@ -53,21 +54,28 @@ export interface SqlMessageStore extends MessageStore {
 
 export function createMessageStore(ctx: SqlContext): SqlMessageStore {
   const { driver } = ctx;
+  const ordered = createOrderedTransitions(driver);
 
   const batcher: GroupCommit<NewMessage, IngestResult> = createGroupCommit({
     ...ctx.groupCommit,
     kind: 'ingest',
     async commit(items) {
       let newWork = false;
+      let newOrdered = false;
       const results = await driver.transaction(async (tx) => {
-        const out = await ingestBatch(ctx, tx, items);
+        const out = await ingestBatch(ctx, ordered, tx, items);
         newWork = out.some(
           (result, index) => result.kind === 'created' && items[index]!.endpointIds.length > 0,
         );
+        newOrdered = out.some(
+          (result, index) => result.kind === 'created' && (items[index]!.ordered?.length ?? 0) > 0,
+        );
         if (newWork) await ctx.announceWork(tx);
+        if (newOrdered) await ctx.announceOrderedWork(tx);
         return out;
       });
       if (newWork) ctx.wakeLocal();
+      if (newOrdered) ctx.wakeOrderedLocal();
       if (events.messageIngested.hasSubscribers) publishIngested(items, results);
       return results;
     },
@@ -129,6 +137,7 @@ export function createMessageStore(ctx: SqlContext): SqlMessageStore {
  */
 async function ingestBatch(
   ctx: SqlContext,
+  ordered: OrderedTransitions,
   tx: SqlExecutor,
   items: readonly NewMessage[],
 ): Promise<IngestResult[]> {
@@ -185,7 +194,41 @@ async function ingestBatch(
       deliveries.push({ id: newId('delivery'), appId, msgId, endpointId, createdAt, dueAt });
   }
   await ctx.transitions.insertPending(tx, deliveries);
+  if (items.some((item) => (item.ordered?.length ?? 0) > 0)) await queueOrdered(ordered, tx, items, results);
   return results as IngestResult[];
+}
+
+/**
+ * The created messages queued for their ordered destinations, numbered in submission order. Each
+ * destination's numbers come from one upsert of its `fifo_state` row, in endpoint-id order so that
+ * concurrent batches lock those rows in one order and cannot deadlock.
+ */
+async function queueOrdered(
+  ordered: OrderedTransitions,
+  tx: SqlExecutor,
+  items: readonly NewMessage[],
+  results: readonly (IngestResult | undefined)[],
+): Promise<void> {
+  const byEndpoint = new Map<string, { batchSize: number; msgIds: string[] }>();
+  for (const [index, item] of items.entries()) {
+    if (results[index]?.kind !== 'created') continue;
+    for (const target of item.ordered ?? []) {
+      const entry = byEndpoint.get(target.endpointId) ?? { batchSize: target.batchSize, msgIds: [] };
+      if (!entry.msgIds.includes(item.message.id)) entry.msgIds.push(item.message.id);
+      byEndpoint.set(target.endpointId, entry);
+    }
+  }
+  const rows: QueuedRow[] = [];
+  // Due from the batch's acceptance time (the clock the messages were stamped with).
+  const now = Math.max(...items.map((item) => item.message.createdAt));
+  for (const endpointId of [...byEndpoint.keys()].sort()) {
+    const { batchSize, msgIds } = byEndpoint.get(endpointId)!;
+    const last = await ordered.allocate(tx, endpointId, msgIds.length, batchSize, now);
+    msgIds.forEach((msgId, index) => {
+      rows.push({ endpointId, seq: last - msgIds.length + 1 + index, msgId });
+    });
+  }
+  await ordered.enqueue(tx, rows);
 }
 
 /**

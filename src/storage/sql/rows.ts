@@ -100,6 +100,8 @@ export interface AttemptRow {
   response_duration_ms: number;
   trigger_type: number;
   created_at: number;
+  last_msg_id: string | null;
+  num_events: number | null;
 }
 
 export const columns = {
@@ -173,6 +175,8 @@ export const columns = {
     'response_duration_ms',
     'trigger_type',
     'created_at',
+    'last_msg_id',
+    'num_events',
   ],
 } as const;
 
@@ -382,6 +386,10 @@ export function toAttempt(row: AttemptRow): AttemptRecord {
     responseDurationMs: row.response_duration_ms,
     triggerType: row.trigger_type as TriggerType,
     createdAt: row.created_at,
+    // Only on a batch attempt of an ordered destination, so other records round-trip unchanged.
+    ...(row.last_msg_id != null
+      ? { batch: { lastMsgId: row.last_msg_id, numEvents: Number(row.num_events ?? 1) } }
+      : {}),
   };
 }
 

@@ -18,6 +18,8 @@ import { createExploreStore } from './explore.ts';
 import { createIdempotencyStore } from './idempotency.ts';
 import { createMessageStore } from './messages.ts';
 import { createMetaStore } from './meta.ts';
+import { createOrderedStore } from './ordered.ts';
+import { createOrderedTransitions } from './ordered-transitions.ts';
 import { createPollingStore } from './polling.ts';
 import { createReplayStore } from './replay.ts';
 import { createRetentionStore } from './retention.ts';
@@ -47,6 +49,9 @@ export async function createSqlStorage(driver: SqlDriver, options: SqlStorageOpt
   const origin = randomUUID();
   const changeListeners = new Set<(event: ChangeEvent) => void>();
   const workListeners = new Set<() => void>();
+  const orderedListeners = new Set<() => void>();
+  // Ordered work travels on the work channel too, told apart by this prefix to the origin.
+  const orderedOrigin = `ordered:${origin}`;
 
   function emit<A extends unknown[]>(listeners: Iterable<(...args: A) => void>, ...args: A): void {
     for (const listener of listeners) {
@@ -75,6 +80,8 @@ export async function createSqlStorage(driver: SqlDriver, options: SqlStorageOpt
     },
     announceWork: (tx) => tx.notify(WORK_CHANNEL, origin),
     wakeLocal: () => emit(workListeners),
+    announceOrderedWork: (tx) => tx.notify(WORK_CHANNEL, orderedOrigin),
+    wakeOrderedLocal: () => emit(orderedListeners),
     async makeDue(fn) {
       const { changed, value } = await driver.transaction(async (tx) => {
         const result = await fn(tx);
@@ -101,7 +108,9 @@ export async function createSqlStorage(driver: SqlDriver, options: SqlStorageOpt
       if (from !== origin && event.id) emit(changeListeners, event as ChangeEvent);
     }),
     await driver.listen(WORK_CHANNEL, (payload) => {
-      if (payload !== origin) emit(workListeners);
+      if (payload.startsWith('ordered:')) {
+        if (payload !== orderedOrigin) emit(orderedListeners);
+      } else if (payload !== origin) emit(workListeners);
     }),
   ];
 
@@ -117,6 +126,7 @@ export async function createSqlStorage(driver: SqlDriver, options: SqlStorageOpt
     endpoints: createEndpointStore(ctx),
     messages,
     deliveries,
+    ordered: createOrderedStore(ctx, createOrderedTransitions(driver)),
     attempts: createAttemptStore(ctx),
     idempotency: createIdempotencyStore(ctx),
     meta: createMetaStore(ctx),
@@ -136,6 +146,10 @@ export async function createSqlStorage(driver: SqlDriver, options: SqlStorageOpt
       workListeners.add(listener);
       return () => workListeners.delete(listener);
     },
+    subscribeOrderedWork(listener) {
+      orderedListeners.add(listener);
+      return () => orderedListeners.delete(listener);
+    },
     async ping() {
       await driver.query('SELECT 1 AS ok');
       if (driver.diskFull?.())
@@ -149,6 +163,7 @@ export async function createSqlStorage(driver: SqlDriver, options: SqlStorageOpt
         for (const stop of unlisten) stop();
         changeListeners.clear();
         workListeners.clear();
+        orderedListeners.clear();
         await driver.close();
         await options.onClose?.();
       })();

@@ -1,4 +1,0 @@
--- Hookyard schema 10 (PostgreSQL): a placeholder on the `uibench` branch only. Numbers 9 to 12 belong to
--- migrations of branches developed beside it (partitioning, ordered delivery, polling, egress); the
--- integrator deletes this file when merging theirs. It changes nothing.
-SELECT 1;
