@@ -898,6 +898,8 @@ const destinationFields = {
   channels: Type.Optional(nullable(Type.Array(Channel, { maxItems: 10, uniqueItems: true }))),
   metadata: Type.Optional(Metadata),
   filter: Type.Optional(nullable(PayloadFilter)),
+  /** Hookyard addition, fifoEndpoint only (it is delivered over HTTP): as an endpoint's `egress`. */
+  egress: Type.Optional(nullable(EndpointEgressIn)),
 };
 /** `config` may be left out only by types that have none (`pollingEndpoint`); the route says so. */
 export const DestinationIn = named(
@@ -931,6 +933,8 @@ export const DestinationOut = named(
     nextRetryAt: nullable(DateTime),
     metadata: Metadata,
     filter: nullable(PayloadFilter),
+    /** fifoEndpoint: its egress settings, described (as an endpoint's); absent for other types. */
+    egress: Type.Optional(nullable(EndpointEgressOut)),
     createdAt: DateTime,
     updatedAt: DateTime,
   }),

@@ -41,6 +41,7 @@ import {
   configOut,
   destinationAddress,
 } from '../use-cases/destination-config.ts';
+import { egressFrom, egressOut, withEgress } from '../use-cases/egress.ts';
 import {
   checkedHeaders,
   headersOut,
@@ -60,6 +61,15 @@ type DestinationFields = Static<typeof DestinationPatch>;
  * destination publishes each message on its own, at once, so a request asking it for batches is
  * refused rather than silently ignored.
  */
+/** Egress settings shape HTTP deliveries: of the destination types, only fifoEndpoint makes them. */
+function assertNoEgress(body: DestinationFields, type: string): void {
+  if (type !== ORDERED_TYPE && body.egress != null)
+    throw ApiError.validation(
+      ['body', 'egress'],
+      `egress (client certificate, CA bundle, proxy) applies to HTTP deliveries: fifoEndpoint destinations and endpoints, not ${type} destinations; leave egress out`,
+    );
+}
+
 function assertNoBatching(body: DestinationFields, type: string): void {
   if (type === ORDERED_TYPE) return;
   if (body.batchSize != null && body.batchSize !== 1)
@@ -178,6 +188,7 @@ export function destinationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       nextRetryAt:
         position.attempts > 0 && position.nextAttemptAt !== null ? iso(position.nextAttemptAt) : null,
       filter: endpoint.filter ?? null,
+      egress: egressOut(endpoint.egress),
       metadata: endpoint.metadata,
       createdAt: iso(endpoint.createdAt),
       updatedAt: iso(endpoint.updatedAt),
@@ -216,6 +227,7 @@ export function destinationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
     fallbackUid?: string,
   ): EndpointRecord {
     assertNoBatching(body, body.type);
+    assertNoEgress(body, body.type);
     assertUid('destination', body.uid, ['body', 'uid']);
     if (body.uid == null) assertUid('destination', fallbackUid, ['path', 'destination_id']);
     if (body.type === ORDERED_TYPE) return newOrdered(app, body, now, fallbackUid);
@@ -278,6 +290,7 @@ export function destinationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       createdAt: now,
       updatedAt: now,
       ...(filter ? { filter } : {}),
+      ...withEgress(egressFrom(body.egress, undefined, ctx.guard)),
       destination: { type: ORDERED_TYPE, config: orderedConfig(url, batching) },
     };
   }
@@ -317,6 +330,7 @@ export function destinationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       channels: channels !== undefined ? channels : current.channels,
       metadata: body.metadata ?? current.metadata,
       headers: headers ?? current.headers,
+      egress: egressFrom(body.egress, current.egress, ctx.guard),
       secrets:
         key === undefined
           ? current.secrets
@@ -346,6 +360,7 @@ export function destinationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
     if (!stored) throw ApiError.notFound('Destination');
     const type = body.type ?? stored.type;
     assertNoBatching(body, type);
+    assertNoEgress(body, type);
     // Its queue and position belong to the ordered type: a destination does not move in or out of it.
     if ((type === ORDERED_TYPE) !== (stored.type === ORDERED_TYPE))
       throw ApiError.validation(

@@ -3,7 +3,7 @@ import type { Static } from 'typebox';
 import { headerLimits, mergeHeaders } from '../../domain/endpoint-headers.ts';
 import { newId } from '../../domain/ids.ts';
 import { ApiError } from '../../errors/api-error.ts';
-import type { ApplicationRecord, EndpointEgress, EndpointRecord } from '../../storage/contract.ts';
+import type { ApplicationRecord, EndpointRecord } from '../../storage/contract.ts';
 import {
   type ApiContext,
   assertEndpointUrl,
@@ -37,7 +37,7 @@ import {
   StatsQuery,
 } from '../schemas.ts';
 import { endpointOut, iso, messageOutJson } from '../serialize.ts';
-import { egressFrom } from '../use-cases/egress.ts';
+import { egressFrom, withEgress } from '../use-cases/egress.ts';
 import {
   checkedHeaders,
   headersOut,
@@ -62,11 +62,6 @@ function eventTypesOf(body: {
 }): string[] | null | undefined {
   const value = body.eventTypes !== undefined ? body.eventTypes : body.filterTypes;
   return value?.length === 0 ? null : value;
-}
-
-/** `egress` as a record field: absent when the endpoint has none, so the row stores NULL. */
-function withEgress(egress: EndpointEgress | undefined): { egress?: EndpointEgress } {
-  return egress ? { egress } : {};
 }
 
 function rateOf(body: {

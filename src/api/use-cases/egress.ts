@@ -170,3 +170,8 @@ export function egressOut(egress: EndpointEgress | undefined) {
     proxy: proxyOut(egress.proxy),
   };
 }
+
+/** `egress` as a record field: absent when the endpoint has none, so the row stores NULL. */
+export function withEgress(egress: EndpointEgress | undefined): { egress?: EndpointEgress } {
+  return egress ? { egress } : {};
+}
