@@ -178,6 +178,10 @@ export const AttemptRequestOut = named(
         description:
           'true when the endpoint is unchanged since the attempt, so this is byte for byte what was sent; false when its secret or headers may have changed since (the request is rebuilt from the current ones).',
       }),
+      responseHeaders: Type.Union([Type.Record(Type.String(), Type.String()), Type.Null()], {
+        description:
+          "The receiver's response headers as recorded with the attempt (at most 64, values cut to 1,024 characters); null without an HTTP response, for attempts made before Hookyard recorded them, and once retention emptied the response.",
+      }),
     },
     {
       description:

@@ -37,6 +37,8 @@ export interface Recorded {
   readonly statusCode: number;
   /** The receiver's answer cut to the configured limit, or why there was none. */
   readonly response: string;
+  /** The receiver's response headers, where it answered with some (HTTP). */
+  readonly headers?: Readonly<Record<string, string>> | undefined;
   readonly durationMs: number;
 }
 

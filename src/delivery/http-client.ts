@@ -45,6 +45,8 @@ export type SendResult =
       waitMs: number;
       /** The raw `Retry-After` header, when the receiver sent one. */
       retryAfter: string | undefined;
+      /** The response headers, bounded (`keptHeaders`), for the attempt's record. */
+      headers: Record<string, string>;
     }
   | {
       kind: 'error';
@@ -278,6 +280,7 @@ export function createHttpClient(
         durationMs: elapsed(),
         waitMs,
         retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+        headers: keptHeaders(response.headers),
       };
     } catch (thrown) {
       const cause = signal.aborted ? signal.reason : thrown;
@@ -428,4 +431,24 @@ function describeError(value: unknown): { reason: string; errno: string } {
   const known = errnoText(errno);
   const detail = error.message && error.message !== known ? `: ${error.message}` : '';
   return { reason: `${known ?? 'request failed'} (${errno})${detail}`, errno };
+}
+
+/** At most this many response headers are kept with an attempt, each value cut to `HEADER_VALUE_LIMIT`. */
+const HEADER_COUNT_LIMIT = 64;
+const HEADER_VALUE_LIMIT = 1024;
+
+/**
+ * The receiver's response headers as an attempt keeps them: repeated ones joined with ", " (as HTTP
+ * folds them), bounded in count and length so a hostile receiver cannot make an attempt row large.
+ */
+export function keptHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const kept: Record<string, string> = {};
+  let count = 0;
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    if (++count > HEADER_COUNT_LIMIT) break;
+    const text = Array.isArray(value) ? value.join(', ') : value;
+    kept[name] = text.length > HEADER_VALUE_LIMIT ? text.slice(0, HEADER_VALUE_LIMIT) : text;
+  }
+  return kept;
 }

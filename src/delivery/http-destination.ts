@@ -32,7 +32,12 @@ export function outcomeOf(result: SendResult, now: number): DestinationOutcome {
     const recorded = { statusCode: 0, response: result.reason, durationMs: result.durationMs };
     return { kind: 'retryable', recorded, host: hostFacts(classifyError(result.errno), false) };
   }
-  const recorded = { statusCode: result.status, response: result.body, durationMs: result.durationMs };
+  const recorded = {
+    statusCode: result.status,
+    response: result.body,
+    headers: result.headers,
+    durationMs: result.durationMs,
+  };
   const classification = classifyStatus(result.status);
   if (classification.success) return { kind: 'success', recorded };
   const host = hostFacts(classification, true);

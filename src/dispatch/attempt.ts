@@ -136,6 +136,7 @@ function outcomeOf(
       status: next === MessageStatus.success ? MessageStatus.success : MessageStatus.fail,
       responseStatusCode: recorded.statusCode,
       response: recorded.response,
+      ...(recorded.headers ? { responseHeaders: recorded.headers } : {}),
       responseDurationMs: recorded.durationMs,
       triggerType: task.triggerType,
       createdAt: started,

@@ -326,6 +326,7 @@ function attemptOf(
     status: sent.kind === 'success' ? MessageStatus.success : MessageStatus.fail,
     responseStatusCode: sent.recorded.statusCode,
     response: sent.recorded.response,
+    ...(sent.recorded.headers ? { responseHeaders: sent.recorded.headers } : {}),
     responseDurationMs: sent.recorded.durationMs,
     triggerType: TriggerType.scheduled,
     createdAt: started,

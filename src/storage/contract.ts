@@ -164,6 +164,8 @@ export interface AttemptRecord {
   responseStatusCode: number;
   /** The receiver's body cut to the configured limit, or why no response was received. */
   response: string;
+  /** The receiver's response headers (bounded; see http-client.ts); absent without an HTTP response. */
+  responseHeaders?: Readonly<Record<string, string>>;
   responseDurationMs: number;
   triggerType: TriggerType;
   createdAt: number;

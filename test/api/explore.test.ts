@@ -124,6 +124,20 @@ forEachBackend((backend) => {
     const received = rx.deliveries[0];
     assert.ok(received);
     assert.equal(rebuilt.exact, true);
+    // The receiver's response headers are recorded with the attempt (Node's server always sends a date).
+    assert.equal(typeof rebuilt.responseHeaders?.date, 'string', JSON.stringify(rebuilt.responseHeaders));
+    const expunged = await p.call({
+      method: 'DELETE',
+      url: `/api/v1/app/signed/msg/${message.id}/attempt/${attempt.id}/content`,
+    });
+    assert.equal(expunged.statusCode, 204, expunged.body);
+    const after = (
+      await p.call({
+        method: 'GET',
+        url: `/api/v1/app/signed/msg/${message.id}/attempt/${attempt.id}/request`,
+      })
+    ).json();
+    assert.equal(after.responseHeaders, null, 'expunging the response content drops its headers too');
     assert.equal(rebuilt.body, received.body);
     for (const name of [
       'webhook-id',

@@ -4,7 +4,15 @@ import { outcomeOf } from '../../src/delivery/http-destination.ts';
 
 const NOW = 1_700_000_000_000;
 const response = (status: number, retryAfter?: string) =>
-  ({ kind: 'response', status, body: 'answer', durationMs: 12, waitMs: 0, retryAfter }) as const;
+  ({
+    kind: 'response',
+    status,
+    body: 'answer',
+    durationMs: 12,
+    waitMs: 0,
+    retryAfter,
+    headers: { 'x-served-by': 'edge-1' },
+  }) as const;
 const error = (errno: string) =>
   ({ kind: 'error', reason: `failed (${errno})`, errno, durationMs: 7, waitMs: 0 }) as const;
 
@@ -12,7 +20,7 @@ describe('the HTTP destination maps answers onto destination-neutral outcomes', 
   it('2xx succeeds, with the response recorded', () => {
     assert.deepEqual(outcomeOf(response(204), NOW), {
       kind: 'success',
-      recorded: { statusCode: 204, response: 'answer', durationMs: 12 },
+      recorded: { statusCode: 204, response: 'answer', headers: { 'x-served-by': 'edge-1' }, durationMs: 12 },
     });
   });
 

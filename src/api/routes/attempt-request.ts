@@ -21,7 +21,7 @@ export function attemptRequestRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox
           access: 'app-read',
           operationId: 'v1.message-attempt.get-request',
           description:
-            'Hookyard addition. The HTTP request of this attempt as it was signed (method, URL, headers, body).',
+            'Hookyard addition. The HTTP request of this attempt as it was signed (method, URL, headers, body), and the response headers recorded with it.',
           responses: { 200: AttemptRequestOut },
         },
       },
@@ -55,6 +55,7 @@ export function attemptRequestRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox
           headers,
           body,
           exact: body !== null && endpoint.updatedAt <= attempt.createdAt && endpoint.url === attempt.url,
+          responseHeaders: attempt.responseHeaders ?? null,
         };
       },
     );

@@ -63,7 +63,7 @@ export function createAttemptStore(ctx: SqlContext): AttemptStore {
 
     async expungeResponse(appId, msgId, attemptId) {
       const count = await driver.run(
-        "UPDATE attempts SET response = '' WHERE app_id = ? AND msg_id = ? AND id = ?",
+        "UPDATE attempts SET response = '', response_headers = NULL WHERE app_id = ? AND msg_id = ? AND id = ?",
         [appId, msgId, attemptId],
       );
       return count > 0;

@@ -158,6 +158,7 @@ const ATTEMPT: BatchSource = {
     ['response_duration_ms', 'integer'],
     ['trigger_type', 'smallint'],
     ['created_at', 'bigint'],
+    ['response_headers', 'text'],
   ],
 };
 const OUTCOME: BatchSource = {

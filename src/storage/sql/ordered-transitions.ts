@@ -32,6 +32,7 @@
 import type { AttemptRecord, OrderedFinish, OrderedLease } from '../contract.ts';
 import { type BatchSource, columnList, runBatch } from './batch.ts';
 import { first, type SqlDriver, type SqlExecutor } from './driver.ts';
+import { responseHeadersValue } from './rows.ts';
 
 const QUEUED: BatchSource = {
   alias: 'v',
@@ -202,8 +203,8 @@ export function createOrderedTransitions(driver: Pick<SqlDriver, 'capabilities' 
       if (!(await first(tx, 'SELECT 1 AS found FROM endpoints WHERE id = ?', [attempt.endpointId]))) return;
       await tx.run(
         `INSERT INTO attempts (id, app_id, msg_id, endpoint_id, delivery_id, url, status, response_status_code,
-           response, response_duration_ms, trigger_type, created_at, last_msg_id, num_events)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           response, response_duration_ms, trigger_type, created_at, last_msg_id, num_events, response_headers)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         [
           attempt.id,
           attempt.appId,
@@ -219,6 +220,7 @@ export function createOrderedTransitions(driver: Pick<SqlDriver, 'capabilities' 
           attempt.createdAt,
           attempt.batch?.lastMsgId ?? attempt.msgId,
           attempt.batch?.numEvents ?? 1,
+          responseHeadersValue(attempt),
         ],
       );
     },

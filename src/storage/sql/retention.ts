@@ -46,7 +46,7 @@ export function createRetentionStore(ctx: SqlContext): RetentionStore {
         );
         if (rows.length === 0) return 0;
         return tx.run(
-          `UPDATE attempts SET response = ''
+          `UPDATE attempts SET response = '', response_headers = NULL
            WHERE ${dialect.anyOf('id')} AND ${dialect.anyOf('msg_id')} AND response <> ''`,
           [
             dialect.anyOfParam(rows.map((row) => row.id)),

@@ -102,6 +102,7 @@ export interface AttemptRow {
   created_at: number;
   last_msg_id: string | null;
   num_events: number | null;
+  response_headers: string | null;
 }
 
 export const columns = {
@@ -177,6 +178,7 @@ export const columns = {
     'created_at',
     'last_msg_id',
     'num_events',
+    'response_headers',
   ],
 } as const;
 
@@ -383,6 +385,7 @@ export function toAttempt(row: AttemptRow): AttemptRecord {
     status: row.status as MessageStatus,
     responseStatusCode: row.response_status_code,
     response: row.response,
+    ...(row.response_headers != null ? { responseHeaders: JSON.parse(row.response_headers) } : {}),
     responseDurationMs: row.response_duration_ms,
     triggerType: row.trigger_type as TriggerType,
     createdAt: row.created_at,
@@ -407,5 +410,11 @@ export function attemptValues(record: AttemptRecord): SqlValue[] {
     record.responseDurationMs,
     record.triggerType,
     record.createdAt,
+    responseHeadersValue(record),
   ];
+}
+
+/** The attempts.response_headers column: JSON, or NULL without an HTTP response. */
+export function responseHeadersValue(record: AttemptRecord): string | null {
+  return record.responseHeaders ? JSON.stringify(record.responseHeaders) : null;
 }

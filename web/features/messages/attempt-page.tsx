@@ -82,6 +82,11 @@ export default function AttemptPage({ params }: PageProps) {
                 </div>
               ) : null}
               <FormStatus error={resend.error} />
+              {attempt.responseStatusCode ? (
+                <QueryView query={queries.attemptRequest(api, appId, msgId, attemptId)}>
+                  {(request) => <ResponseHeaders headers={request.responseHeaders} />}
+                </QueryView>
+              ) : null}
               <h3>{attempt.responseStatusCode ? 'Response body (as stored)' : 'Error'}</h3>
               {attempt.response === '' ? (
                 <p className="muted">Empty (or purged by retention).</p>
@@ -139,6 +144,39 @@ export default function AttemptPage({ params }: PageProps) {
           }}
         </QueryView>
       </Panel>
+    </>
+  );
+}
+
+/** The receiver's response headers as the attempt recorded them (none before schema 14 or after retention). */
+function ResponseHeaders({ headers }: { headers: Record<string, string> | null }) {
+  const entries = headers ? Object.entries(headers) : [];
+  return (
+    <>
+      <h3>Response headers</h3>
+      {entries.length === 0 ? (
+        <p className="muted">None recorded.</p>
+      ) : (
+        <div className="table-wrap">
+          <table>
+            <caption className="sr-only">Response headers</caption>
+            <thead>
+              <tr>
+                <th scope="col">Header</th>
+                <th scope="col">Value</th>
+              </tr>
+            </thead>
+            <tbody>
+              {entries.map(([name, value]) => (
+                <tr key={name}>
+                  <td className="mono">{name}</td>
+                  <td className="mono url">{value}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
     </>
   );
 }
