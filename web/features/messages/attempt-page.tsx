@@ -112,25 +112,7 @@ export default function AttemptPage({ params }: PageProps) {
                     current settings.
                   </p>
                 )}
-                <div className="table-wrap">
-                  <table>
-                    <caption className="sr-only">Request headers</caption>
-                    <thead>
-                      <tr>
-                        <th scope="col">Header</th>
-                        <th scope="col">Value</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {Object.entries(request.headers).map(([name, value]) => (
-                        <tr key={name}>
-                          <td className="mono">{name}</td>
-                          <td className="mono url">{value}</td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                </div>
+                <HeadersTable caption="Request headers" headers={request.headers} />
                 <h3>Body</h3>
                 {request.body === null ? (
                   <p className="muted">The payload was purged by retention.</p>
@@ -150,33 +132,39 @@ export default function AttemptPage({ params }: PageProps) {
 
 /** The receiver's response headers as the attempt recorded them (none before schema 14 or after retention). */
 function ResponseHeaders({ headers }: { headers: Record<string, string> | null }) {
-  const entries = headers ? Object.entries(headers) : [];
   return (
     <>
       <h3>Response headers</h3>
-      {entries.length === 0 ? (
-        <p className="muted">None recorded.</p>
+      {headers && Object.keys(headers).length > 0 ? (
+        <HeadersTable caption="Response headers" headers={headers} />
       ) : (
-        <div className="table-wrap">
-          <table>
-            <caption className="sr-only">Response headers</caption>
-            <thead>
-              <tr>
-                <th scope="col">Header</th>
-                <th scope="col">Value</th>
-              </tr>
-            </thead>
-            <tbody>
-              {entries.map(([name, value]) => (
-                <tr key={name}>
-                  <td className="mono">{name}</td>
-                  <td className="mono url">{value}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <p className="muted">None recorded.</p>
       )}
     </>
+  );
+}
+
+/** HTTP headers as a two-column table, name and value. */
+function HeadersTable({ caption, headers }: { caption: string; headers: Record<string, string> }) {
+  return (
+    <div className="table-wrap">
+      <table>
+        <caption className="sr-only">{caption}</caption>
+        <thead>
+          <tr>
+            <th scope="col">Header</th>
+            <th scope="col">Value</th>
+          </tr>
+        </thead>
+        <tbody>
+          {Object.entries(headers).map(([name, value]) => (
+            <tr key={name}>
+              <td className="mono">{name}</td>
+              <td className="mono url">{value}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
