@@ -34,6 +34,15 @@ import {
 
 const DEFAULT_LIMIT = 50;
 
+/** A poller read as the v1 poller routes answer it: the messages, the iterator to go on from, `done`. */
+function pollerPageOut(batch: Awaited<ReturnType<typeof readStream>>) {
+  return {
+    data: batch.messages.map((message) => polledMessageOut(message)),
+    iterator: iteratorOf(batch.position),
+    done: batch.done,
+  };
+}
+
 /**
  * Consumers that pull (docs/destinations.md, `pollingEndpoint`): Svix's `svix.message.poller` routes
  * (`/poller/{sink_id}`: a stateless read by iterator, and per consumer with a server-kept position and
@@ -114,11 +123,7 @@ export function pollingRoutes(ctx: ApiContext, pollers: PollerTokens): FastifyPl
             channel: query.channel ?? undefined,
           },
         );
-        return {
-          data: batch.messages.map((message) => polledMessageOut(message)),
-          iterator: iteratorOf(batch.position),
-          done: batch.done,
-        };
+        return pollerPageOut(batch);
       },
     );
 
@@ -149,11 +154,7 @@ export function pollingRoutes(ctx: ApiContext, pollers: PollerTokens): FastifyPl
           query.limit ?? DEFAULT_LIMIT,
           ctx.clock(),
         );
-        return {
-          data: batch.messages.map((message) => polledMessageOut(message)),
-          iterator: iteratorOf(batch.position),
-          done: batch.done,
-        };
+        return pollerPageOut(batch);
       },
     );
 
