@@ -1,7 +1,7 @@
 /**
  * Writes a Hookyard history straight into Hookyard's tables with bulk SQL, for the data-scale bench
  * (bench/data-scale.ts): N messages of 1 KB, each with its delivery (succeeded, final) and its one
- * attempt, spread evenly over the 30 days before an hour ago, one in 100 of a second event type, eventIds
+ * attempt, and the stats rollup (endpoint_stats) added up from those attempts as completion would, spread evenly over the 30 days before an hour ago, one in 100 of a second event type, eventIds
  * `evt-<n>`. Rows are generated in time order with Hookyard's own id function, so ids encode their
  * creation time and sort by it, as ids made by Hookyard do. The schema must exist already (made by
  * Hookyard's migrations); the application and endpoint the rows belong to too.
@@ -14,6 +14,7 @@
 import { DatabaseSync } from 'node:sqlite';
 import pg from 'pg';
 import { newId } from '../src/domain/ids.ts';
+import { latencyBucket } from '../src/domain/latency-histogram.ts';
 import { makePayload } from './load.ts';
 
 export const historyDays = 30;
@@ -93,6 +94,18 @@ const retentionMs = 90 * 86_400_000;
 const historyPayload = makePayload(0).replace('"benchId":"0"', '"benchId":"history"');
 const attemptResponse = '{"ok":true}';
 
+/**
+ * The rollup of the attempts written, per endpoint and minute of their finish, as completion adds it
+ * up (src/storage/sql/stats.ts); every attempt is a success 10 ms after its message was accepted.
+ */
+const rollupSql = `INSERT INTO endpoint_stats (endpoint_id, app_id, minute, succeeded, failed, duration_ms_sum,
+                                          last_attempt_at, l${latencyBucket(10)})
+  SELECT endpoint_id, app_id, ((created_at + response_duration_ms) / 60000) * 60000 AS minute,
+         SUM(CASE WHEN status = 0 THEN 1 ELSE 0 END), SUM(CASE WHEN status = 0 THEN 0 ELSE 1 END),
+         SUM(response_duration_ms), MAX(created_at + response_duration_ms),
+         SUM(CASE WHEN status = 0 THEN 1 ELSE 0 END)
+    FROM attempts GROUP BY endpoint_id, app_id, ((created_at + response_duration_ms) / 60000) * 60000`;
+
 export interface HistoryTarget {
   readonly appId: string;
   readonly endpointId: string;
@@ -143,9 +156,11 @@ export async function fillPostgres(
       );
       await client.query('COMMIT');
     }
+    await client.query(rollupSql);
     await client.query('VACUUM ANALYZE messages');
     await client.query('VACUUM ANALYZE deliveries');
     await client.query('VACUUM ANALYZE attempts');
+    await client.query('VACUUM ANALYZE endpoint_stats');
   } finally {
     await client.end();
   }
@@ -191,6 +206,7 @@ export function fillSqlite(path: string, target: HistoryTarget, plan: HistoryPla
       }
       db.exec('COMMIT');
     }
+    db.exec(rollupSql);
     db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
   } finally {
     db.close();
