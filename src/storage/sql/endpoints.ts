@@ -30,6 +30,11 @@ const MINUTE_MS = 60_000;
  * twice HOOKYARD_DELIVERY_TIMEOUT's largest value (5m), which aborts the request.
  */
 const MAX_ATTEMPT_MS = 10 * MINUTE_MS;
+/**
+ * How far past its finish an attempt's id may lie: the id is made after the response, from a clock
+ * that never runs backwards (`newId`), so its time is its start or a little later.
+ */
+const ATTEMPT_ID_LAG_MS = MINUTE_MS;
 
 export function createEndpointStore(ctx: SqlContext): EndpointStore {
   const { driver, sealer } = ctx;
@@ -268,15 +273,21 @@ export function createEndpointStore(ctx: SqlContext): EndpointStore {
 
   /** Successful attempts of the endpoint that finished in [from, to), both within a minute or two. */
   async function countFinished(endpointId: string, from: number, to: number): Promise<number> {
-    // attempts_endpoint (endpoint_id, id) bounds the walk by start time: an attempt that finished in
-    // the range started at most MAX_ATTEMPT_MS before it.
+    // attempts_endpoint (endpoint_id, id) bounds the walk: an attempt that finished in the range
+    // started at most MAX_ATTEMPT_MS before it, and its id was made by ATTEMPT_ID_LAG_MS after it.
     const row = await first<{ n: number | string }>(
       driver,
       `SELECT COUNT(*) AS n FROM attempts
        WHERE endpoint_id = ? AND id >= ? AND id < ? AND status = ${MessageStatus.success}
          AND created_at + response_duration_ms >= ? AND created_at + response_duration_ms < ?
          AND substr(delivery_id, 1, ${idPrefixes.delivery.length}) = '${idPrefixes.delivery}'`,
-      [endpointId, idBoundary('attempt', from - MAX_ATTEMPT_MS), idBoundary('attempt', to), from, to],
+      [
+        endpointId,
+        idBoundary('attempt', from - MAX_ATTEMPT_MS),
+        idBoundary('attempt', to + ATTEMPT_ID_LAG_MS),
+        from,
+        to,
+      ],
     );
     return Number(row?.n ?? 0);
   }
