@@ -2,7 +2,7 @@
  * Writes a Hookyard history straight into Hookyard's tables with bulk SQL, for the data-scale bench
  * (bench/data-scale.ts): N messages of 1 KB, each with its delivery (succeeded, final) and its one
  * attempt, and the stats rollup (endpoint_stats) added up from those attempts as completion would, spread evenly over the 30 days before an hour ago, one in 100 of a second event type, eventIds
- * `evt-<n>`. Rows are generated in time order with Hookyard's own id function, so ids encode their
+ * `evt-<n>`. Rows are generated in time order with ids of Hookyard's layout (`idAt`), so ids encode their
  * creation time and sort by it, as ids made by Hookyard do. The schema must exist already (made by
  * Hookyard's migrations); the application and endpoint the rows belong to too.
  *
@@ -11,9 +11,11 @@
  * database held this much). SQLite: prepared INSERTs in transactions of 5,000 messages with
  * synchronous=OFF, then a checkpoint; no ANALYZE (Hookyard does not run one either).
  */
+
+import { randomBytes } from 'node:crypto';
 import { DatabaseSync } from 'node:sqlite';
 import pg from 'pg';
-import { newId } from '../src/domain/ids.ts';
+import { type IdKind, idPrefixes } from '../src/domain/ids.ts';
 import { latencyBucket } from '../src/domain/latency-histogram.ts';
 import { makePayload } from './load.ts';
 
@@ -32,6 +34,37 @@ function seeded(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
   };
+}
+
+const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+let sequence = 0;
+
+/**
+ * A Hookyard id of the time given, whatever ids this process made before. `newId` never goes back in
+ * time within a process (it stamps an earlier time with the latest id's), so a second fill in the
+ * same bench run (1M after 10k) got every id stamped with the end of the first history, an hour ago,
+ * and the time ranges read nothing like 30 days. Same layout as `newId` (6 bytes of milliseconds, 14
+ * more, 27 base62 digits): here a sequence number, so ids of one millisecond still sort in the order
+ * made, then random bytes. Plain arithmetic, as `newId`: three ids per message.
+ */
+function idAt(kind: IdKind, ms: number): string {
+  const bytes = Buffer.alloc(20);
+  bytes.writeUIntBE(Math.floor(ms), 0, 6);
+  bytes.writeUIntBE(++sequence, 6, 6);
+  randomBytes(8).copy(bytes, 12);
+  const limbs: number[] = [];
+  for (let i = 0; i < bytes.length; i += 2) limbs.push(((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0));
+  const out: string[] = new Array(27);
+  for (let position = 26; position >= 0; position--) {
+    let remainder = 0;
+    for (let i = 0; i < limbs.length; i++) {
+      const value = remainder * 65536 + (limbs[i] ?? 0);
+      limbs[i] = Math.floor(value / 62);
+      remainder = value % 62;
+    }
+    out[position] = ALPHABET[remainder] ?? '0';
+  }
+  return idPrefixes[kind] + out.join('');
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -77,10 +110,10 @@ function* historyBatches(plan: HistoryPlan): Generator<HistoryBatch> {
     };
     for (let i = from; i < Math.min(plan.size, from + batchRows); i++) {
       const time = Math.floor(plan.start + i * plan.stepMs);
-      const messageId = newId('message', time);
+      const messageId = idAt('message', time);
       batch.messageIds.push(messageId);
-      batch.deliveryIds.push(newId('delivery', time));
-      batch.attemptIds.push(newId('attempt', time + 5));
+      batch.deliveryIds.push(idAt('delivery', time));
+      batch.attemptIds.push(idAt('attempt', time + 5));
       batch.uids.push(`evt-${i}`);
       batch.eventTypes.push(i % rareEveryN === 0 ? rareEventType : 'invoice.paid');
       batch.times.push(time);

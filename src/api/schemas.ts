@@ -436,11 +436,18 @@ export const EndpointHeadersOut = named(
 export const EndpointStats = named(
   'EndpointStats',
   Type.Object({
-    success: Type.Integer(),
-    pending: Type.Integer(),
-    sending: Type.Integer(),
-    fail: Type.Integer(),
-    canceled: Type.Integer(),
+    success: Type.Integer({
+      description:
+        'Successful attempts that finished in the range (a resent delivery counts once per success).',
+    }),
+    pending: Type.Integer({
+      description: 'Deliveries created in the range not yet attempted (queued, in flight or held).',
+    }),
+    sending: Type.Integer({
+      description: 'Deliveries created in the range that failed and will be retried.',
+    }),
+    fail: Type.Integer({ description: 'Deliveries created in the range whose retries ran out.' }),
+    canceled: Type.Integer({ description: 'Deliveries created in the range canceled by a bulk expunge.' }),
   }),
 );
 export const RecoverIn = named(

@@ -360,6 +360,11 @@ export interface EndpointStore {
   delete(appId: string, id: string): Promise<boolean>;
   /** The endpoint's delivery-policy state; undefined when it has none yet (never attempted). */
   health(endpointId: string): Promise<EndpointHealthRecord | undefined>;
+  /**
+   * Svix's endpoint stats: `success` is the successful attempts that finished in the range (from the
+   * stats rollup, so it follows HOOKYARD_STATS_RETENTION); the other statuses are the deliveries
+   * created in the range now in that status (docs/api.md, "Endpoint stats").
+   */
   stats(endpointId: string, range: TimeRange): Promise<EndpointStatsCounts>;
   /**
    * Rewrites the encrypted-at-rest columns of every endpoint with the storage's current key (or in
