@@ -26,10 +26,11 @@ const COLUMNS = columns.endpoints.join(', ');
 const RESEAL_BATCH = 200;
 const MINUTE_MS = 60_000;
 /**
- * The longest an attempt can take from its start to its finish, for the stats' partial minutes:
- * twice HOOKYARD_DELIVERY_TIMEOUT's largest value (5m), which aborts the request.
+ * The longest response time an attempt can record, for the stats' cut minutes: the largest
+ * HOOKYARD_DELIVERY_TIMEOUT (5m), whose timer aborts the request, and a minute for a late timer.
+ * The walk of a cut minute reads the endpoint's attempts of this long before it.
  */
-const MAX_ATTEMPT_MS = 10 * MINUTE_MS;
+const MAX_ATTEMPT_MS = 6 * MINUTE_MS;
 /**
  * How far past its finish an attempt's id may lie: the id is made after the response, from a clock
  * that never runs backwards (`newId`), so its time is its start or a little later.
