@@ -787,6 +787,9 @@ export interface CensusStore {
 export interface MetaStore {
   get(key: string): Promise<string | undefined>;
   set(key: string, value: string): Promise<void>;
+  delete(key: string): Promise<void>;
+  /** Up to `limit` entries whose key starts with `prefix`, in key order, after `after` when given. */
+  entries(prefix: string, limit: number, after?: string): Promise<{ key: string; value: string }[]>;
 }
 
 export type BackgroundTaskStatus = 'running' | 'finished' | 'failed';

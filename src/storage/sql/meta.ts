@@ -15,5 +15,16 @@ export function createMetaStore(ctx: SqlContext): MetaStore {
         [key, value],
       );
     },
+    async delete(key) {
+      await driver.run('DELETE FROM meta WHERE key = ?', [key]);
+    },
+    async entries(prefix, limit, after = '') {
+      // substr rather than LIKE: prefixes hold `_`, a LIKE wildcard. The meta table is small.
+      const rows = await driver.query<{ key: string; value: string }>(
+        'SELECT key, value FROM meta WHERE substr(key, 1, ?) = ? AND key > ? ORDER BY key LIMIT ?',
+        [prefix.length, prefix, after, limit],
+      );
+      return rows.map(({ key, value }) => ({ key, value }));
+    },
   };
 }
