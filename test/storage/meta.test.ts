@@ -22,6 +22,18 @@ forEachBackend((backend) => {
     assert.equal((await storage.meta.entries('a_b:', 10)).length, 2);
   });
 
+  test('setIfAbsent: concurrent writers from two storages all get the first stored value', async (t) => {
+    const storage = await backend.create();
+    t.after(() => storage.cleanup());
+    const other = await storage.openAnother();
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => (i % 2 ? other : storage).meta.setIfAbsent('k', `v${i}`)),
+    );
+    assert.equal(new Set(results).size, 1, 'everyone sees one value');
+    assert.equal(await storage.meta.get('k'), results[0]);
+    assert.equal(await storage.meta.setIfAbsent('k', 'later'), results[0], 'a stored value stays');
+  });
+
   test('dashboard sessions: signing out deletes the record, and a sign-in sweeps the expired ones', async (t) => {
     const storage = await backend.create();
     t.after(() => storage.cleanup());

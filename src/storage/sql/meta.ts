@@ -15,6 +15,15 @@ export function createMetaStore(ctx: SqlContext): MetaStore {
         [key, value],
       );
     },
+    async setIfAbsent(key, value) {
+      await driver.run('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING', [
+        key,
+        value,
+      ]);
+      const row = await first<{ value: string }>(driver, 'SELECT value FROM meta WHERE key = ?', [key]);
+      if (row === undefined) throw new Error(`meta key ${key} vanished right after it was stored`);
+      return row.value;
+    },
     async delete(key) {
       await driver.run('DELETE FROM meta WHERE key = ?', [key]);
     },
