@@ -265,18 +265,21 @@ export function createOrderedLoop(deps: OrderedLoopDeps): OrderedLoop {
   async function publish(
     lease: OrderedLease,
     endpoint: EndpointRecord,
-    events: readonly OrderedEvent[],
+    queued: readonly OrderedEvent[],
     now: number,
     timeoutMs: number,
   ): Promise<void> {
+    // A message whose payload was expunged ends the batch before it; at the head it stops the
+    // destination: nothing can publish it, and passing over it unasked would break the order's promise.
+    const cut = queued.findIndex((event) => event.payload === null);
+    const events = cut > 0 ? queued.slice(0, cut) : queued;
     const webhookId = batchWebhookId(events);
     const last = events.at(-1)!;
-    const expunged = events.find((event) => event.payload === null);
-    if (expunged) {
-      // Nothing can publish it, and passing over it unasked would break the order's promise.
-      const reason = `the payload of ${expunged.msgId} was expunged, so it cannot be published; skip it (POST .../skip with iterator ${expunged.msgId}) to go on`;
-      const attempt = attemptOf(lease, endpoint, events, now, failed(reason), webhookId);
-      return finish(lease, failure(lease, attempt, reason, { kind: 'permanent' }));
+    if (cut === 0) {
+      const head = queued[0]!;
+      const reason = `the payload of ${head.msgId} was expunged, so it cannot be published; skip it (POST .../skip with iterator ${head.msgId}) to go on`;
+      const attempt = attemptOf(lease, endpoint, [head], now, failed(reason), head.msgId);
+      return finish(lease, { kind: 'stopped', attempt, failure: reason });
     }
     let messages: OutboundMessage[];
     try {

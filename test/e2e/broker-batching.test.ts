@@ -397,3 +397,38 @@ test('the SDK 2.x creates a rabbitMq destination with batchSize, and it is deliv
   );
   assert.equal((await svix.destination.get(app.id, created.id)).currentIterator, ids[4]);
 });
+
+test('an expunged payload ends the batch before it, then stops the destination until it is skipped', async (t) => {
+  const p = await pipeline(t, sqliteBackend());
+  const queue = uniqueName('hookyard_expunged');
+  const received = await consumeQueue(queue);
+  const d = await setUp(p, {
+    type: 'rabbitMq',
+    batchSize: 5,
+    config: { uri: BROKERS.rabbitMq, routingKey: queue },
+  });
+  const ids = await d.send(4);
+  const expunged = await p.call({ method: 'DELETE', url: `/api/v1/app/${d.appId}/msg/${ids[2]}/content` });
+  assert.equal(expunged.statusCode, 204, expunged.body);
+  await p.startDispatcher();
+  await until(async () => (await d.read()).status === 'paused', 60_000);
+  assert.deepEqual(
+    received.map((message) => numberOf(message.content.toString())),
+    [1, 2],
+  );
+  const stopped = await d.read();
+  assert.equal(stopped.currentIterator, ids[1]);
+  assert.match(stopped.failureReason, new RegExp(`payload of ${ids[2]} was expunged.*skip it`));
+  assert.deepEqual(
+    (await d.attempts()).map((a) => [a.statusText, a.firstMsgId, a.numEvents]),
+    [
+      ['success', ids[0], 2],
+      ['fail', ids[2], 1],
+    ],
+  );
+  const skipped = await p.call({ method: 'POST', url: `${d.base}/skip`, payload: { iterator: ids[2] } });
+  assert.equal(skipped.statusCode, 204, skipped.body);
+  await until(() => received.length >= 3, 60_000);
+  assert.equal(numberOf(received[2]!.content.toString()), 4);
+  await until(async () => (await d.read()).currentIterator === ids[3], 60_000);
+});
