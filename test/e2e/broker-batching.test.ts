@@ -4,6 +4,8 @@ import { createServer, type Socket, connect as tcpConnect } from 'node:net';
 import { after, before, test } from 'node:test';
 import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
 import { Redis } from 'ioredis';
+import { connectAsync as mqttConnect } from 'mqtt';
+import { connect as natsConnect } from 'nats';
 import pg from 'pg';
 import { Svix } from 'svix2';
 import { sqliteBackend } from '../api/harness.ts';
@@ -431,4 +433,65 @@ test('an expunged payload ends the batch before it, then stops the destination u
   await until(() => received.length >= 3, 60_000);
   assert.equal(numberOf(received[2]!.content.toString()), 4);
   await until(async () => (await d.read()).currentIterator === ids[3], 60_000);
+});
+
+test('natsJetStream and mqtt with batchSize 3: every message in order, each signed', async (t) => {
+  const p = await pipeline(t, sqliteBackend());
+  const nats = await natsConnect({ servers: '127.0.0.1:4222' });
+  const manager = await nats.jetstreamManager();
+  const name = uniqueName('HOOKYARD_BATCH').toUpperCase();
+  const subject = `hookyard.batch.${name.toLowerCase()}`;
+  await manager.streams.add({ name, subjects: [subject] });
+  const topic = `hookyard/batch/${uniqueName('t')}`;
+  const delivered: { body: string; headers: Record<string, string> }[] = [];
+  const subscriber = await mqttConnect(BROKERS.mqtt, { protocolVersion: 5, clientId: uniqueName('batch') });
+  subscriber.on('message', (_topic, payload, packet) => {
+    const properties = packet.properties?.userProperties ?? {};
+    delivered.push({
+      body: payload.toString(),
+      headers: Object.fromEntries(Object.entries(properties).map(([k, v]) => [k, String(v)])),
+    });
+  });
+  await subscriber.subscribeAsync(topic, { qos: 1 });
+  t.after(async () => {
+    await subscriber.endAsync();
+    await manager.streams.delete(name);
+    await nats.close();
+  });
+  const jet = await setUp(p, { type: 'natsJetStream', batchSize: 3, config: { url: BROKERS.nats, subject } });
+  const mqtt = await destinationOf(
+    p,
+    jet.appId,
+    (
+      await p.call({
+        method: 'POST',
+        url: `/api/v1/app/${jet.appId}/destination`,
+        payload: { type: 'mqtt', batchSize: 3, config: { url: BROKERS.mqtt, topic } },
+      })
+    ).json().id,
+  );
+  const ids = await jet.send(7);
+  await p.startDispatcher();
+  await until(async () => (await manager.streams.info(name)).state.messages >= 7, 60_000);
+  for (let seq = 1; seq <= 7; seq++) {
+    const stored = await manager.streams.getMessage(name, { seq });
+    const headers: Record<string, string> = {};
+    for (const [key] of stored.header) headers[key.toLowerCase()] = stored.header.get(key);
+    const body = Buffer.from(stored.data).toString();
+    assert.equal(numberOf(body), seq);
+    verify(jet.secret, ids[seq - 1]!, body, headers);
+  }
+  await until(() => delivered.length >= 7, 60_000);
+  assert.deepEqual(
+    delivered.map((entry) => numberOf(entry.body)),
+    range(1, 7),
+  );
+  delivered.forEach((entry, index) => verify(mqtt.secret, ids[index]!, entry.body, entry.headers));
+  for (const d of [jet, mqtt]) {
+    await until(async () => (await d.read()).currentIterator === ids[6], 60_000);
+    assert.deepEqual(
+      (await d.attempts()).map((a) => a.numEvents),
+      [3, 3, 1],
+    );
+  }
 });
