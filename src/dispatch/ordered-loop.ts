@@ -32,7 +32,7 @@ import type { EndpointLookup } from './prepare.ts';
  *     turn: read the oldest batchSize queued ──nothing──► release
  *             ├─ short of batchSize, never attempted, maxWaitSecs not over ──► wait
  *             ├─ too little lease left to send within it ──► release (due again at once)
- *             └─ sign and send ──2xx──► acked (durable) ──► claim again: the next batch is due
+ *             └─ sign and send ──2xx (a broker: all confirmed)──► acked (durable) ──► claim again
  *                             ├─ failed, schedule left ──► retry at the scheduled time
  *                             ├─ failed, none left, or permanent ──► stopped (skip or force-retry)
  *                             └─ aborted (shutdown) ──► nothing: the lease lapses, the batch repeats

@@ -1,5 +1,6 @@
 /**
- * Ordered delivery's state machine (fifoEndpoint destinations): every write of `fifo_state` and
+ * Ordered delivery's state machine (fifoEndpoint destinations, and broker destinations with
+ * batching: domain/ordered-batch.ts `orderedBatching`): every write of `fifo_state` and
  * `fifo_queue`, for both backends. No other file writes either table.
  *
  * An ordered destination gets no `deliveries` rows. Each message fanned out to it is queued in
