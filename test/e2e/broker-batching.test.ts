@@ -163,7 +163,8 @@ test('redisStream with batchSize 3: the stream holds every message in order, eac
     bodies.map((fields) => numberOf(fields['payload'] ?? '')),
     range(1, 7),
   );
-  bodies.forEach(({ payload = '', ...headers }, index) => verify(d.secret, ids[index]!, payload, headers));
+  for (const [index, { payload = '', ...headers }] of bodies.entries())
+    verify(d.secret, ids[index]!, payload, headers);
   await until(async () => (await d.attempts()).length >= 3, 60_000);
   assert.deepEqual(
     (await d.attempts()).map((a) => a.numEvents),
@@ -296,9 +297,8 @@ test('a batched rabbitMq destination whose broker is down blocks only itself, th
     received.map((message) => numberOf(message.content.toString())),
     range(1, 8),
   );
-  received.forEach((message, index) =>
-    verify(down.secret, ids[index]!, message.content.toString(), amqpHeaders(message)),
-  );
+  for (const [index, message] of received.entries())
+    verify(down.secret, ids[index]!, message.content.toString(), amqpHeaders(message));
   await until(async () => (await down.read()).currentIterator === ids[7], 60_000);
   assert.equal((await down.read()).status, 'enabled');
 });
@@ -486,7 +486,8 @@ test('natsJetStream and mqtt with batchSize 3: every message in order, each sign
     delivered.map((entry) => numberOf(entry.body)),
     range(1, 7),
   );
-  delivered.forEach((entry, index) => verify(mqtt.secret, ids[index]!, entry.body, entry.headers));
+  for (const [index, entry] of delivered.entries())
+    verify(mqtt.secret, ids[index]!, entry.body, entry.headers);
   for (const d of [jet, mqtt]) {
     await until(async () => (await d.read()).currentIterator === ids[6], 60_000);
     assert.deepEqual(

@@ -150,6 +150,7 @@ export async function publishInTurn(
       return { kind: 'permanent', error: `${place}: ${outcome.error}`, durationMs: elapsed() };
     last = outcome.response;
   }
-  const response = messages.length === 1 ? last : `${messages.length} messages, each confirmed; the last: ${last}`;
+  const response =
+    messages.length === 1 ? last : `${messages.length} messages, each confirmed; the last: ${last}`;
   return { kind: 'success', response, durationMs: elapsed() };
 }
