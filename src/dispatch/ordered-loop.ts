@@ -220,7 +220,7 @@ export function createOrderedLoop(deps: OrderedLoopDeps): OrderedLoop {
     const now = clock();
     const fullAt = first.createdAt + maxWaitSecs * 1000;
     if (lease.attempts === 0 && events.length < batchSize && fullAt > now)
-      return finish(lease, { kind: 'wait', until: fullAt });
+      return finish(lease, { kind: 'wait', until: fullAt, batchSize });
     const timeoutMs = Math.min(config.deliveryTimeout, lease.until - leaseMargin - now);
     if (timeoutMs < minSend) return finish(lease, { kind: 'release' });
     if (endpoint.destination?.type !== ORDERED_TYPE) return publish(lease, endpoint, events, now, timeoutMs);
