@@ -791,6 +791,11 @@ export interface CensusStore {
 export interface MetaStore {
   get(key: string): Promise<string | undefined>;
   set(key: string, value: string): Promise<void>;
+  /** Stores `value` unless the key has one; returns the stored value (the first writer's, in a race). */
+  setIfAbsent(key: string, value: string): Promise<string>;
+  delete(key: string): Promise<void>;
+  /** Up to `limit` entries whose key starts with `prefix`, in key order, after `after` when given. */
+  entries(prefix: string, limit: number, after?: string): Promise<{ key: string; value: string }[]>;
 }
 
 export type BackgroundTaskStatus = 'running' | 'finished' | 'failed';
