@@ -514,8 +514,12 @@ export type OrderedFinish =
   | { kind: 'retry'; attempt: AttemptRecord; at: number; failure: string }
   /** The batch failed and its retries are exhausted: nothing is sent until skip or force-retry. */
   | { kind: 'stopped'; attempt: AttemptRecord; failure: string }
-  /** The batch is not full yet: due at `until` (its maxWaitSecs) unless it fills first. */
-  | { kind: 'wait'; until: number }
+  /**
+   * The batch is not full yet: due at `until` (its maxWaitSecs) unless it fills first. `batchSize`
+   * makes it full: messages queued during the turn (their ingest left the leased row's due time alone)
+   * that fill it make it due at once instead.
+   */
+  | { kind: 'wait'; until: number; batchSize: number }
   /**
    * Nothing was sent (nothing queued, or too little lease left): due at `retryAt` (default now) if
    * anything is still queued, else idle.
