@@ -519,8 +519,12 @@ export type OrderedFinish =
   | { kind: 'retry'; attempt: AttemptRecord; at: number; failure: string }
   /** The batch failed and its retries are exhausted: nothing is sent until skip or force-retry. */
   | { kind: 'stopped'; attempt: AttemptRecord; failure: string }
-  /** The batch is not full yet: due at `until` (its maxWaitSecs) unless it fills first. */
-  | { kind: 'wait'; until: number }
+  /**
+   * The batch is not full yet: due at `until` (its maxWaitSecs) unless it fills first. `batchSize`
+   * makes it full: messages queued during the turn (their ingest left the leased row's due time alone)
+   * that fill it make it due at once instead.
+   */
+  | { kind: 'wait'; until: number; batchSize: number }
   /**
    * Nothing was sent (nothing queued, or too little lease left): due at `retryAt` (default now) if
    * anything is still queued, else idle.
@@ -792,6 +796,11 @@ export interface CensusStore {
 export interface MetaStore {
   get(key: string): Promise<string | undefined>;
   set(key: string, value: string): Promise<void>;
+  /** Stores `value` unless the key has one; returns the stored value (the first writer's, in a race). */
+  setIfAbsent(key: string, value: string): Promise<string>;
+  delete(key: string): Promise<void>;
+  /** Up to `limit` entries whose key starts with `prefix`, in key order, after `after` when given. */
+  entries(prefix: string, limit: number, after?: string): Promise<{ key: string; value: string }[]>;
 }
 
 export type BackgroundTaskStatus = 'running' | 'finished' | 'failed';

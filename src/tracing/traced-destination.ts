@@ -35,6 +35,35 @@ export function tracedDestination(destination: Destination, tracing: Tracing): D
         span.end(outcome ?? THREW);
       }
     },
+    // An ordered broker batch: a span per message, each message carrying its own traceparent.
+    ...(destination.sendEach
+      ? {
+          async sendEach(endpoint, messages, options) {
+            const spans = messages.map((message) =>
+              tracing.startAttempt({
+                traceContext: message.traceContext,
+                msgId: message.msgId,
+                endpointId: endpoint.id,
+                appId: endpoint.appId,
+              }),
+            );
+            let outcome: DestinationOutcome | undefined;
+            try {
+              outcome = await destination.sendEach!(
+                endpoint,
+                messages.map((message, index) => ({
+                  ...message,
+                  headers: { ...message.headers, traceparent: spans[index]!.traceparent },
+                })),
+                options,
+              );
+              return outcome;
+            } finally {
+              for (const span of spans) span.end(outcome ?? THREW);
+            }
+          },
+        }
+      : {}),
     close: () => destination.close(),
   };
 }
