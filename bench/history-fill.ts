@@ -15,7 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { DatabaseSync } from 'node:sqlite';
 import pg from 'pg';
-import { type IdKind, idPrefixes } from '../src/domain/ids.ts';
+import { type IdKind, idOfBytes } from '../src/domain/ids.ts';
 import { latencyBucket } from '../src/domain/latency-histogram.ts';
 import { makePayload } from './load.ts';
 
@@ -36,7 +36,6 @@ function seeded(seed: number): () => number {
   };
 }
 
-const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 let sequence = 0;
 
 /**
@@ -52,19 +51,7 @@ function idAt(kind: IdKind, ms: number): string {
   bytes.writeUIntBE(Math.floor(ms), 0, 6);
   bytes.writeUIntBE(++sequence, 6, 6);
   randomBytes(8).copy(bytes, 12);
-  const limbs: number[] = [];
-  for (let i = 0; i < bytes.length; i += 2) limbs.push(((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0));
-  const out: string[] = new Array(27);
-  for (let position = 26; position >= 0; position--) {
-    let remainder = 0;
-    for (let i = 0; i < limbs.length; i++) {
-      const value = remainder * 65536 + (limbs[i] ?? 0);
-      limbs[i] = Math.floor(value / 62);
-      remainder = value % 62;
-    }
-    out[position] = ALPHABET[remainder] ?? '0';
-  }
-  return idPrefixes[kind] + out.join('');
+  return idOfBytes(kind, bytes);
 }
 
 // ---------------------------------------------------------------------------------------------------
