@@ -13,14 +13,17 @@ const THREW: DestinationOutcome = {
 };
 
 export function tracedDestination(destination: Destination, tracing: Tracing): Destination {
+  type Message = Parameters<Destination['send']>[1];
+  const startSpan = (endpoint: Parameters<Destination['send']>[0], message: Message) =>
+    tracing.startAttempt({
+      traceContext: message.traceContext,
+      msgId: message.msgId,
+      endpointId: endpoint.id,
+      appId: endpoint.appId,
+    });
   return {
     async send(endpoint, message, options) {
-      const span = tracing.startAttempt({
-        traceContext: message.traceContext,
-        msgId: message.msgId,
-        endpointId: endpoint.id,
-        appId: endpoint.appId,
-      });
+      const span = startSpan(endpoint, message);
       let outcome: DestinationOutcome | undefined;
       try {
         outcome = await destination.send(
@@ -39,14 +42,7 @@ export function tracedDestination(destination: Destination, tracing: Tracing): D
     ...(destination.sendEach
       ? {
           async sendEach(endpoint, messages, options) {
-            const spans = messages.map((message) =>
-              tracing.startAttempt({
-                traceContext: message.traceContext,
-                msgId: message.msgId,
-                endpointId: endpoint.id,
-                appId: endpoint.appId,
-              }),
-            );
+            const spans = messages.map((message) => startSpan(endpoint, message));
             let outcome: DestinationOutcome | undefined;
             try {
               outcome = await destination.sendEach!(
