@@ -5,7 +5,7 @@ import { DestinationStatusIn, Svix } from 'svix2';
 import { newId } from '../../src/domain/ids.ts';
 import type { MessageRecord } from '../../src/storage/contract.ts';
 import { forEachBackend, type TestBackend } from '../helpers/backends.ts';
-import { commitHorizonPassed } from '../helpers/commit-horizon.ts';
+import { commitHorizonPassed, type SqlClient, schemaHolding } from '../helpers/commit-horizon.ts';
 import { endpoint } from '../storage/fixtures.ts';
 import { ADMIN_TOKEN, type Harness, harness } from './harness.ts';
 
@@ -61,26 +61,8 @@ async function setup(t: { after(fn: () => Promise<void>): void }, backend: TestB
 
 const ids = (items: { id: string }[]) => items.map((item) => item.id);
 
-interface SqlClient {
-  query<R extends object>(sql: string, params?: unknown[]): Promise<{ rows: R[] }>;
-}
-
-/** The test database's schema (helpers/backends.ts makes one per storage) that holds this endpoint. */
-async function schemaHolding(client: SqlClient, endpointId: string): Promise<string> {
-  const schemas = await client.query<{ name: string }>(
-    `SELECT table_schema AS name FROM information_schema.tables
-      WHERE table_name = 'endpoints' AND table_schema LIKE $1`,
-    [`hy_test_${process.pid}_%`],
-  );
-  for (const { name } of schemas.rows) {
-    const found = await client.query(`SELECT 1 FROM ${name}.endpoints WHERE id = $1`, [endpointId]);
-    if (found.rows.length > 0) return name;
-  }
-  throw new Error(`no test schema holds endpoint ${endpointId}`);
-}
-
 /** Resolves once some session waits on a lock `holder` holds. */
-async function blockedBy(holder: SqlClient & { processID?: number }): Promise<void> {
+async function blockedBy(holder: SqlClient): Promise<void> {
   const pid = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;
   for (let tries = 0; tries < 3_000; tries++) {
     const waiting = await holder.query(
@@ -169,7 +151,7 @@ forEachBackend((backend) => {
     const locker = new pg.Client({ connectionString: process.env['HOOKYARD_TEST_DATABASE_URL'] });
     await locker.connect();
     t.after(() => locker.end());
-    const schema = await schemaHolding(locker, target.id);
+    const schema = await schemaHolding(locker, 'endpoints', target.id);
     const poller = s.svix.message.poller;
     const v2 = async (query: string) => {
       const response = await s.h.call({
@@ -254,6 +236,60 @@ forEachBackend((backend) => {
     assert.deepEqual((await v2('')).data, [], 'committed: nothing again');
     const fromStart = await poller.poll(s.appId, sink.id);
     assert.deepEqual(ids(fromStart.data), expected, 'the stream from its start holds each message once');
+  });
+
+  test('positions kept as message ids (before schema 15) read on; a made-up iterator is refused', async (t) => {
+    const s = await setup(t, backend);
+    const sink = await s.svix.destination.create(s.appId, { type: 'pollingEndpoint' });
+    const sent: string[] = [];
+    for (let n = 0; n < 4; n++) sent.push(await s.send('tick', { n }));
+    await s.settle();
+    const poller = s.svix.message.poller;
+    const legacy = (id: string | undefined) => Buffer.from(id ?? '').toString('base64url');
+
+    const read = await poller.poll(s.appId, sink.id, { iterator: legacy(sent[0]) });
+    assert.deepEqual(ids(read.data), sent.slice(1), 'an old iterator: the messages after that id');
+    const next = await poller.poll(s.appId, sink.id, { iterator: read.iterator });
+    assert.deepEqual(next.data, []);
+
+    // A v2 consumer saved as schema 14 left it: a message id as its position and as what it was handed.
+    await s.h.storage.polling.saveConsumer({
+      endpointId: sink.id,
+      consumerId: 'old',
+      position: sent[0] ?? '',
+      committedOffset: 5,
+      handed: [sent[1] ?? ''],
+      leaseExpiresAt: Date.now() + skew + 60_000,
+      updatedAt: Date.now() + skew,
+    });
+    const url = `${V1}/app/${s.appId}/polling-endpoint/${sink.id}/consumer/old`;
+    const leased = await s.h.call({ url: `${url}?lease_duration_ms=60000` });
+    assert.deepEqual(
+      (leased.json().data as { id: string; offset: number }[]).map((item) => [item.id, item.offset]),
+      [
+        [sent[2], 7],
+        [sent[3], 8],
+      ],
+      'the lease still runs: after what it was handed',
+    );
+    const commit = await s.h.call({ method: 'POST', url: `${url}/commit`, payload: { offset: 6 } });
+    assert.equal(commit.statusCode, 204, commit.body);
+    s.advance(61_000);
+    const after = await s.h.call({ url });
+    assert.deepEqual(ids(after.json().data), sent.slice(2), 'committed up to the old handed id');
+
+    const commitShaped = Buffer.from(`${sent[0]}/1/${sent[1]}`).toString('base64url');
+    const shaped = await s.h.call({ url: `${V1}/app/${s.appId}/poller/${sink.id}?iterator=${commitShaped}` });
+    if (s.h.storage.polling.order === 'commit') {
+      assert.equal(shaped.statusCode, 200, shaped.body);
+      const ahead = Buffer.from(`${sent[0]}/${2n ** 62n}/`).toString('base64url');
+      const refused = await s.h.call({ url: `${V1}/app/${s.appId}/poller/${sink.id}?iterator=${ahead}` });
+      assert.equal(refused.statusCode, 409, refused.body);
+      assert.match(refused.json().detail, /transaction the database has not reached/);
+    } else {
+      assert.equal(shaped.statusCode, 422, 'SQLite makes no commit-order positions');
+      assert.deepEqual(shaped.json().detail[0].loc, ['query', 'iterator']);
+    }
   });
 
   test('consumers read independently; an uncommitted batch is read again; seek moves a consumer', async (t) => {

@@ -35,3 +35,20 @@ export async function commitHorizonPassed(storage: Storage, timeoutMs = 60_000):
     await client.end();
   }
 }
+
+export interface SqlClient {
+  query<R extends object>(sql: string, params?: unknown[]): Promise<{ rows: R[] }>;
+}
+
+/** The test database's schema (helpers/backends.ts makes one per storage) whose `table` holds `id`. */
+export async function schemaHolding(client: SqlClient, table: string, id: string): Promise<string> {
+  const schemas = await client.query<{ name: string }>(
+    `SELECT table_schema AS name FROM information_schema.tables WHERE table_name = $1 AND table_schema LIKE $2`,
+    [table, `hy_test_${process.pid}_%`],
+  );
+  for (const { name } of schemas.rows) {
+    const found = await client.query(`SELECT 1 FROM ${name}.${table} WHERE id = $1`, [id]);
+    if (found.rows.length > 0) return name;
+  }
+  throw new Error(`no test schema holds ${table} ${id}`);
+}

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { idBoundary } from '../../src/domain/ids.ts';
 import type { PollingConsumerRecord, PollingRead } from '../../src/storage/contract.ts';
 import { forEachBackend } from '../helpers/backends.ts';
-import { commitHorizonPassed } from '../helpers/commit-horizon.ts';
+import { commitHorizonPassed, schemaHolding } from '../helpers/commit-horizon.ts';
 import { appWithEndpoints, endpoint, message } from './fixtures.ts';
 
 /** The polling store (contract.ts `PollingStore`) on every backend. */
@@ -100,6 +100,48 @@ forEachBackend((backend) => {
       assert.deepEqual(next.rows, []);
       assert.equal(seen.end, null);
     }
+  });
+
+  test('rows stored before schema 15 (transaction 0) read first, in id order, then what came since', async (t) => {
+    const storage = await backend.create();
+    t.after(() => storage.cleanup());
+    if (storage.polling.order !== 'commit') {
+      t.skip('schema 15 changes nothing for id order');
+      return;
+    }
+    const { app } = await appWithEndpoints(storage, 0);
+    const old = [message(app.id), message(app.id), message(app.id)];
+    // Committed newest first: by transaction they would read backwards.
+    for (const msg of [...old].reverse()) await storage.messages.ingest({ message: msg, endpointIds: [] });
+    const { default: pg } = await import('pg');
+    const client = new pg.Client({ connectionString: process.env['HOOKYARD_TEST_DATABASE_URL'] });
+    await client.connect();
+    t.after(() => client.end());
+    const schema = await schemaHolding(client, 'applications', app.id);
+    // What migration 0015's constant default gives the rows already there.
+    await client.query(`UPDATE ${schema}.messages SET tx = '0' WHERE app_id = $1`, [app.id]);
+    const since = message(app.id);
+    await storage.messages.ingest({ message: since, endpointIds: [] });
+    await commitHorizonPassed(storage);
+    const read = async (floor: string) =>
+      (
+        await storage.polling.messagesAfter(app.id, {
+          floor,
+          after: null,
+          before: null,
+          eventTypes: null,
+          limit: 10,
+        })
+      ).rows.map((row) => row.message.id);
+    assert.deepEqual(
+      await read(idBoundary('message', 0)),
+      [...old, since].map((msg) => msg.id),
+    );
+    assert.deepEqual(
+      await read(old[0]?.id ?? ''),
+      [old[1], old[2], since].map((msg) => msg?.id),
+      'a position kept as a message id: everything above it',
+    );
   });
 
   test('a consumer is saved, replaced, kept apart per endpoint, and deleted with its endpoint', async (t) => {
