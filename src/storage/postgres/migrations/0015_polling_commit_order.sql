@@ -15,6 +15,10 @@
 -- take their transaction's id (xid8: 64 bits with the epoch, never wraps). The index is made on the
 -- parent, so every partition has it and the maintainer's new partitions get it too; building it reads
 -- the whole messages table once, in this transaction, which blocks ingest while it runs.
+--
+-- polling_consumers.position and .handed now hold stream positions, `<floor>/<tx>/<id>`
+-- (src/api/use-cases/polling.ts); the message ids stored there before read on as floors: every
+-- message above that id, which is what they meant.
 
 ALTER TABLE messages ADD COLUMN tx xid8 NOT NULL DEFAULT '0';
 ALTER TABLE messages ALTER COLUMN tx SET DEFAULT pg_current_xact_id();
