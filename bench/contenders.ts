@@ -439,6 +439,15 @@ export interface HookyardProcesses {
 }
 
 /**
+ * Extra Node flags for every Hookyard process, from BENCH_HOOKYARD_NODE_ARGS (space-separated), for
+ * profiling under the bench's load: `BENCH_HOOKYARD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"`
+ * writes one .cpuprofile per process when it exits. Not NODE_OPTIONS, which would profile the bench too.
+ */
+function profilingArgs(): string[] {
+  return (process.env['BENCH_HOOKYARD_NODE_ARGS'] ?? '').split(' ').filter((arg) => arg !== '');
+}
+
+/**
  * Starts Hookyard processes (`hookyard serve --role <role>` each) on an existing database or data
  * directory, and waits until the API answers. `databaseUrl` empty = embedded SQLite in `dataDir`.
  */
@@ -459,7 +468,7 @@ export async function launchHookyard(options: {
       const child = startChild({
         name: `hookyard-${role}`,
         command: process.execPath,
-        args: ['--import', countingPreload, hookyardEntry, 'serve', '--role', role],
+        args: [...profilingArgs(), '--import', countingPreload, hookyardEntry, 'serve', '--role', role],
         cwd: repoRoot,
         logPath: join(options.workDir, `hookyard-${role}-${index}.log`),
         env: {

@@ -772,8 +772,11 @@ const ExportedEndpoint = Type.Object({
   channels: Type.Optional(nullable(Type.Array(Channel, { maxItems: 10, uniqueItems: true }))),
   rateLimit: Type.Optional(nullable(RateIn)),
   metadata: Type.Optional(Metadata),
+  filter: Type.Optional(nullable(PayloadFilter)),
   headers: Type.Optional(HeaderMap),
   secret: Type.Optional(nullable(Secret)),
+  /** Only with include_secrets: the PEM texts, the key and the proxy URL, as create takes them. */
+  egress: Type.Optional(nullable(EndpointEgressIn)),
 });
 /** Hookyard's part of an environment document, under `settings.hookyard`. */
 export const HookyardEnvironment = Type.Object({

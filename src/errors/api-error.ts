@@ -32,6 +32,20 @@ export class ApiError extends Error {
     return { code: this.code, detail: this.items ?? this.message };
   }
 
+  /**
+   * This error with each item's leading `body` replaced by `loc`: a check written for a route's body
+   * (`["body", "filter", ...]`) reused on a value nested deeper, such as an endpoint inside an
+   * environment document.
+   */
+  under(loc: (string | number)[]): ApiError {
+    if (!this.items) return this;
+    const items = this.items.map((item) => ({
+      ...item,
+      loc: item.loc[0] === 'body' ? [...loc, ...item.loc.slice(1)] : item.loc,
+    }));
+    return new ApiError(this.code, this.message, { items, headers: { ...this.headers }, cause: this });
+  }
+
   static validation(loc: (string | number)[], msg: string, type = 'value_error'): ApiError {
     return new ApiError('validation', msg, { items: [{ loc, msg, type }] });
   }

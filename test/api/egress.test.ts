@@ -175,6 +175,73 @@ describe('endpoint egress', { skip: fixtures ? false : OPENSSL_MISSING }, () => 
     assert.equal(none.json().egress, null);
   });
 
+  test('the environment export carries egress (and the filter) with include_secrets; import restores them', async (t) => {
+    const { h } = await setup(t);
+    const shop = await h.call({ method: 'POST', url: `${V1}/app`, payload: { name: 'shop', uid: 'shop' } });
+    const app = String(shop.json().id);
+    const filter = { 'data.amount': { $gte: 100 } };
+    const created = await h.call({
+      method: 'POST',
+      url: `${V1}/app/${app}/endpoint`,
+      payload: {
+        uid: 'mtls',
+        url: 'https://127.0.0.1:9/hook',
+        filter,
+        egress: { clientCertificate: f.clientCert, clientKey: f.clientKey, caBundle: f.serverCa, proxy },
+      },
+    });
+    assert.equal(created.statusCode, 201, created.body);
+    const plain = await h.call({ method: 'POST', url: `${V1}/environment/export` });
+    assertNoMaterial(plain.body);
+    const exportedShop = (body: { settings: { hookyard: { applications: { uid: string }[] } } }) =>
+      body.settings.hookyard.applications.findIndex((item) => item.uid === 'shop');
+    const index = exportedShop(plain.json());
+    const [plainEndpoint] = plain.json().settings.hookyard.applications[index].endpoints;
+    assert.deepEqual(plainEndpoint.filter, filter, 'the filter is not a secret');
+    assert.equal(plainEndpoint.egress, undefined, 'egress only with include_secrets');
+
+    const full = await h.call({ method: 'POST', url: `${V1}/environment/export?include_secrets=true` });
+    const [fullEndpoint] = full.json().settings.hookyard.applications[index].endpoints;
+    assert.deepEqual(fullEndpoint.egress, {
+      clientCertificate: f.clientCert.trim(),
+      clientKey: f.clientKey.trim(),
+      caBundle: f.serverCa.trim(),
+      proxy,
+    });
+
+    const target = await harness();
+    t.after(() => target.close());
+    const imported = await target.call({
+      method: 'POST',
+      url: `${V1}/environment/import`,
+      payload: full.json(),
+    });
+    assert.equal(imported.statusCode, 204, imported.body);
+    const copied = (await target.call({ method: 'GET', url: `${V1}/app/shop/endpoint/mtls` })).json();
+    assert.deepEqual(copied.filter, filter);
+    assert.deepEqual(copied.egress, created.json().egress);
+
+    // Without include_secrets an import keeps the egress the endpoint has; a bad PEM names its place.
+    await target.call({ method: 'POST', url: `${V1}/environment/import`, payload: plain.json() });
+    const kept = (await target.call({ method: 'GET', url: `${V1}/app/shop/endpoint/mtls` })).json();
+    assert.deepEqual(kept.egress, created.json().egress);
+    const broken = structuredClone(full.json());
+    broken.settings.hookyard.applications[index].endpoints[0].egress.caBundle = 'not a pem';
+    const refused = await target.call({ method: 'POST', url: `${V1}/environment/import`, payload: broken });
+    assert.equal(refused.statusCode, 422, refused.body);
+    assert.deepEqual(refused.json().detail[0].loc, [
+      'body',
+      'settings',
+      'hookyard',
+      'applications',
+      String(index),
+      'endpoints',
+      '0',
+      'egress',
+      'caBundle',
+    ]);
+  });
+
   test('the OpenAPI document describes egress on endpoint input and output', async (t) => {
     const { h } = await setup(t);
     const document = (await h.call({ url: `${V1}/openapi.json`, token: null })).json();

@@ -14,7 +14,7 @@ export function environmentRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
           access: 'admin',
           operationId: 'v1.environment.export',
           description:
-            "Event types (Svix's shape) and, under settings.hookyard, every application with its endpoints; endpoint secrets and headers only with include_secrets=true.",
+            "Event types (Svix's shape) and, under settings.hookyard, every application with its HTTP endpoints (filters included); endpoint secrets, headers and egress settings only with include_secrets=true.",
           responses: { 200: EnvironmentOut },
         },
       },

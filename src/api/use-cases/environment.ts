@@ -6,6 +6,7 @@ import { OPERATIONAL_APP_UID } from '../../operational/internal-app.ts';
 import { generateSecret, generateSigningKeyPair, normaliseSecret } from '../../signing/keys.ts';
 import type {
   ApplicationRecord,
+  EndpointEgress,
   EndpointRecord,
   EventTypeRecord,
   Page,
@@ -14,14 +15,17 @@ import type {
 import { type ApiContext, assertEndpointUrl, assertUid } from '../context.ts';
 import type { EnvironmentIn, HookyardEnvironment } from '../schemas.ts';
 import { eventTypeOut, iso } from '../serialize.ts';
+import { DIRECT, type EgressInput, egressFrom, withEgress } from './egress.ts';
 import { assertEventTypeSchemas } from './event-type-schemas.ts';
+import { filterOf } from './payload-filter.ts';
 
 /**
  * Svix's environment export/import, extended to move a whole tenant between servers: the Svix shape
  * (`eventTypes`, `settings`, `connectors`) carries Hookyard's applications and endpoints under
  * `settings.hookyard`, since the Svix SDKs pass `settings` through untouched while they drop unknown
- * top-level fields. Endpoint secrets and headers (which often hold credentials) are exported only when
- * asked for; without them an imported endpoint gets a new secret. Import adds and updates, never
+ * top-level fields. Endpoint secrets, headers and egress settings (which hold credentials: a client key,
+ * a proxy's password) are exported only when asked for; without them an imported endpoint gets a new
+ * secret and keeps the egress it has. Import adds and updates, never
  * deletes: applications and endpoints are matched by uid, event types by name.
  */
 type Hookyard = Static<typeof HookyardEnvironment>;
@@ -67,7 +71,14 @@ export async function exportEnvironment(ctx: ApiContext, withSecrets: boolean) {
         channels: endpoint.channels,
         rateLimit: endpoint.throttleRate,
         metadata: endpoint.metadata,
-        ...(withSecrets ? { headers: endpoint.headers, secret: endpoint.secrets[0]?.key ?? null } : {}),
+        filter: endpoint.filter ?? null,
+        ...(withSecrets
+          ? {
+              headers: endpoint.headers,
+              secret: endpoint.secrets[0]?.key ?? null,
+              egress: egressIn(endpoint.egress),
+            }
+          : {}),
       })),
     });
   }
@@ -78,6 +89,27 @@ export async function exportEnvironment(ctx: ApiContext, withSecrets: boolean) {
     settings: { hookyard: { version: 1, applications } },
     connectors: [],
   };
+}
+
+/** Stored egress settings in the shape create and import take them (credentials included). */
+function egressIn(egress: EndpointEgress | undefined): EgressInput | null {
+  if (!egress) return null;
+  const { proxy } = egress;
+  return {
+    clientCertificate: egress.clientCertificate,
+    clientKey: egress.clientKey,
+    caBundle: egress.caBundle,
+    proxy: proxy.kind === 'proxy' ? proxy.url : proxy.kind === 'direct' ? DIRECT : null,
+  };
+}
+
+/** A body check reused on a value nested in the document: its errors point into the document. */
+function at<T>(loc: (string | number)[], check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    throw error instanceof ApiError ? error.under(loc) : error;
+  }
 }
 
 function secretOf(given: string | null | undefined, loc: (string | number)[], ctx: ApiContext): string {
@@ -133,6 +165,11 @@ export async function importEnvironment(ctx: ApiContext, body: Static<typeof Env
         if (problem) throw ApiError.validation([...loc, 'headers', name], `header ${name} ${problem}`);
       }
       const current = endpoint.uid ? await ctx.storage.endpoints.get(stored.id, endpoint.uid) : undefined;
+      if (current?.destination)
+        throw ApiError.validation(
+          [...loc, 'uid'],
+          `uid ${endpoint.uid} belongs to a ${current.destination.type} destination of this application; give the endpoint another uid or delete the destination first`,
+        );
       const next: EndpointRecord = {
         id: current?.id ?? newId('endpoint', now),
         appId: stored.id,
@@ -144,6 +181,12 @@ export async function importEnvironment(ctx: ApiContext, body: Static<typeof Env
         channels: endpoint.channels?.length ? endpoint.channels : null,
         throttleRate: endpoint.rateLimit ?? null,
         metadata: endpoint.metadata ?? {},
+        // Absent fields keep what the current endpoint has, as a PUT of the endpoint routes does.
+        filter:
+          endpoint.filter === undefined
+            ? (current?.filter ?? null)
+            : at(loc, () => filterOf(endpoint.filter as object | null)),
+        ...withEgress(at(loc, () => egressFrom(endpoint.egress, current?.egress, ctx.guard))),
         headers: endpoint.headers ?? current?.headers ?? {},
         // A current endpoint keeps its keys unless the document carries one.
         secrets:

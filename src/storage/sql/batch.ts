@@ -1,4 +1,4 @@
-import type { BatchColumn, SqlDialect, SqlExecutor, SqlValue } from './driver.ts';
+import type { BatchColumn, SqlDialect, SqlExecutor, SqlParam, SqlValue } from './driver.ts';
 
 /** A batch statement's rows: their alias where they are read as a source, and their columns. */
 export interface BatchSource {
@@ -22,7 +22,8 @@ export interface BatchText {
 /**
  * Runs `sql(text)` over `rows` (each row's values in the source's column order) the way the dialect
  * takes batches (`BatchRows`): one execution with a whole column per parameter, or executions of a
- * few fixed sizes with every value a parameter. The statement's only parameters are the rows'.
+ * few fixed sizes with every value a parameter. The statement's parameters are the rows', then
+ * `trailing` (the same for every execution: placeholders the text puts after the rows' source).
  * Returns every execution's result rows, in order.
  */
 export async function queryBatch<T>(
@@ -31,9 +32,10 @@ export async function queryBatch<T>(
   source: BatchSource,
   rows: readonly (readonly SqlValue[])[],
   sql: (text: BatchText) => string,
+  trailing: readonly SqlParam[] = [],
 ): Promise<T[]> {
   const out: T[] = [];
-  for (const piece of pieces(dialect, source, rows, sql))
+  for (const piece of pieces(dialect, source, rows, sql, trailing))
     for (const row of await tx.query<T>(piece.sql, piece.params)) out.push(row);
   return out;
 }
@@ -45,15 +47,17 @@ export async function runBatch(
   source: BatchSource,
   rows: readonly (readonly SqlValue[])[],
   sql: (text: BatchText) => string,
+  trailing: readonly SqlParam[] = [],
 ): Promise<number> {
   let changed = 0;
-  for (const piece of pieces(dialect, source, rows, sql)) changed += await tx.run(piece.sql, piece.params);
+  for (const piece of pieces(dialect, source, rows, sql, trailing))
+    changed += await tx.run(piece.sql, piece.params);
   return changed;
 }
 
 interface Piece {
   sql: string;
-  params: SqlValue[] | SqlValue[][];
+  params: SqlParam[];
 }
 
 function* pieces(
@@ -61,6 +65,7 @@ function* pieces(
   source: BatchSource,
   rows: readonly (readonly SqlValue[])[],
   sql: (text: BatchText) => string,
+  trailing: readonly SqlParam[],
 ): Generator<Piece> {
   if (rows.length === 0) return;
   const batch = dialect.batchRows;
@@ -69,7 +74,7 @@ function* pieces(
     const columns: SqlValue[][] = Array.from({ length: width }, () => []);
     for (const row of rows)
       for (let column = 0; column < width; column++) columns[column]?.push(row[column] ?? null);
-    yield { sql: textFor(batch, source, rows.length, sql), params: columns };
+    yield { sql: textFor(batch, source, rows.length, sql), params: [...columns, ...trailing] };
     return;
   }
   // Sizes are powers of two (largest first), so a statement has at most log2(maxRows) + 1 texts.
@@ -77,11 +82,12 @@ function* pieces(
   while (start < rows.length) {
     let size = 1;
     while (size * 2 <= Math.min(batch.maxRows, rows.length - start)) size *= 2;
-    const params: SqlValue[] = [];
+    const params: SqlParam[] = [];
     for (let index = start; index < start + size; index++) {
       const row = rows[index] ?? [];
       for (let column = 0; column < width; column++) params.push(row[column] ?? null);
     }
+    params.push(...trailing);
     yield { sql: textFor(batch, source, size, sql), params };
     start += size;
   }

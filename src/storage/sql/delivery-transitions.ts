@@ -51,7 +51,7 @@
  */
 import { idBoundary, newId } from '../../domain/ids.ts';
 import { type AttemptOutcome, MessageStatus, type ResendResult, TriggerType } from '../contract.ts';
-import { type BatchSource, columnList, queryBatch, runBatch } from './batch.ts';
+import { type BatchSource, columnList, runBatch } from './batch.ts';
 import {
   first,
   placeholders,
@@ -136,13 +136,6 @@ const NEW_DELIVERY: BatchSource = {
     ['updated_at', 'bigint'],
   ],
 };
-const DELIVERY_KEY: BatchSource = {
-  alias: 'k',
-  columns: [
-    ['id', 'text'],
-    ['msg_id', 'text'],
-  ],
-};
 const ATTEMPT: BatchSource = {
   alias: 'v',
   columns: [
@@ -183,9 +176,9 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
   const earliestDueSql = prepared(`SELECT MIN(next_attempt_at) AS due FROM deliveries WHERE ${UNFINISHED}`);
 
   /** A condition matching exactly the deliveries `keys`, with its two parameters. */
-  function byKeys(keys: readonly DeliveryKey[]): { where: string; params: SqlParam[] } {
+  function byKeys(keys: readonly DeliveryKey[], table = ''): { where: string; params: SqlParam[] } {
     return {
-      where: `${dialect.anyOf('id')} AND ${dialect.anyOf('msg_id')}`,
+      where: `${dialect.anyOf(`${table}id`)} AND ${dialect.anyOf(`${table}msg_id`)}`,
       params: [
         dialect.anyOfParam(keys.map((key) => key.id)),
         dialect.anyOfParam([...new Set(keys.map((key) => key.msg_id))]),
@@ -233,7 +226,7 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
           row.createdAt,
           row.createdAt,
         ]),
-        (rows) => `INSERT INTO deliveries (${columnList(NEW_DELIVERY)}) ${rows.insert}`,
+        (rows) => prepared(`INSERT INTO deliveries (${columnList(NEW_DELIVERY)}) ${rows.insert}`),
       );
     },
 
@@ -300,7 +293,7 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
       const rows = await tx.query<LeasedRow>(leasePickSql, [now, limit]);
       if (rows.length === 0) return rows;
       const { where, params } = byKeys(rows);
-      await tx.run(`UPDATE deliveries SET next_attempt_at = ?, lease_owner = ? WHERE ${where}`, [
+      await tx.run(prepared(`UPDATE deliveries SET next_attempt_at = ?, lease_owner = ? WHERE ${where}`), [
         until,
         owner,
         ...params,
@@ -324,7 +317,7 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
     ): Promise<void> {
       if (keys.length === 0) return;
       const { where, params } = byKeys(keys);
-      await tx.run(`UPDATE deliveries SET next_attempt_at = ?, lease_owner = ? WHERE ${where}`, [
+      await tx.run(prepared(`UPDATE deliveries SET next_attempt_at = ?, lease_owner = ? WHERE ${where}`), [
         until,
         parkedBy(owner),
         ...params,
@@ -427,7 +420,7 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
       );
       if (rows.length === 0) return rows;
       const { where, params } = byKeys(rows);
-      await tx.run(`UPDATE deliveries SET next_attempt_at = ?, lease_owner = ? WHERE ${where}`, [
+      await tx.run(prepared(`UPDATE deliveries SET next_attempt_at = ?, lease_owner = ? WHERE ${where}`), [
         until,
         owner,
         ...params,
@@ -454,10 +447,17 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
      * The next attempt, if any, is a scheduled retry again, hence trigger_type scheduled.
      */
     async complete(tx: SqlExecutor, outcomes: readonly AttemptOutcome[]): Promise<void> {
-      const keys = new Map(outcomes.map((outcome) => [outcome.attempt.deliveryId, outcome.attempt.msgId]));
-      const found = await queryBatch<{ id: string }>(tx, dialect, DELIVERY_KEY, [...keys], (rows) =>
-        prepared(`SELECT id FROM deliveries WHERE (id, msg_id) IN (SELECT id, msg_id FROM ${rows.from})
-           ORDER BY id ${dialect.lockRowsClause}`),
+      const keys = byKeys(
+        outcomes.map((outcome) => ({ id: outcome.attempt.deliveryId, msg_id: outcome.attempt.msgId })),
+      );
+      // Key lists, not a join against the batch's rows: PostgreSQL caches one generic plan for this
+      // statement per connection, and for a join that plan was a hash join over a sequential scan of
+      // every partition whenever it was made while the partitions were small (a fresh day's, or a new
+      // database's): 1.7 ms a call at 17,000 deliveries, the largest cost in PostgreSQL's profile.
+      // `= ANY` keeps it an index probe per key, pruned at run time to the keys' partitions.
+      const found = await tx.query<{ id: string }>(
+        prepared(`SELECT id FROM deliveries WHERE ${keys.where} ORDER BY id ${dialect.lockRowsClause}`),
+        keys.params,
       );
       const existing = new Set(found.map((row) => row.id));
       const live = outcomes.filter((outcome) => existing.has(outcome.attempt.deliveryId));
@@ -467,7 +467,7 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
         dialect,
         ATTEMPT,
         live.map((outcome) => attemptValues(outcome.attempt)),
-        (rows) => `INSERT INTO attempts (${columnList(ATTEMPT)}) ${rows.insert}`,
+        (rows) => prepared(`INSERT INTO attempts (${columnList(ATTEMPT)}) ${rows.insert}`),
       );
       const rounds: AttemptOutcome[][] = [];
       const seen = new Map<string, number>();
@@ -477,7 +477,15 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
         if (round === rounds.length) rounds.push([]);
         rounds[round]?.push(outcome);
       }
-      for (const round of rounds)
+      for (const round of rounds) {
+        // The join below stays (it carries each row's values); on partitions the key lists beside it
+        // bound every partition's scan to an index probe, whatever plan the join gets (see above).
+        const bound = dialect.timePartitions
+          ? byKeys(
+              round.map((outcome) => ({ id: outcome.attempt.deliveryId, msg_id: outcome.attempt.msgId })),
+              'deliveries.',
+            )
+          : { where: 'TRUE', params: [] };
         await runBatch(
           tx,
           dialect,
@@ -495,9 +503,11 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
                updated_at = v.updated_at,
                fail_streak = CASE WHEN v.status = ${MessageStatus.success} THEN 0 ELSE deliveries.fail_streak + 1 END
              FROM ${rows.from}
-             WHERE deliveries.id = v.id AND deliveries.msg_id = v.msg_id
+             WHERE deliveries.id = v.id AND deliveries.msg_id = v.msg_id AND ${bound.where}
                AND deliveries.status <> ${MessageStatus.success}`),
+          bound.params,
         );
+      }
     },
 
     /**

@@ -16,7 +16,7 @@ import {
 } from '../contract.ts';
 import type { SqlContext } from './context.ts';
 import type { LeasedRow } from './delivery-transitions.ts';
-import { first, placeholders, type SqlExecutor } from './driver.ts';
+import { first, prepared, type SqlExecutor } from './driver.ts';
 
 /**
  * The endpoint policies' side of storage (docs/delivery-policies.md): `endpoint_state` rows, folded
@@ -71,9 +71,9 @@ function toHealth(row: StateRow): EndpointHealthRecord {
 async function lockState(tx: SqlExecutor, endpointId: string): Promise<StateRow | undefined> {
   return first<StateRow>(
     tx,
-    `INSERT INTO endpoint_state (endpoint_id) SELECT id FROM endpoints WHERE id = ?
+    prepared(`INSERT INTO endpoint_state (endpoint_id) SELECT id FROM endpoints WHERE id = ?
      ON CONFLICT (endpoint_id) DO UPDATE SET circuit = endpoint_state.circuit
-     RETURNING ${STATE_COLUMNS}`,
+     RETURNING ${STATE_COLUMNS}`),
     [endpointId],
   );
 }
@@ -92,9 +92,9 @@ export async function readHealth(
 
 async function writeHealth(tx: SqlExecutor, endpointId: string, health: EndpointHealth): Promise<void> {
   await tx.run(
-    `UPDATE endpoint_state SET fail_since = ?, last_success_at = ?, unreachable_count = ?, circuit = ?,
+    prepared(`UPDATE endpoint_state SET fail_since = ?, last_success_at = ?, unreachable_count = ?, circuit = ?,
        next_probe_at = ?, paused_until = ?
-     WHERE endpoint_id = ?`,
+     WHERE endpoint_id = ?`),
     [
       health.failSince,
       health.lastSuccessAt,
@@ -221,12 +221,12 @@ export async function gateClaim(
 ): Promise<LeasedRow[]> {
   const endpointIds = [...new Set(rows.map((row) => row.endpoint_id))].sort();
   const gates = await tx.query<GateRow>(
-    `SELECT e.id, e.disabled, COALESCE(e.throttle_rate, a.throttle_rate) AS rate, s.circuit, s.next_probe_at,
+    prepared(`SELECT e.id, e.disabled, COALESCE(e.throttle_rate, a.throttle_rate) AS rate, s.circuit, s.next_probe_at,
             s.paused_until
      FROM endpoints e JOIN applications a ON a.id = e.app_id
      LEFT JOIN endpoint_state s ON s.endpoint_id = e.id
-     WHERE e.id IN (${placeholders(endpointIds.length)})`,
-    endpointIds,
+     WHERE ${ctx.driver.dialect.anyOf('e.id')}`),
+    [ctx.driver.dialect.anyOfParam(endpointIds)],
   );
   const gateOf = new Map(gates.map((gate) => [gate.id, gate]));
   const groups = new Map<string, LeasedRow[]>();

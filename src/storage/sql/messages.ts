@@ -10,7 +10,7 @@ import {
 import { type BatchSource, columnList, queryBatch } from './batch.ts';
 import type { SqlContext } from './context.ts';
 import type { NewDelivery } from './delivery-transitions.ts';
-import { first, placeholders, type SqlDialect, type SqlExecutor } from './driver.ts';
+import { first, placeholders, prepared, type SqlDialect, type SqlExecutor } from './driver.ts';
 import { createGroupCommit, type GroupCommit } from './group-commit.ts';
 import { createOrderedTransitions, type OrderedTransitions, type QueuedRow } from './ordered-transitions.ts';
 import { add, addTimeRange, conditions, keysetPage } from './paging.ts';
@@ -155,7 +155,9 @@ async function ingestBatch(
       MESSAGE,
       chunk.map(messageValues),
       (rows) =>
-        `INSERT INTO messages (${columnList(MESSAGE)}) ${rows.insert} ON CONFLICT DO NOTHING RETURNING id`,
+        prepared(
+          `INSERT INTO messages (${columnList(MESSAGE)}) ${rows.insert} ON CONFLICT DO NOTHING RETURNING id`,
+        ),
     );
     for (const row of inserted) insertedIds.add(row.id);
   }

@@ -10,7 +10,7 @@ import {
 } from '../contract.ts';
 import { type BatchSource, columnList, runBatch } from './batch.ts';
 import type { SqlContext } from './context.ts';
-import type { SqlDialect, SqlExecutor, SqlValue } from './driver.ts';
+import { prepared, type SqlDialect, type SqlExecutor, type SqlValue } from './driver.ts';
 
 /**
  * The stats rollup (migration 0006): attempts counted per endpoint per minute by outcome, with a
@@ -88,12 +88,8 @@ export async function rollUpAttempts(
     row.lastAttemptAt,
     ...row.values,
   ];
-  await runBatch(
-    tx,
-    dialect,
-    ROLLUP,
-    sorted.map(valuesOf),
-    (rows) => `INSERT INTO endpoint_stats (${columnList(ROLLUP)}) ${rows.insert} ${UPSERT_TAIL}`,
+  await runBatch(tx, dialect, ROLLUP, sorted.map(valuesOf), (rows) =>
+    prepared(`INSERT INTO endpoint_stats (${columnList(ROLLUP)}) ${rows.insert} ${UPSERT_TAIL}`),
   );
 }
 
