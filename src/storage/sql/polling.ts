@@ -90,8 +90,8 @@ export function createPollingStore(ctx: SqlContext): PollingStore {
       [...where.params, read.limit],
     );
     const horizon = BigInt(snapshot.xmin);
-    // The end never goes back: a place from an earlier read may lie above this bound only if the
-    // bound was older, which `after` then already covers.
+    // The bound only grows, so a place above it was not made by this database's reads (a made-up
+    // iterator below the next transaction id): the end never moves a read back from it.
     const end =
       rows.length < read.limit && (after === undefined || after.tx < horizon) ? `${horizon}/` : null;
     return {
