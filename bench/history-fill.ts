@@ -1,8 +1,8 @@
 /**
  * Writes a Hookyard history straight into Hookyard's tables with bulk SQL, for the data-scale bench
  * (bench/data-scale.ts): N messages of 1 KB, each with its delivery (succeeded, final) and its one
- * attempt, spread evenly over the 30 days before an hour ago, one in 100 of a second event type, eventIds
- * `evt-<n>`. Rows are generated in time order with Hookyard's own id function, so ids encode their
+ * attempt, and the stats rollup (endpoint_stats) added up from those attempts as completion would, spread evenly over the 30 days before an hour ago, one in 100 of a second event type, eventIds
+ * `evt-<n>`. Rows are generated in time order with ids of Hookyard's layout (`idAt`), so ids encode their
  * creation time and sort by it, as ids made by Hookyard do. The schema must exist already (made by
  * Hookyard's migrations); the application and endpoint the rows belong to too.
  *
@@ -11,9 +11,12 @@
  * database held this much). SQLite: prepared INSERTs in transactions of 5,000 messages with
  * synchronous=OFF, then a checkpoint; no ANALYZE (Hookyard does not run one either).
  */
+
+import { randomBytes } from 'node:crypto';
 import { DatabaseSync } from 'node:sqlite';
 import pg from 'pg';
-import { newId } from '../src/domain/ids.ts';
+import { type IdKind, idOfBytes } from '../src/domain/ids.ts';
+import { latencyBucket } from '../src/domain/latency-histogram.ts';
 import { makePayload } from './load.ts';
 
 export const historyDays = 30;
@@ -31,6 +34,24 @@ function seeded(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
   };
+}
+
+let sequence = 0;
+
+/**
+ * A Hookyard id of the time given, whatever ids this process made before. `newId` never goes back in
+ * time within a process (it stamps an earlier time with the latest id's), so a second fill in the
+ * same bench run (1M after 10k) got every id stamped with the end of the first history, an hour ago,
+ * and the time ranges read nothing like 30 days. Same layout as `newId` (6 bytes of milliseconds, 14
+ * more, 27 base62 digits): here a sequence number, so ids of one millisecond still sort in the order
+ * made, then random bytes. Plain arithmetic, as `newId`: three ids per message.
+ */
+function idAt(kind: IdKind, ms: number): string {
+  const bytes = Buffer.alloc(20);
+  bytes.writeUIntBE(Math.floor(ms), 0, 6);
+  bytes.writeUIntBE(++sequence, 6, 6);
+  randomBytes(8).copy(bytes, 12);
+  return idOfBytes(kind, bytes);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -76,10 +97,10 @@ function* historyBatches(plan: HistoryPlan): Generator<HistoryBatch> {
     };
     for (let i = from; i < Math.min(plan.size, from + batchRows); i++) {
       const time = Math.floor(plan.start + i * plan.stepMs);
-      const messageId = newId('message', time);
+      const messageId = idAt('message', time);
       batch.messageIds.push(messageId);
-      batch.deliveryIds.push(newId('delivery', time));
-      batch.attemptIds.push(newId('attempt', time + 5));
+      batch.deliveryIds.push(idAt('delivery', time));
+      batch.attemptIds.push(idAt('attempt', time + 5));
       batch.uids.push(`evt-${i}`);
       batch.eventTypes.push(i % rareEveryN === 0 ? rareEventType : 'invoice.paid');
       batch.times.push(time);
@@ -92,6 +113,18 @@ function* historyBatches(plan: HistoryPlan): Generator<HistoryBatch> {
 const retentionMs = 90 * 86_400_000;
 const historyPayload = makePayload(0).replace('"benchId":"0"', '"benchId":"history"');
 const attemptResponse = '{"ok":true}';
+
+/**
+ * The rollup of the attempts written, per endpoint and minute of their finish, as completion adds it
+ * up (src/storage/sql/stats.ts); every attempt is a success 10 ms after its message was accepted.
+ */
+const rollupSql = `INSERT INTO endpoint_stats (endpoint_id, app_id, minute, succeeded, failed, duration_ms_sum,
+                                          last_attempt_at, l${latencyBucket(10)})
+  SELECT endpoint_id, app_id, ((created_at + response_duration_ms) / 60000) * 60000 AS minute,
+         SUM(CASE WHEN status = 0 THEN 1 ELSE 0 END), SUM(CASE WHEN status = 0 THEN 0 ELSE 1 END),
+         SUM(response_duration_ms), MAX(created_at + response_duration_ms),
+         SUM(CASE WHEN status = 0 THEN 1 ELSE 0 END)
+    FROM attempts GROUP BY endpoint_id, app_id, ((created_at + response_duration_ms) / 60000) * 60000`;
 
 export interface HistoryTarget {
   readonly appId: string;
@@ -143,9 +176,11 @@ export async function fillPostgres(
       );
       await client.query('COMMIT');
     }
+    await client.query(rollupSql);
     await client.query('VACUUM ANALYZE messages');
     await client.query('VACUUM ANALYZE deliveries');
     await client.query('VACUUM ANALYZE attempts');
+    await client.query('VACUUM ANALYZE endpoint_stats');
   } finally {
     await client.end();
   }
@@ -191,6 +226,7 @@ export function fillSqlite(path: string, target: HistoryTarget, plan: HistoryPla
       }
       db.exec('COMMIT');
     }
+    db.exec(rollupSql);
     db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
   } finally {
     db.close();

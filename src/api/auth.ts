@@ -146,10 +146,8 @@ export function createPortalTokens(meta: MetaStore): PortalTokens {
   async function loadKey(): Promise<Buffer> {
     const existing = await meta.get(META_KEY);
     if (existing) return Buffer.from(existing, 'base64');
-    await meta.set(META_KEY, randomBytes(32).toString('base64'));
-    // Another process may have raced us; whichever write landed last is the key everyone uses.
-    const stored = await meta.get(META_KEY);
-    if (!stored) throw new Error('portal signing key vanished after being stored');
+    // Processes starting together may each make a key: the first stored is the one every one uses.
+    const stored = await meta.setIfAbsent(META_KEY, randomBytes(32).toString('base64'));
     return Buffer.from(stored, 'base64');
   }
 

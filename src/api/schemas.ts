@@ -436,11 +436,18 @@ export const EndpointHeadersOut = named(
 export const EndpointStats = named(
   'EndpointStats',
   Type.Object({
-    success: Type.Integer(),
-    pending: Type.Integer(),
-    sending: Type.Integer(),
-    fail: Type.Integer(),
-    canceled: Type.Integer(),
+    success: Type.Integer({
+      description:
+        'Successful attempts that finished in the range (a resent delivery counts once per success).',
+    }),
+    pending: Type.Integer({
+      description: 'Deliveries created in the range not yet attempted (queued, in flight or held).',
+    }),
+    sending: Type.Integer({
+      description: 'Deliveries created in the range that failed and will be retried.',
+    }),
+    fail: Type.Integer({ description: 'Deliveries created in the range whose retries ran out.' }),
+    canceled: Type.Integer({ description: 'Deliveries created in the range canceled by a bulk expunge.' }),
   }),
 );
 export const RecoverIn = named(
@@ -891,12 +898,21 @@ export const DestinationStatus = named(
     Type.Literal('retrying'),
   ]),
 );
+const BATCH_SIZE =
+  'Most messages in one batch. fifoEndpoint: default 100. Broker types (rabbitMq, postgres, natsJetStream, ' +
+  'redisStream, mqtt): default 1 (each message on its own, unordered); above 1, or with maxWaitSecs above 0, ' +
+  'the destination is an ordered stream, a batch at a time, each message still its own broker message. ' +
+  'A broker destination does not switch between the two (422 at this field: create a new destination). ' +
+  'pollingEndpoint: 1 only.';
+const MAX_WAIT =
+  'Seconds a batch short of batchSize waits for more, from its oldest message (default 0). Above 0 makes a ' +
+  'broker destination ordered, as batchSize above 1 does. pollingEndpoint: 0 only.';
 const DestinationConfig = Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), { maxProperties: 16 });
 const destinationFields = {
   uid: Type.Optional(nullable(DestinationUid)),
   status: Type.Optional(DestinationStatusIn),
-  batchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-  maxWaitSecs: Type.Optional(Type.Integer({ minimum: 0, maximum: 300 })),
+  batchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: BATCH_SIZE })),
+  maxWaitSecs: Type.Optional(Type.Integer({ minimum: 0, maximum: 300, description: MAX_WAIT })),
   eventTypes: Type.Optional(nullable(Type.Array(EventTypeName, { maxItems: 1000, uniqueItems: true }))),
   channels: Type.Optional(nullable(Type.Array(Channel, { maxItems: 10, uniqueItems: true }))),
   metadata: Type.Optional(Metadata),
@@ -927,8 +943,13 @@ export const DestinationOut = named(
     config: DestinationConfig,
     status: DestinationStatus,
     failureReason: nullable(Type.String()),
-    /** fifoEndpoint: the id of the last message the receiver acknowledged; '' before the first. */
-    currentIterator: Type.Optional(Type.String()),
+    /** An ordered destination (fifoEndpoint, a batched broker): the last message acknowledged; '' before the first. */
+    currentIterator: Type.Optional(
+      Type.String({
+        description:
+          'Ordered destinations only (fifoEndpoint, a broker type with batching): the id of the last message acknowledged, "" before the first.',
+      }),
+    ),
     batchSize: Type.Integer(),
     maxWaitSecs: Type.Integer(),
     eventTypes: Type.Array(EventTypeName),

@@ -498,7 +498,7 @@ export const settings = {
     default: '90d',
     accepts: 'a duration from 1h to 3650d',
     description:
-      'How long the per-minute delivery statistics (dashboard charts, /api/v1/stats) are kept; older minutes are deleted in the background.',
+      'How long the per-minute delivery statistics (dashboard charts, /api/v1/stats, the success count of the endpoint stats) are kept; older minutes are deleted in the background.',
     parse: duration(3_600_000, 3650 * 86_400_000),
   }),
 } as const;

@@ -10,11 +10,13 @@ import type { Destination, DestinationOutcome, HostFacts } from './destination.t
  * endpoint row's destination config handed to the publisher of its type (brokers/), whose outcome
  * (confirmed; retryable; permanent) becomes the dispatcher's. A broker has no status code (recorded as
  * 0) and says nothing about the host the endpoint policies act on, so its failures only retry.
+ * `sendEach` is an ordered destination's batch (batching on): its messages published in turn, each
+ * its own broker message, done once every one is confirmed.
  */
 export function createBrokerDestination(options: {
   readonly guard: AddressGuard;
   readonly publishers?: BrokerPublishers;
-}): Destination {
+}): Destination & Required<Pick<Destination, 'sendEach'>> {
   const publishers = options.publishers ?? createBrokerPublishers({ guard: options.guard });
   return {
     async send(endpoint, message, sendOptions) {
@@ -34,6 +36,25 @@ export function createBrokerDestination(options: {
         sendOptions.signal,
       );
       // A publish cut short by shutdown records nothing: its lease lapses and it is sent again.
+      if (sendOptions.signal?.aborted && outcome.kind !== 'success') return { kind: 'aborted' };
+      return toOutcome(outcome);
+    },
+    async sendEach(endpoint, messages, sendOptions) {
+      const destination = endpoint.destination && brokerDestinationOf(endpoint.destination);
+      if (!destination || messages.length === 0) {
+        const type = endpoint.destination?.type ?? 'http';
+        return toOutcome({
+          kind: 'permanent',
+          error: messages.length === 0 ? 'an empty batch' : `no publisher for destination type ${type}`,
+          durationMs: 0,
+        });
+      }
+      const outcome = await publishers.publishEach(
+        destination,
+        messages,
+        sendOptions.timeoutMs,
+        sendOptions.signal,
+      );
       if (sendOptions.signal?.aborted && outcome.kind !== 'success') return { kind: 'aborted' };
       return toOutcome(outcome);
     },

@@ -75,5 +75,17 @@ export type DestinationOutcome =
 
 export interface Destination {
   send(endpoint: EndpointRecord, message: OutboundMessage, options: SendOptions): Promise<DestinationOutcome>;
+  /**
+   * A batch of an ordered broker destination: each message sent as its own, in order, and `success`
+   * only once the destination confirmed every one (a database may take them in one transaction). Any
+   * other outcome means the batch is sent again whole: some of it may have arrived. `options.timeoutMs`
+   * bounds the whole batch. Where a destination has no such method, the ordered loop sends the
+   * messages one `send` after another.
+   */
+  sendEach?(
+    endpoint: EndpointRecord,
+    messages: readonly OutboundMessage[],
+    options: SendOptions,
+  ): Promise<DestinationOutcome>;
   close(): Promise<void>;
 }

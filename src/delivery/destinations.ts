@@ -11,7 +11,8 @@ import { createHttpDestination } from './http-destination.ts';
  * Every kind of destination this process can deliver to, as one `Destination` for the dispatcher,
  * chosen by the endpoint's kind: an HTTP endpoint and a `fifoEndpoint` destination (its batches) go to
  * the HTTP client, a broker destination (rabbitMq, postgres, natsJetStream, redisStream, mqtt) to its publisher,
- * whose client library loads the first time a destination of that type is sent to.
+ * whose client library loads the first time a destination of that type is sent to; a broker
+ * destination's ordered batch (batching on) goes to its publisher message by message (`sendEach`).
  */
 export function createDestinations(
   config: Pick<Config, 'allowedSubnets' | 'connectionsPerOrigin' | 'responseBodyLimit' | 'deliveryTimeout'>,
@@ -24,6 +25,8 @@ export function createDestinations(
       endpoint.destination && endpoint.destination.type !== ORDERED_TYPE
         ? brokers.send(endpoint, message, options)
         : http.send(endpoint, message, options),
+    // Only a broker destination is ever sent a batch message by message (a fifoEndpoint's is one request).
+    sendEach: (endpoint, messages, options) => brokers.sendEach(endpoint, messages, options),
     close: async () => {
       await Promise.all([http.close(), brokers.close()]);
     },

@@ -1,8 +1,8 @@
 import type { Config } from '../config/settings.ts';
-import type { Destination, DestinationOutcome } from '../delivery/destination.ts';
+import type { Destination, DestinationOutcome, OutboundMessage } from '../delivery/destination.ts';
 import { requestHeaders } from '../delivery/request-headers.ts';
 import { newId } from '../domain/ids.ts';
-import { batchBody, batchingOf, batchWebhookId, ORDERED_TYPE } from '../domain/ordered-batch.ts';
+import { batchBody, batchWebhookId, ORDERED_TYPE, orderedBatching } from '../domain/ordered-batch.ts';
 import { nextState } from '../domain/retry-policy.ts';
 import { toError } from '../errors/coerce.ts';
 import type { Logger } from '../log/logger.ts';
@@ -20,8 +20,10 @@ import {
 import type { EndpointLookup } from './prepare.ts';
 
 /**
- * The ordered loop: delivers fifoEndpoint destinations, one batch at a time per destination, beside the
- * claim loop (which never sees them: they have no `deliveries` rows).
+ * The ordered loop: delivers ordered destinations (every fifoEndpoint, and a broker destination with
+ * batching on: `orderedBatching`), one batch at a time per destination, beside the claim loop (which
+ * never sees them: they have no `deliveries` rows). A fifoEndpoint's batch is one signed HTTP request;
+ * a broker destination's is its messages published in turn, each signed as its own (`publish`).
  *
  *     idle ──wake──► claiming ──leases──► one turn per leased destination (at most `concurrency` at once)
  *      ▲                │ a full claim and free slots: claim again at once
@@ -30,7 +32,7 @@ import type { EndpointLookup } from './prepare.ts';
  *     turn: read the oldest batchSize queued ──nothing──► release
  *             ├─ short of batchSize, never attempted, maxWaitSecs not over ──► wait
  *             ├─ too little lease left to send within it ──► release (due again at once)
- *             └─ sign and send ──2xx──► acked (durable) ──► claim again: the next batch is due
+ *             └─ sign and send ──2xx (a broker: all confirmed)──► acked (durable) ──► claim again
  *                             ├─ failed, schedule left ──► retry at the scheduled time
  *                             ├─ failed, none left, or permanent ──► stopped (skip or force-retry)
  *                             └─ aborted (shutdown) ──► nothing: the lease lapses, the batch repeats
@@ -204,10 +206,11 @@ export function createOrderedLoop(deps: OrderedLoopDeps): OrderedLoop {
 
   async function take(lease: OrderedLease): Promise<void> {
     const endpoint = await deps.endpoints.get(lease.endpointId);
+    const batching = endpoint && orderedBatching(endpoint.destination);
     // Gone or not ordered (its rows go with it): never claimed back at once, so this cannot spin.
-    if (!endpoint || endpoint.destination?.type !== ORDERED_TYPE)
+    if (!endpoint || !batching)
       return finish(lease, { kind: 'release', retryAt: clock() + deps.pollIntervalMs });
-    const { batchSize, maxWaitSecs } = batchingOf(endpoint.destination.config);
+    const { batchSize, maxWaitSecs } = batching;
     const events = await storage.ordered.read(lease.endpointId, batchSize);
     const first = events[0];
     // Nothing readable. Anything still counted as queued belongs to messages deleted since (message
@@ -217,9 +220,10 @@ export function createOrderedLoop(deps: OrderedLoopDeps): OrderedLoop {
     const now = clock();
     const fullAt = first.createdAt + maxWaitSecs * 1000;
     if (lease.attempts === 0 && events.length < batchSize && fullAt > now)
-      return finish(lease, { kind: 'wait', until: fullAt });
+      return finish(lease, { kind: 'wait', until: fullAt, batchSize });
     const timeoutMs = Math.min(config.deliveryTimeout, lease.until - leaseMargin - now);
     if (timeoutMs < minSend) return finish(lease, { kind: 'release' });
+    if (endpoint.destination?.type !== ORDERED_TYPE) return publish(lease, endpoint, events, now, timeoutMs);
 
     const body = batchBody(events);
     const webhookId = batchWebhookId(events);
@@ -250,6 +254,57 @@ export function createOrderedLoop(deps: OrderedLoopDeps): OrderedLoop {
       await finish(lease, { kind: 'acked', attempt, through: events.at(-1) ?? first });
       return;
     }
+    await finish(lease, failure(lease, attempt, sent.recorded.response, sent));
+  }
+
+  /**
+   * A broker destination's batch: each message signed and published as the per-message path would
+   * (its own webhook id, timestamp and signature over its payload), in order; acked once the broker
+   * confirmed them all, else retried whole (a consumer may see the first ones again, never out of order).
+   */
+  async function publish(
+    lease: OrderedLease,
+    endpoint: EndpointRecord,
+    queued: readonly OrderedEvent[],
+    now: number,
+    timeoutMs: number,
+  ): Promise<void> {
+    // A message whose payload was expunged ends the batch before it; at the head it stops the
+    // destination: nothing can publish it, and passing over it unasked would break the order's promise.
+    const cut = queued.findIndex((event) => event.payload === null);
+    const events = cut > 0 ? queued.slice(0, cut) : queued;
+    const webhookId = batchWebhookId(events);
+    const last = events.at(-1)!;
+    if (cut === 0) {
+      const head = queued[0]!;
+      const reason = `the payload of ${head.msgId} was expunged, so it cannot be published; skip it (POST .../skip with iterator ${head.msgId}) to go on`;
+      const attempt = attemptOf(lease, endpoint, [head], now, failed(reason), head.msgId);
+      return finish(lease, { kind: 'stopped', attempt, failure: reason });
+    }
+    let messages: OutboundMessage[];
+    try {
+      messages = events.map((event) => {
+        const body = event.payload ?? '';
+        const seconds = Math.floor(now / 1000);
+        return {
+          msgId: event.msgId,
+          eventType: event.eventType,
+          body,
+          headers: requestHeaders(endpoint, event.msgId, seconds, body, now, config.signatureHeaders),
+        };
+      });
+    } catch (error) {
+      const reason = toError(error).message;
+      const attempt = attemptOf(lease, endpoint, events, now, failed(reason), webhookId);
+      return finish(lease, failure(lease, attempt, reason, { kind: 'retryable' }));
+    }
+    const options = { timeoutMs, signal: deps.signal };
+    const sent = deps.destination.sendEach
+      ? await deps.destination.sendEach(endpoint, messages, options)
+      : await sendInTurn(deps.destination, endpoint, messages, options);
+    if (sent.kind === 'aborted') return;
+    const attempt = attemptOf(lease, endpoint, events, now, sent, webhookId);
+    if (sent.kind === 'success') return finish(lease, { kind: 'acked', attempt, through: last });
     await finish(lease, failure(lease, attempt, sent.recorded.response, sent));
   }
 
@@ -295,6 +350,23 @@ export function createOrderedLoop(deps: OrderedLoopDeps): OrderedLoop {
     },
     running: () => turns,
   };
+}
+
+/** A destination without `sendEach`: the messages one `send` after another, the first failure ending it. */
+async function sendInTurn(
+  destination: Destination,
+  endpoint: EndpointRecord,
+  messages: readonly OutboundMessage[],
+  options: { timeoutMs: number; signal: AbortSignal },
+): Promise<DestinationOutcome> {
+  const started = performance.now();
+  let outcome: DestinationOutcome | undefined;
+  for (const message of messages) {
+    const timeoutMs = Math.max(1, Math.floor(options.timeoutMs - (performance.now() - started)));
+    outcome = await destination.send(endpoint, message, { ...options, timeoutMs });
+    if (outcome.kind !== 'success') return outcome;
+  }
+  return outcome ?? failed('an empty batch');
 }
 
 function failed(reason: string): Exclude<DestinationOutcome, { kind: 'aborted' }> {

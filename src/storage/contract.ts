@@ -360,6 +360,11 @@ export interface EndpointStore {
   delete(appId: string, id: string): Promise<boolean>;
   /** The endpoint's delivery-policy state; undefined when it has none yet (never attempted). */
   health(endpointId: string): Promise<EndpointHealthRecord | undefined>;
+  /**
+   * Svix's endpoint stats: `success` is the successful attempts that finished in the range (from the
+   * stats rollup, so it follows HOOKYARD_STATS_RETENTION); the other statuses are the deliveries
+   * created in the range now in that status (docs/api.md, "Endpoint stats").
+   */
   stats(endpointId: string, range: TimeRange): Promise<EndpointStatsCounts>;
   /**
    * Rewrites the encrypted-at-rest columns of every endpoint with the storage's current key (or in
@@ -545,8 +550,12 @@ export type OrderedFinish =
   | { kind: 'retry'; attempt: AttemptRecord; at: number; failure: string }
   /** The batch failed and its retries are exhausted: nothing is sent until skip or force-retry. */
   | { kind: 'stopped'; attempt: AttemptRecord; failure: string }
-  /** The batch is not full yet: due at `until` (its maxWaitSecs) unless it fills first. */
-  | { kind: 'wait'; until: number }
+  /**
+   * The batch is not full yet: due at `until` (its maxWaitSecs) unless it fills first. `batchSize`
+   * makes it full: messages queued during the turn (their ingest left the leased row's due time alone)
+   * that fill it make it due at once instead.
+   */
+  | { kind: 'wait'; until: number; batchSize: number }
   /**
    * Nothing was sent (nothing queued, or too little lease left): due at `retryAt` (default now) if
    * anything is still queued, else idle.
@@ -818,6 +827,11 @@ export interface CensusStore {
 export interface MetaStore {
   get(key: string): Promise<string | undefined>;
   set(key: string, value: string): Promise<void>;
+  /** Stores `value` unless the key has one; returns the stored value (the first writer's, in a race). */
+  setIfAbsent(key: string, value: string): Promise<string>;
+  delete(key: string): Promise<void>;
+  /** Up to `limit` entries whose key starts with `prefix`, in key order, after `after` when given. */
+  entries(prefix: string, limit: number, after?: string): Promise<{ key: string; value: string }[]>;
 }
 
 export type BackgroundTaskStatus = 'running' | 'finished' | 'failed';

@@ -13,14 +13,17 @@ const THREW: DestinationOutcome = {
 };
 
 export function tracedDestination(destination: Destination, tracing: Tracing): Destination {
+  type Message = Parameters<Destination['send']>[1];
+  const startSpan = (endpoint: Parameters<Destination['send']>[0], message: Message) =>
+    tracing.startAttempt({
+      traceContext: message.traceContext,
+      msgId: message.msgId,
+      endpointId: endpoint.id,
+      appId: endpoint.appId,
+    });
   return {
     async send(endpoint, message, options) {
-      const span = tracing.startAttempt({
-        traceContext: message.traceContext,
-        msgId: message.msgId,
-        endpointId: endpoint.id,
-        appId: endpoint.appId,
-      });
+      const span = startSpan(endpoint, message);
       let outcome: DestinationOutcome | undefined;
       try {
         outcome = await destination.send(
@@ -35,6 +38,28 @@ export function tracedDestination(destination: Destination, tracing: Tracing): D
         span.end(outcome ?? THREW);
       }
     },
+    // An ordered broker batch: a span per message, each message carrying its own traceparent.
+    ...(destination.sendEach
+      ? {
+          async sendEach(endpoint, messages, options) {
+            const spans = messages.map((message) => startSpan(endpoint, message));
+            let outcome: DestinationOutcome | undefined;
+            try {
+              outcome = await destination.sendEach!(
+                endpoint,
+                messages.map((message, index) => ({
+                  ...message,
+                  headers: { ...message.headers, traceparent: spans[index]!.traceparent },
+                })),
+                options,
+              );
+              return outcome;
+            } finally {
+              for (const span of spans) span.end(outcome ?? THREW);
+            }
+          },
+        }
+      : {}),
     close: () => destination.close(),
   };
 }

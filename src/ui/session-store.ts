@@ -5,8 +5,10 @@ import type { MetaStore } from '../storage/contract.ts';
  * Dashboard sessions. The cookie holds an opaque random id (32 bytes, base64url); the database holds
  * only its SHA-256 under `ui_session:<hash>` in the meta table with the expiry and the session's CSRF
  * token, so a database dump yields no usable cookie and every API process of a fleet sees the same
- * sessions. Signing out overwrites the record as revoked. The admin token itself is never stored, in
- * the browser or here: it is checked once at sign-in against its hash.
+ * sessions. Signing out deletes the record, and each sign-in first deletes the records that have
+ * expired (at most once per SWEEP_EVERY_MS per process), so the table holds live sessions only. The
+ * admin token itself is never stored, in the browser or here: it is checked once at sign-in against
+ * its hash.
  */
 export interface UiSession {
   readonly csrfToken: string;
@@ -22,14 +24,40 @@ export interface SessionStore {
 export const SESSION_COOKIE = 'hookyard_session';
 export const SESSION_TTL_MS = 12 * 3_600_000;
 const KEY_PREFIX = 'ui_session:';
+const SWEEP_EVERY_MS = 3_600_000;
+const SWEEP_PAGE = 500;
 
 function keyOf(id: string): string {
   return KEY_PREFIX + createHash('sha256').update(id).digest('hex');
 }
 
+/** Whether a stored record is no longer a usable session (expired, unreadable, or an old revocation). */
+function spent(stored: string, now: number): boolean {
+  try {
+    const session = JSON.parse(stored) as Partial<UiSession>;
+    return typeof session.expiresAt !== 'number' || session.expiresAt <= now;
+  } catch {
+    return true;
+  }
+}
+
 export function createSessionStore(meta: MetaStore, ttlMs = SESSION_TTL_MS): SessionStore {
+  let sweptAt = Number.NEGATIVE_INFINITY;
+  async function sweep(now: number): Promise<void> {
+    if (now - sweptAt < SWEEP_EVERY_MS) return;
+    sweptAt = now;
+    let after: string | undefined;
+    for (;;) {
+      const page = await meta.entries(KEY_PREFIX, SWEEP_PAGE, after);
+      for (const entry of page) if (spent(entry.value, now)) await meta.delete(entry.key);
+      if (page.length < SWEEP_PAGE) return;
+      after = page.at(-1)?.key;
+    }
+  }
+
   return {
     async create(now) {
+      await sweep(now);
       const id = randomBytes(32).toString('base64url');
       const session = { csrfToken: randomBytes(24).toString('base64url'), expiresAt: now + ttlMs };
       await meta.set(keyOf(id), JSON.stringify(session));
@@ -50,7 +78,7 @@ export function createSessionStore(meta: MetaStore, ttlMs = SESSION_TTL_MS): Ses
       return { csrfToken: session.csrfToken, expiresAt: session.expiresAt };
     },
     async revoke(id) {
-      await meta.set(keyOf(id), JSON.stringify({ revoked: true }));
+      await meta.delete(keyOf(id));
     },
   };
 }

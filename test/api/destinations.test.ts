@@ -116,10 +116,8 @@ test('destinations are checked per type (422 naming the field) and kept apart fr
     await locOf({ type: 'rabbitMq', config: { uri: 'amqp://h', routingKey: 'k', vhost: 'v' } }),
     ['body', 'config', 'vhost'],
   );
-  assert.deepEqual(
-    await locOf({ type: 'rabbitMq', batchSize: 10, config: { uri: 'amqp://h', routingKey: 'k' } }),
-    ['body', 'batchSize'],
-  );
+  assert.deepEqual(await locOf({ type: 'pollingEndpoint', batchSize: 10 }), ['body', 'batchSize']);
+  assert.deepEqual(await locOf({ type: 'pollingEndpoint', maxWaitSecs: 5 }), ['body', 'maxWaitSecs']);
   assert.deepEqual(await locOf({ type: 'fifoEndpoint', config: { url: 'amqp://x' } }), [
     'body',
     'config',
@@ -197,4 +195,91 @@ test('destinations are checked per type (422 naming the field) and kept apart fr
   assert.deepEqual(Object.keys(operations).sort(), ['delete', 'get', 'patch', 'put']);
   assert.ok(document.components.schemas.DestinationIn);
   assert.equal((await h.call({ method: 'GET', url: path })).statusCode, 404);
+});
+
+forEachBackend((backend) => {
+  test('a broker destination with batching is ordered; batching does not switch on or off', async (t) => {
+    const h = await harness({}, backend);
+    t.after(() => h.close());
+    const app = (await h.call({ method: 'POST', url: '/api/v1/app', payload: { name: 'B' } })).json();
+    const base = `/api/v1/app/${app.id}/destination`;
+    const config = { uri: 'amqp://u:p@127.0.0.1:5672', routingKey: 'orders' };
+    const call = (method: 'POST' | 'PUT' | 'PATCH' | 'GET', url: string, payload?: object) =>
+      h.call({ method, url, ...(payload ? { payload } : {}) });
+
+    const batched = await call('POST', base, { type: 'rabbitMq', batchSize: 10, maxWaitSecs: 2, config });
+    assert.equal(batched.statusCode, 201, batched.body);
+    const ordered = batched.json();
+    assert.equal(ordered.batchSize, 10);
+    assert.equal(ordered.maxWaitSecs, 2);
+    assert.equal(ordered.currentIterator, '');
+    assert.deepEqual(ordered.config, { routingKey: 'orders' });
+    assert.equal('egress' in ordered, false);
+    const one = (await call('POST', base, { type: 'rabbitMq', config })).json();
+    assert.equal(one.batchSize, 1);
+    assert.equal(one.maxWaitSecs, 0);
+    assert.equal('currentIterator' in one, false);
+
+    // Messages: the batched one queues them in order, the per-message one gets deliveries.
+    const msg = await call('POST', `/api/v1/app/${app.id}/msg`, {
+      eventType: 'order.created',
+      payload: { n: 1 },
+    });
+    assert.equal(msg.statusCode, 202, msg.body);
+    const next = await call('GET', `${base}/${ordered.id}/next-event`);
+    assert.equal(next.statusCode, 200, next.body);
+    assert.deepEqual(JSON.parse(next.json().payload), { n: 1 });
+    const perMessage = await call('GET', `${base}/${one.id}/next-event`);
+    assert.equal(perMessage.statusCode, 404);
+    assert.match(perMessage.json().detail, /without batching/);
+    const deliveries = (await call('GET', `/api/v1/app/${app.id}/msg/${msg.json().id}/endpoint`)).json();
+    assert.deepEqual(
+      deliveries.data.map((item: { id: string }) => item.id),
+      [one.id],
+      'the ordered destination has no delivery of its own',
+    );
+
+    // Batching changes within ordered delivery; PATCH keeps what it leaves out.
+    const resized = await call('PATCH', `${base}/${ordered.id}`, { batchSize: 50 });
+    assert.equal(resized.statusCode, 200, resized.body);
+    assert.equal(resized.json().batchSize, 50);
+    assert.equal(resized.json().maxWaitSecs, 2);
+    const routed = await call('PATCH', `${base}/${ordered.id}`, {
+      type: 'rabbitMq',
+      config: { routingKey: 'o2' },
+    });
+    assert.equal(routed.json().batchSize, 50, 'a config patch keeps the batching');
+    assert.deepEqual(routed.json().config, { routingKey: 'o2' });
+    const stored = await h.storage.endpoints.get(app.id, ordered.id);
+    assert.equal(stored?.destination?.config['uri'], config.uri);
+
+    // Switching off (PATCH to 1 and 0, or a PUT that leaves batching out) or on is refused.
+    const off = await call('PATCH', `${base}/${ordered.id}`, { batchSize: 1, maxWaitSecs: 0 });
+    assert.equal(off.statusCode, 422, off.body);
+    assert.deepEqual(off.json().detail[0].loc, ['body', 'batchSize']);
+    assert.match(
+      off.json().detail[0].msg,
+      /cannot switch to one message at a time.*create a new destination/,
+    );
+    const put = await call('PUT', `${base}/${ordered.id}`, { type: 'rabbitMq', config });
+    assert.equal(put.statusCode, 422, put.body);
+    const putKept = await call('PUT', `${base}/${ordered.id}`, { type: 'rabbitMq', batchSize: 5, config });
+    assert.equal(putKept.statusCode, 200, putKept.body);
+    assert.equal(putKept.json().maxWaitSecs, 0, 'a PUT returns what it leaves out to its default');
+    const on = await call('PATCH', `${base}/${one.id}`, { maxWaitSecs: 3 });
+    assert.equal(on.statusCode, 422, on.body);
+    assert.deepEqual(on.json().detail[0].loc, ['body', 'maxWaitSecs']);
+    assert.match(on.json().detail[0].msg, /cannot switch to ordered batches.*Create a new destination/);
+    const toPolling = await call('PATCH', `${base}/${ordered.id}`, { type: 'pollingEndpoint' });
+    assert.equal(toPolling.statusCode, 422, toPolling.body);
+    const toRedis = await call('PATCH', `${base}/${ordered.id}`, {
+      type: 'redisStream',
+      config: { url: 'redis://127.0.0.1:6379', stream: 's' },
+    });
+    assert.equal(toRedis.statusCode, 200, toRedis.body);
+    assert.equal(toRedis.json().batchSize, 5, 'another broker type keeps the queue and its batching');
+    const still = await call('GET', `${base}/${ordered.id}/next-event`);
+    assert.deepEqual(JSON.parse(still.json().payload), { n: 1 });
+    assert.equal((await call('GET', `${base}/${one.id}`)).json().batchSize, 1);
+  });
 });

@@ -272,14 +272,16 @@ forEachBackend((backend) => {
   });
 });
 
-test('batching is accepted for fifoEndpoint only, and a fifoEndpoint keeps its type', async (t) => {
+test('batching is refused for a polling endpoint, and a fifoEndpoint keeps its type', async (t) => {
   const p = await pipeline(t, (await import('../helpers/backends.ts')).backends()[0]!);
   const app = (await p.call({ method: 'POST', url: '/api/v1/app', payload: { name: 'A' } })).json();
   const base = `/api/v1/app/${app.id}/destination`;
+  // A broker type takes batching (an ordered stream: test/e2e/broker-batching.test.ts); a polling
+  // endpoint has no batches to make.
   const refused = await p.call({
     method: 'POST',
     url: base,
-    payload: { type: 'rabbitMq', batchSize: 10, config: { uri: 'amqp://127.0.0.1', routingKey: 'k' } },
+    payload: { type: 'pollingEndpoint', batchSize: 10 },
   });
   assert.equal(refused.statusCode, 422);
   assert.deepEqual(refused.json().detail[0].loc, ['body', 'batchSize']);

@@ -113,4 +113,78 @@ forEachBackend((backend) => {
     assert.ok(listed.paths['/api/v1/stats/overview']);
     assert.ok(listed.paths['/api/v1/app/{app_id}/stats/timeseries']);
   });
+  test('endpoint stats: success once per successful attempt, in the range it finished; failed tries are not', async (t) => {
+    const tries = new Map<string, number>();
+    const rx = await startReceiver({
+      respond: (delivery) => {
+        const n = (tries.get(delivery.body) ?? 0) + 1;
+        tries.set(delivery.body, n);
+        if (delivery.body.includes('"bad"')) return 500;
+        return delivery.body.includes('"flaky"') && n === 1 ? 500 : 200;
+      },
+    });
+    t.after(() => rx.close());
+    const p = await pipeline(t, backend, { settings: { retrySchedule: '50ms' } });
+    await p.call({ method: 'POST', url: '/api/v1/app', payload: { name: 'Stats', uid: 'stats' } });
+    const endpoint = (
+      await p.call({ method: 'POST', url: '/api/v1/app/stats/endpoint', payload: { url: rx.url } })
+    ).json().id as string;
+    const send = async (payload: object) =>
+      (
+        await p.call({ method: 'POST', url: '/api/v1/app/stats/msg', payload: { eventType: 'e', payload } })
+      ).json().id as string;
+    const stats = async (query = '') => {
+      const reply = await p.call({
+        method: 'GET',
+        url: `/api/v1/app/stats/endpoint/${endpoint}/stats${query}`,
+      });
+      assert.equal(reply.statusCode, 200);
+      return reply.json();
+    };
+    const iso = (ms: number) => encodeURIComponent(new Date(ms).toISOString());
+    const before = Date.now();
+    await p.startDispatcher();
+    const sent = [
+      await send({ n: 1 }),
+      await send({ n: 2 }),
+      await send({ n: 'flaky' }),
+      await send({ n: 'bad' }),
+    ];
+    for (const id of sent.slice(0, 3))
+      await waitFor(
+        async () => (await p.storage.deliveries.get(id, endpoint))?.status === MessageStatus.success,
+      );
+    await waitFor(
+      async () => (await p.storage.deliveries.get(sent[3]!, endpoint))?.status === MessageStatus.fail,
+    );
+    await p.stopDispatcher();
+    const after = Date.now();
+
+    const counts = { success: 3, pending: 0, sending: 0, fail: 1, canceled: 0 };
+    assert.deepEqual(await stats(), counts);
+    // Ranges cut inside a minute on both sides: the attempts themselves are counted there.
+    assert.deepEqual(await stats(`?since=${iso(before)}&until=${iso(after)}`), counts);
+    assert.deepEqual(await stats(`?until=${iso(before - 1)}`), {
+      success: 0,
+      pending: 0,
+      sending: 0,
+      fail: 0,
+      canceled: 0,
+    });
+    assert.deepEqual(await stats(`?since=${iso(after + 1)}`), {
+      success: 0,
+      pending: 0,
+      sending: 0,
+      fail: 0,
+      canceled: 0,
+    });
+
+    // Resent (dispatcher stopped): queued again, its earlier success still counted.
+    const resend = await p.call({
+      method: 'POST',
+      url: `/api/v1/app/stats/msg/${sent[0]}/endpoint/${endpoint}/resend`,
+    });
+    assert.equal(resend.statusCode, 202);
+    assert.deepEqual(await stats(), { ...counts, pending: 1 });
+  });
 });

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fillPostgres, fillSqlite, planHistory, rareEventType } from '../../bench/history-fill.ts';
 import { configWith } from '../../src/config/load.ts';
+import { idTime } from '../../src/domain/ids.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import type { Storage } from '../../src/storage/contract.ts';
 import { createStorage } from '../../src/storage/create-storage.ts';
@@ -23,7 +24,7 @@ async function checkHistory(
   storage: Storage,
   appId: string,
   endpointId: string,
-  sampled: Map<number, string>,
+  { sampled, start, stepMs }: ReturnType<typeof planHistory>,
 ) {
   const all = await storage.messages.list(appId, {}, { limit: size + 10 });
   assert.equal(all.data.length, size);
@@ -31,6 +32,14 @@ async function checkHistory(
   // Newest first, as Hookyard lists them: the ids' time order is the insertion order.
   assert.equal(all.data[0]?.uid, `evt-${size - 1}`);
   assert.equal(all.data.at(-1)?.uid, 'evt-0');
+  // Each id carries its own time, 30 days back, though this process made ids of now before (the
+  // application and endpoint): a second history in one bench run is spread as the first.
+  assert.equal(idTime(all.data.at(-1)!.id), Math.floor(start));
+  assert.equal(idTime(all.data[0]!.id), Math.floor(start + (size - 1) * stepMs));
+  // The stats read the rollup written with the history: every success, and none 29 days back.
+  const monthAgo = Date.now() - 29 * 86_400_000;
+  const early = (await storage.endpoints.stats(endpointId, { before: monthAgo })).success;
+  assert.ok(early > 0 && early < size / 10, `${early} successes in the history's first day`);
   const rare = await storage.messages.list(appId, { eventTypes: [rareEventType] }, { limit: size });
   assert.equal(rare.data.length, Math.ceil(size / 100));
 
@@ -62,7 +71,7 @@ describe('history fill (bench --data-scale)', () => {
     const endpoint = endpoints[0]!;
     const plan = planHistory(size, 5);
     fillSqlite(join(dir, 'hookyard.db'), { appId: app.id, endpointId: endpoint.id, url: endpoint.url }, plan);
-    await checkHistory(storage, app.id, endpoint.id, plan.sampled);
+    await checkHistory(storage, app.id, endpoint.id, plan);
   });
 
   test('postgres: Hookyard reads back every message, delivery and attempt', {
@@ -79,6 +88,6 @@ describe('history fill (bench --data-scale)', () => {
     const endpoint = endpoints[0]!;
     const plan = planHistory(size, 5);
     await fillPostgres(database.url, { appId: app.id, endpointId: endpoint.id, url: endpoint.url }, plan);
-    await checkHistory(storage, app.id, endpoint.id, plan.sampled);
+    await checkHistory(storage, app.id, endpoint.id, plan);
   });
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
+import { connect as natsConnect } from 'nats';
 import type { BrokerDestination } from '../../src/delivery/brokers/broker-config.ts';
 import { createBrokerPublishers } from '../../src/delivery/brokers/broker-publishers.ts';
 import {
@@ -88,5 +89,47 @@ test('a publish stops waiting when its signal aborts (shutdown)', async () => {
   } finally {
     await publishers.close();
     await silent.close();
+  }
+});
+
+test('a batch is published in turn; the first failure ends it, naming the message, after the ones before it', async () => {
+  const publishers = createBrokerPublishers({ guard: loopbackGuard });
+  const nats = await natsConnect({ servers: '127.0.0.1:4222' });
+  const manager = await nats.jetstreamManager();
+  const name = uniqueName('HOOKYARD_EACH').toUpperCase();
+  const subject = `hookyard.each.${name.toLowerCase()}`;
+  await manager.streams.add({ name, subjects: [subject] });
+  try {
+    const destination: BrokerDestination = { type: 'natsJetStream', config: { url: BROKERS.nats, subject } };
+    const batch = [signedMessage({ n: 1 }), signedMessage({ n: 2 })];
+    assertOutcome(
+      await publishers.publishEach(
+        destination,
+        batch.map((entry) => entry.message),
+        5000,
+      ),
+      'success',
+      /^2 messages, each confirmed; the last: stored by JetStream/,
+    );
+    // The second message is over the server's max_payload: the first of this batch is stored, the third never sent.
+    const tooBig = signedMessage({ blob: 'x'.repeat(2 * 1024 * 1024) });
+    const outcome = await publishers.publishEach(
+      destination,
+      [signedMessage({ n: 3 }).message, tooBig.message, signedMessage({ n: 4 }).message],
+      5000,
+    );
+    assertOutcome(outcome, 'permanent', new RegExp(`^message 2 of 3 \\(${tooBig.id}\\)`));
+    const stored = await manager.streams.info(name);
+    assert.equal(stored.state.messages, 3);
+    const numbers: number[] = [];
+    for (let seq = 1; seq <= 3; seq++)
+      numbers.push(
+        JSON.parse(Buffer.from((await manager.streams.getMessage(name, { seq })).data).toString()).n,
+      );
+    assert.deepEqual(numbers, [1, 2, 3], 'in order');
+  } finally {
+    await manager.streams.delete(name);
+    await nats.close();
+    await publishers.close();
   }
 });

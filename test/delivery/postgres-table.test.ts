@@ -204,3 +204,43 @@ test('the address guard applies to the database host', options, async () => {
     await publisher.close();
   }
 });
+
+test(
+  'a batch is one INSERT: every row commits together, in order; a batch that fails inserts none',
+  options,
+  async () => {
+    const publisher = createPostgresTablePublisher({ guard: loopbackGuard });
+    try {
+      const config = { url, table: `${schema}.events` };
+      const batch = [signedMessage({ n: 1 }), signedMessage({ n: 2 }), signedMessage({ n: 3 })];
+      const outcome = await publisher.publishEach(
+        config,
+        batch.map((entry) => entry.message),
+        5000,
+      );
+      assertOutcome(outcome, 'success', /^3 rows committed in one transaction into/);
+      const ids = batch.map((entry) => entry.id);
+      const rows = await admin.query(
+        `SELECT webhook_id, xmin::text AS tx FROM ${schema}.events WHERE webhook_id = ANY($1)`,
+        [ids],
+      );
+      assert.equal(rows.rows.length, 3);
+      assert.equal(new Set(rows.rows.map((row) => row.tx)).size, 1, 'one transaction');
+      // The same batch again: absorbed by ON CONFLICT, said so.
+      const again = await publisher.publishEach(
+        config,
+        batch.map((entry) => entry.message),
+        5000,
+      );
+      assertOutcome(again, 'success', /3 already present/);
+      // A batch whose second row the jsonb column refuses: permanent, and its first row is not kept.
+      const good = signedMessage({ n: 4 });
+      const bad = { ...signedMessage().message, body: 'not json' };
+      assertOutcome(await publisher.publishEach(config, [good.message, bad], 5000), 'permanent');
+      const kept = await admin.query(`SELECT 1 FROM ${schema}.events WHERE webhook_id = $1`, [good.id]);
+      assert.equal(kept.rows.length, 0);
+    } finally {
+      await publisher.close();
+    }
+  },
+);

@@ -181,3 +181,32 @@ forEachBackend((backend) => {
     );
   });
 });
+
+forEachBackend((backend) => {
+  test('ordered: a short batch that fills while its destination is leased is due at once, not after maxWaitSecs', async (t) => {
+    const storage = await backend.create();
+    t.after(() => storage.cleanup());
+    const { destination, send } = await orderedDestination(storage, 3);
+    await send(1);
+    const now = Date.now() + 10;
+    const [lease] = await storage.ordered.claim('w1', 10, now, 60_000);
+    assert.ok(lease);
+    // The turn read one message and will wait; meanwhile the batch fills (the ingests see a live lease).
+    await send(2);
+    const waitUntil = now + 300_000;
+    assert.equal(
+      await storage.ordered.finish(lease, { kind: 'wait', until: waitUntil, batchSize: 3 }, now),
+      true,
+    );
+    assert.equal(await storage.ordered.nextDueAt(), now, 'full: due now');
+    const [again] = await storage.ordered.claim('w1', 10, now, 60_000);
+    assert.ok(again, 'claimed again at once');
+    // Still short: the wait holds.
+    assert.equal(
+      await storage.ordered.finish(again, { kind: 'wait', until: waitUntil, batchSize: 4 }, now),
+      true,
+    );
+    assert.equal(await storage.ordered.nextDueAt(), waitUntil);
+    assert.equal((await storage.ordered.position(destination.id)).queued, 3);
+  });
+});

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { batchBody, batchingOf, batchWebhookId } from '../../src/domain/ordered-batch.ts';
+import {
+  batchBody,
+  batchingOf,
+  batchWebhookId,
+  orderedBatching,
+  PER_MESSAGE,
+} from '../../src/domain/ordered-batch.ts';
 
 test('a batch body splices each payload in as accepted, oldest first', () => {
   const body = batchBody([
@@ -23,4 +29,19 @@ test('a batch is signed as its message, or as first..last', () => {
 test("a fifoEndpoint's batching defaults to Svix's", () => {
   assert.deepEqual(batchingOf({ url: 'https://x' }), { batchSize: 100, maxWaitSecs: 0 });
   assert.deepEqual(batchingOf({ batchSize: 5, maxWaitSecs: 10 }), { batchSize: 5, maxWaitSecs: 10 });
+});
+
+test('a broker destination is ordered exactly when its batching asks for it', () => {
+  const rabbit = (config: Record<string, unknown>) => ({
+    type: 'rabbitMq',
+    config: { uri: 'amqp://h', ...config },
+  });
+  assert.equal(orderedBatching(rabbit({})), undefined, 'no batching stored: one message at a time');
+  assert.equal(orderedBatching(rabbit({ batchSize: 1, maxWaitSecs: 0 })), undefined);
+  assert.deepEqual(orderedBatching(rabbit({ batchSize: 10 })), { batchSize: 10, maxWaitSecs: 0 });
+  assert.deepEqual(orderedBatching(rabbit({ maxWaitSecs: 5 })), { batchSize: 1, maxWaitSecs: 5 });
+  assert.deepEqual(orderedBatching({ type: 'fifoEndpoint', config: {} }), { batchSize: 100, maxWaitSecs: 0 });
+  assert.equal(orderedBatching({ type: 'pollingEndpoint', config: { batchSize: 10 } }), undefined);
+  assert.equal(orderedBatching(undefined), undefined, 'an HTTP endpoint');
+  assert.deepEqual(batchingOf({}, PER_MESSAGE), { batchSize: 1, maxWaitSecs: 0 });
 });

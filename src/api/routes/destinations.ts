@@ -2,7 +2,16 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Static } from 'typebox';
 import { headerLimits, mergeHeaders } from '../../domain/endpoint-headers.ts';
 import { newId } from '../../domain/ids.ts';
-import { type Batching, batchingOf, DEFAULT_BATCHING, ORDERED_TYPE } from '../../domain/ordered-batch.ts';
+import {
+  BATCHABLE_BROKER_TYPES,
+  type Batching,
+  batchingOf,
+  DEFAULT_BATCHING,
+  isBatched,
+  ORDERED_TYPE,
+  orderedBatching,
+  PER_MESSAGE,
+} from '../../domain/ordered-batch.ts';
 import { ApiError } from '../../errors/api-error.ts';
 import {
   type ApplicationRecord,
@@ -10,6 +19,7 @@ import {
   type EndpointRecord,
   type MessageStatus,
   type OrderedEvent,
+  type StoredDestination,
   statusText,
 } from '../../storage/contract.ts';
 import { type ApiContext, assertEndpointUrl, assertUid, loadApp, parseAfter, parseTime } from '../context.ts';
@@ -56,11 +66,6 @@ const ListDestinationAttemptOut = listResponse('DestinationAttemptOut', Destinat
 
 type DestinationFields = Static<typeof DestinationPatch>;
 
-/**
- * Batching (`batchSize` > 1, `maxWaitSecs` > 0) is ordered delivery's (fifoEndpoint). A broker
- * destination publishes each message on its own, at once, so a request asking it for batches is
- * refused rather than silently ignored.
- */
 /** Egress settings shape HTTP deliveries: of the destination types, only fifoEndpoint makes them. */
 function assertNoEgress(body: DestinationFields, type: string): void {
   if (type !== ORDERED_TYPE && body.egress != null)
@@ -70,18 +75,62 @@ function assertNoEgress(body: DestinationFields, type: string): void {
     );
 }
 
-function assertNoBatching(body: DestinationFields, type: string): void {
-  if (type === ORDERED_TYPE) return;
+/**
+ * Batching (`batchSize` > 1, `maxWaitSecs` > 0) makes a fifoEndpoint's batches and turns a broker
+ * destination into an ordered stream. A polling endpoint is read by its consumers in batches of their
+ * choosing, so a request asking it for batching is refused rather than silently ignored.
+ */
+function assertBatchable(body: DestinationFields, type: string): void {
+  if (type === ORDERED_TYPE || BATCHABLE_BROKER_TYPES.includes(type)) return;
   if (body.batchSize != null && body.batchSize !== 1)
     throw ApiError.validation(
       ['body', 'batchSize'],
-      `${type} publishes each message on its own (batching is for fifoEndpoint); leave batchSize out or set it to 1`,
+      `${type} sends nothing by push, so it has no batches (its consumers choose their limit); leave batchSize out or set it to 1`,
     );
   if (body.maxWaitSecs != null && body.maxWaitSecs !== 0)
     throw ApiError.validation(
       ['body', 'maxWaitSecs'],
-      `${type} publishes each message at once (batching is for fifoEndpoint); leave maxWaitSecs out or set it to 0`,
+      `${type} sends nothing by push, so it has no batches to wait for; leave maxWaitSecs out or set it to 0`,
     );
+}
+
+/** A broker destination's config as the API takes it: the stored one without its batching. */
+function withoutBatching(config: Record<string, unknown>): Record<string, unknown> {
+  const { batchSize: _size, maxWaitSecs: _wait, ...rest } = config;
+  return rest;
+}
+
+/**
+ * A broker destination's stored config: the API's config, with the batching beside it only when it
+ * is batched, so a per-message destination's config is stored as it always was.
+ */
+function brokerConfig(config: Record<string, unknown>, batching: Batching): Record<string, unknown> {
+  return isBatched(batching) ? { ...config, ...batching } : config;
+}
+
+/**
+ * A broker destination does not switch between per-message and ordered delivery: a per-message one
+ * has deliveries pending that the ordered stream would overtake (or that would overtake it), and an
+ * ordered one has a queue the claim loop would never send. Refused, naming the way out.
+ */
+function assertSameMode(
+  stored: { type: string; config: Record<string, unknown> },
+  next: { type: string; config: Record<string, unknown> },
+  body: DestinationFields,
+): void {
+  const before = orderedBatching(stored);
+  const after = orderedBatching(next);
+  if ((before === undefined) === (after === undefined)) return;
+  const field = body.batchSize == null && body.maxWaitSecs != null ? 'maxWaitSecs' : 'batchSize';
+  if (before)
+    throw ApiError.validation(
+      ['body', field],
+      `this ${stored.type} destination is delivered in order, in batches (batchSize ${before.batchSize}, maxWaitSecs ${before.maxWaitSecs}), and cannot switch to one message at a time: its queue is sent only in order. Keep batchSize above 1 or maxWaitSecs above 0 (a PUT must give them again), or create a new destination without batching and delete this one once next-event answers 404`,
+    );
+  throw ApiError.validation(
+    ['body', field],
+    `this ${stored.type} destination delivers each message on its own, unordered, and cannot switch to ordered batches: the ordered stream would overtake its pending deliveries. Create a new destination with batchSize and maxWaitSecs, and delete this one once its deliveries are done`,
+  );
 }
 
 /** A fifoEndpoint's stored config: its `url` and its batching (the API shows the batching beside config). */
@@ -128,7 +177,7 @@ export function destinationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
   async function destinationOut(endpoint: EndpointRecord) {
     const destination = endpoint.destination;
     if (!destination) throw ApiError.notFound('Destination');
-    if (destination.type === ORDERED_TYPE) return orderedOut(endpoint, destination.config);
+    if (orderedBatching(destination)) return orderedOut(endpoint, destination);
     const health = await ctx.storage.endpoints.health(endpoint.id);
     const now = ctx.clock();
     const status = endpoint.disabled
@@ -158,11 +207,13 @@ export function destinationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
   }
 
   /**
-   * A fifoEndpoint's status comes from its position, not the endpoint policies (which it does not use):
-   * `retrying` while its head batch fails on the schedule, `paused` once the schedule ran out (until
-   * skip or force-retry), with the last failure as `failureReason`.
+   * An ordered destination's status (a fifoEndpoint's, a batched broker's) comes from its position, not
+   * the endpoint policies (which it does not use): `retrying` while its head batch fails on the
+   * schedule, `paused` once the schedule ran out (until skip or force-retry), with the last failure as
+   * `failureReason`.
    */
-  async function orderedOut(endpoint: EndpointRecord, config: Record<string, unknown>) {
+  async function orderedOut(endpoint: EndpointRecord, destination: StoredDestination) {
+    const { type, config } = destination;
     const position = await ctx.storage.ordered.position(endpoint.id);
     const stopped = position.attempts > 0 && position.nextAttemptAt === null && position.queued > 0;
     const status = endpoint.disabled
@@ -172,12 +223,13 @@ export function destinationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         : position.attempts > 0
           ? 'retrying'
           : 'enabled';
-    const { batchSize, maxWaitSecs } = batchingOf(config);
+    const http = type === ORDERED_TYPE;
+    const { batchSize, maxWaitSecs } = batchingOf(config, http ? DEFAULT_BATCHING : PER_MESSAGE);
     return {
       id: endpoint.id,
       uid: endpoint.uid,
-      type: ORDERED_TYPE,
-      config: { ...configOut(ORDERED_TYPE, config), headers: headersOut(endpoint) },
+      type,
+      config: http ? { ...configOut(type, config), headers: headersOut(endpoint) } : configOut(type, config),
       status,
       failureReason: position.attempts > 0 ? position.failure : null,
       currentIterator: position.lastAcked?.msgId ?? '',
@@ -188,23 +240,24 @@ export function destinationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       nextRetryAt:
         position.attempts > 0 && position.nextAttemptAt !== null ? iso(position.nextAttemptAt) : null,
       filter: endpoint.filter ?? null,
-      egress: egressOut(endpoint.egress),
+      ...(http ? { egress: egressOut(endpoint.egress) } : {}),
       metadata: endpoint.metadata,
       createdAt: iso(endpoint.createdAt),
       updatedAt: iso(endpoint.updatedAt),
     };
   }
 
-  /** The destination, which must be a fifoEndpoint: only those have a position. */
+  /** The destination, which must be ordered (a fifoEndpoint, a batched broker): only those have a position. */
   async function orderedTarget(
     request: Parameters<typeof loadApp>[1],
     params: Static<typeof DestinationParams>,
   ) {
     const found = await target(request, params);
-    if (found.endpoint.destination?.type !== ORDERED_TYPE)
+    const destination = found.endpoint.destination;
+    if (!orderedBatching(destination))
       throw new ApiError(
         'not_found',
-        `Destination ${params.destination_id} is a ${found.endpoint.destination?.type} destination, which delivers without an order; only fifoEndpoint destinations have next-event, last-acked-event, skip and force-retry.`,
+        `Destination ${params.destination_id} is a ${destination?.type} destination${BATCHABLE_BROKER_TYPES.includes(destination?.type ?? '') ? ' without batching' : ''}, which delivers without an order; only fifoEndpoint destinations and broker destinations with batching (batchSize above 1 or maxWaitSecs above 0) have next-event, last-acked-event, skip and force-retry.`,
       );
     return found;
   }
@@ -226,13 +279,17 @@ export function destinationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
     now: number,
     fallbackUid?: string,
   ): EndpointRecord {
-    assertNoBatching(body, body.type);
+    assertBatchable(body, body.type);
     assertNoEgress(body, body.type);
     assertUid('destination', body.uid, ['body', 'uid']);
     if (body.uid == null) assertUid('destination', fallbackUid, ['path', 'destination_id']);
     if (body.type === ORDERED_TYPE) return newOrdered(app, body, now, fallbackUid);
     const config = configOf(body.type, body.config);
     checkDestinationConfig(body.type, config);
+    const batching = {
+      batchSize: body.batchSize ?? PER_MESSAGE.batchSize,
+      maxWaitSecs: body.maxWaitSecs ?? PER_MESSAGE.maxWaitSecs,
+    };
     const filter = filterOf(body.filter) ?? null;
     return {
       id: newId('destination', now),
@@ -249,7 +306,7 @@ export function destinationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       secrets: [{ key: secretFrom(undefined, [], ctx.config.defaultSignatureType), expiresAt: null }],
       createdAt: now,
       updatedAt: now,
-      destination: { type: body.type, config },
+      destination: { type: body.type, config: brokerConfig(config, batching) },
       ...(filter ? { filter } : {}),
     };
   }
@@ -359,7 +416,7 @@ export function destinationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
     const stored = current.destination;
     if (!stored) throw ApiError.notFound('Destination');
     const type = body.type ?? stored.type;
-    assertNoBatching(body, type);
+    assertBatchable(body, type);
     assertNoEgress(body, type);
     // Its queue and position belong to the ordered type: a destination does not move in or out of it.
     if ((type === ORDERED_TYPE) !== (stored.type === ORDERED_TYPE))
@@ -370,12 +427,24 @@ export function destinationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
     if (type === ORDERED_TYPE) return changedOrdered(current, body, now, merge);
     const typeChanged = body.type !== undefined && body.type !== stored.type;
     const given = typeChanged && body.config === undefined ? configOf(type, undefined) : body.config;
+    const storedConfig = withoutBatching(stored.config);
     const config = !given
-      ? stored.config
+      ? storedConfig
       : merge && type === stored.type
-        ? withoutNulls({ ...stored.config, ...given })
+        ? withoutNulls({ ...storedConfig, ...given })
         : given;
     checkDestinationConfig(type, config);
+    // PATCH keeps the batching it leaves out; PUT returns it to one message at a time.
+    const before = merge ? batchingOf(stored.config, PER_MESSAGE) : PER_MESSAGE;
+    const batching = {
+      batchSize: body.batchSize ?? before.batchSize,
+      maxWaitSecs: body.maxWaitSecs ?? before.maxWaitSecs,
+    };
+    const next = {
+      type,
+      config: BATCHABLE_BROKER_TYPES.includes(type) ? brokerConfig(config, batching) : config,
+    };
+    assertSameMode(stored, next, body);
     const filter = filterOf(body.filter);
     const eventTypes = emptyToNull(body.eventTypes);
     const channels = emptyToNull(body.channels);
@@ -389,7 +458,7 @@ export function destinationRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       metadata: body.metadata ?? current.metadata,
       filter: filter !== undefined ? filter : (current.filter ?? null),
       updatedAt: now,
-      destination: { type, config },
+      destination: next,
     };
   }
 

@@ -50,6 +50,7 @@ import { filterOf } from '../use-cases/payload-filter.ts';
 
 const ListEndpointOut = listResponse('EndpointOut', EndpointOut);
 const DAY_MS = 86_400_000;
+const MINUTE_MS = 60_000;
 /** Svix's allowance for clock skew on the stats and recover windows ("now - 28 days" must pass). */
 const WINDOW_SLACK_MS = 5 * 60_000;
 const MAX_STATS_WINDOW_MS = 28 * DAY_MS + WINDOW_SLACK_MS;
@@ -426,12 +427,22 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       async (request) => {
         const { endpoint } = await target(request, request.params);
         const now = ctx.clock();
-        const until = parseTime(request.query.until) ?? now;
-        if (until > now) throw new ApiError('invalid_range', 'until cannot be in the future.');
-        const since = parseTime(request.query.since) ?? until - 28 * DAY_MS;
+        const given = parseTime(request.query.until);
+        if (given !== undefined && given > now)
+          throw new ApiError('invalid_range', 'until cannot be in the future.');
+        const until = given ?? now;
+        // Svix's defaults, with two liberties that keep the count to the stats rollup's whole minutes
+        // (storage/sql/endpoints.ts, `stats`): the default start is rounded up to a minute (under a
+        // minute less than 28 days), and without `until` the range is left open at the end: everything
+        // finished so far, so the current minute's rollup row is taken whole rather than cut at now.
+        const since =
+          parseTime(request.query.since) ?? Math.ceil((until - 28 * DAY_MS) / MINUTE_MS) * MINUTE_MS;
         if (until - since > MAX_STATS_WINDOW_MS)
           throw new ApiError('invalid_range', `since cannot be more than 28 days before ${iso(until)}.`);
-        return ctx.storage.endpoints.stats(endpoint.id, { after: since - 1, before: until + 1 });
+        return ctx.storage.endpoints.stats(endpoint.id, {
+          after: since - 1,
+          before: given === undefined ? undefined : given + 1,
+        });
       },
     );
 

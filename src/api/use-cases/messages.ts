@@ -1,7 +1,7 @@
 import { DEFAULT_PAYLOAD_RETENTION_MS } from '../../config/settings.ts';
 import { fanOut } from '../../domain/filter.ts';
 import { newId } from '../../domain/ids.ts';
-import { batchingOf, ORDERED_TYPE } from '../../domain/ordered-batch.ts';
+import { orderedBatching } from '../../domain/ordered-batch.ts';
 import { ApiError } from '../../errors/api-error.ts';
 import type { ApplicationRecord, MessageRecord, OrderedTarget } from '../../storage/contract.ts';
 import type { ApiContext } from '../context.ts';
@@ -54,19 +54,17 @@ async function ingest(
   }
   const now = ctx.clock();
   let endpointIds = input.endpointIds;
-  // Ordered destinations (fifoEndpoint) queue the message in their own order instead of a delivery;
-  // polling endpoints get no deliveries: their consumers read the messages themselves (polling.ts).
+  // Ordered destinations (fifoEndpoint, a broker destination with batching) queue the message in their
+  // own order instead of a delivery; polling endpoints get no deliveries: their consumers read the
+  // messages themselves (polling.ts).
   const ordered: OrderedTarget[] = [];
   if (!endpointIds) {
     endpointIds = [];
     for (const endpoint of fanOut(await ctx.endpoints.forApp(app.id), input)) {
       if (!isPushed(endpoint)) continue;
-      if (endpoint.destination?.type !== ORDERED_TYPE) endpointIds.push(endpoint.id);
-      else
-        ordered.push({
-          endpointId: endpoint.id,
-          batchSize: batchingOf(endpoint.destination.config).batchSize,
-        });
+      const batching = orderedBatching(endpoint.destination);
+      if (!batching) endpointIds.push(endpoint.id);
+      else ordered.push({ endpointId: endpoint.id, batchSize: batching.batchSize });
     }
   }
   const message: MessageRecord = {

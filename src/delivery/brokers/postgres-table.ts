@@ -21,6 +21,13 @@ import type { PublishOutcome } from './publish-outcome.ts';
 
 export interface PostgresTablePublisher {
   publish(config: PostgresTableConfig, message: BrokerMessage, timeoutMs: number): Promise<PublishOutcome>;
+  /** An ordered destination's batch: one INSERT of all its rows, in order, committed as one. */
+  publishEach(
+    config: PostgresTableConfig,
+    messages: readonly BrokerMessage[],
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<PublishOutcome>;
   connections(): number;
   close(): Promise<void>;
 }
@@ -43,7 +50,8 @@ function isConnectionLoss(error: Error): boolean {
  * VALUES (...) ON CONFLICT DO NOTHING`: a publish succeeds when the insert has committed. With a
  * primary key (or unique index) on webhook_id, a redelivery is absorbed by the ON CONFLICT and the
  * table holds each message once. The payload column may be `text` (the exact signed body, so the
- * signature verifies) or `jsonb` (queryable; PostgreSQL normalises the text, so it does not).
+ * signature verifies) or `jsonb` (queryable; PostgreSQL normalises the text, so it does not). An
+ * ordered destination's batch is one multi-row INSERT: all its rows commit, or none.
  */
 export function createPostgresTablePublisher(options: {
   readonly guard: AddressGuard;
@@ -89,7 +97,7 @@ export function createPostgresTablePublisher(options: {
 
   async function attempt(
     config: PostgresTableConfig,
-    message: BrokerMessage,
+    messages: readonly BrokerMessage[],
     timeoutMs: number,
     started: number,
   ): Promise<PublishOutcome> {
@@ -99,23 +107,36 @@ export function createPostgresTablePublisher(options: {
       const table = quoteTable(config.table);
       const url = parseBrokerUrl(config.url, 'url', ['postgres', 'postgresql']);
       database = await pool.acquire(config.url, () => open(url, timeoutMs), timeoutMs);
+      // One statement is one transaction: a batch's rows commit together or not at all, in order.
+      const rows = messages.map((_, index) => {
+        const at = index * 5;
+        return `($${at + 1}, to_timestamp($${at + 2}), $${at + 3}, $${at + 4}, $${at + 5})`;
+      });
       const result = await withTimeout(
         database.query({
           text: `INSERT INTO ${table} (webhook_id, webhook_timestamp, event_type, webhook_signature, payload)
-                 VALUES ($1, to_timestamp($2), $3, $4, $5) ON CONFLICT DO NOTHING`,
-          values: [
+                 VALUES ${rows.join(', ')} ON CONFLICT DO NOTHING`,
+          values: messages.flatMap((message) => [
             message.msgId,
             signedTimestamp(message),
             message.eventType,
             signature(message),
             message.body,
-          ],
+          ]),
         }),
         timeoutMs,
         'waiting for PostgreSQL to commit the insert',
       );
-      const inserted = result.rowCount === 0 ? 'already present (ON CONFLICT)' : 'inserted';
-      return successOutcome(`${inserted} into ${table}`, started);
+      if (messages.length === 1) {
+        const inserted = result.rowCount === 0 ? 'already present (ON CONFLICT)' : 'inserted';
+        return successOutcome(`${inserted} into ${table}`, started);
+      }
+      const present = messages.length - (result.rowCount ?? 0);
+      return successOutcome(
+        `${messages.length} rows committed in one transaction into ${table}` +
+          (present > 0 ? ` (${present} already present, ON CONFLICT)` : ''),
+        started,
+      );
     } catch (error) {
       if (database && error instanceof Error && isConnectionLoss(error)) pool.discard(config.url, database);
       return failureOutcome(error, started, isPermanent);
@@ -129,8 +150,18 @@ export function createPostgresTablePublisher(options: {
     signal?: AbortSignal,
   ) {
     const started = performance.now();
-    return abortable(attempt(config, message, timeoutMs, started), signal, started);
+    return abortable(attempt(config, [message], timeoutMs, started), signal, started);
   }
 
-  return { publish, connections: pool.size, close: pool.close };
+  function publishEach(
+    config: PostgresTableConfig,
+    messages: readonly BrokerMessage[],
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ) {
+    const started = performance.now();
+    return abortable(attempt(config, messages, timeoutMs, started), signal, started);
+  }
+
+  return { publish, publishEach, connections: pool.size, close: pool.close };
 }

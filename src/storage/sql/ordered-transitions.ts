@@ -1,5 +1,6 @@
 /**
- * Ordered delivery's state machine (fifoEndpoint destinations): every write of `fifo_state` and
+ * Ordered delivery's state machine (fifoEndpoint destinations, and broker destinations with
+ * batching: domain/ordered-batch.ts `orderedBatching`): every write of `fifo_state` and
  * `fifo_queue`, for both backends. No other file writes either table.
  *
  * An ordered destination gets no `deliveries` rows. Each message fanned out to it is queued in
@@ -20,7 +21,7 @@
  *     due ──claim──► leased ──ack──► due (more queued) | idle
  *                           ├─ fail, retries left ──► retrying ──time passes──► due
  *                           ├─ fail, none left ─────► stopped ──force-retry──► due
- *                           ├─ short batch ─────────► waiting
+ *                           ├─ short batch ─────────► waiting (due: it filled during the turn)
  *                           └─ release ─────────────► due | idle
  *     leased ──lease lapses (worker died)──► due (claimed again: the batch may repeat, never reorder)
  *     any ──skip──► position moves; due | idle (a live lease keeps its lease end)
@@ -177,11 +178,17 @@ export function createOrderedTransitions(driver: Pick<SqlDriver, 'capabilities' 
             )) > 0
           );
         case 'wait':
+          // An ingest while the row was leased left its due time (the lease end) alone, so a batch that
+          // filled during the turn is due now here, or it would wait out maxWaitSecs full.
           return (
             (await tx.run(
-              `UPDATE fifo_state SET next_attempt_at = ${dueIfQueued('acked_seq')}, lease_owner = NULL, updated_at = ?
+              `UPDATE fifo_state SET next_attempt_at = CASE
+                 WHEN last_seq - acked_seq >= ${BIG} THEN ${BIG}
+                 WHEN last_seq > acked_seq THEN ${BIG}
+                 ELSE NULL END,
+               lease_owner = NULL, updated_at = ?
                WHERE ${HELD}`,
-              [finish.until, now, ...held],
+              [finish.batchSize, now, finish.until, now, ...held],
             )) > 0
           );
         case 'release':
