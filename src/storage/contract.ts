@@ -400,10 +400,10 @@ export interface MessageStore {
 export interface PollingConsumerRecord {
   endpointId: string;
   consumerId: string;
-  /** The consumer reads the application's message ids above this one (a message id or an id boundary). */
+  /** Where the consumer reads on from: a stream position (api/use-cases/polling.ts), opaque here. */
   position: string;
   committedOffset: number;
-  /** Message ids handed out after `position`, in order, not yet committed. */
+  /** The position after each message handed out after `position`, in order, not yet committed. */
   handed: string[];
   /** While later than now, a poll continues after `handed` instead of reading them again. */
   leaseExpiresAt: number | null;
@@ -412,9 +412,16 @@ export interface PollingConsumerRecord {
 
 /** What a polling read selects in SQL; the channel and payload filters are applied by the caller. */
 export interface PollingRead {
-  /** Exclusive lower bound (a message id or an id boundary). */
-  after: string;
-  /** Exclusive upper bound: messages at or above it may still be committing; null = none. */
+  /** Exclusive lower bound on ids: messages at or below it are not in the stream (a message id or an id boundary). */
+  floor: string;
+  /**
+   * Exclusive lower bound in the store's read order (`PollingStore.order`): a `place` this store
+   * returned; null = from the first message above `floor`. `id` order: a message id. `commit` order:
+   * `<transaction id>/<message id>`, the message id empty for a place before every message of that
+   * transaction.
+   */
+  after: string | null;
+  /** `id` order only: exclusive upper bound on ids (messages at or above it may still be committing); null = none. */
   before: string | null;
   /** null = every event type. */
   eventTypes: readonly string[] | null;
@@ -423,9 +430,33 @@ export interface PollingRead {
   limit: number;
 }
 
+export interface PollingPage {
+  /** In read order, each with its place: the `after` that continues after it. */
+  rows: { message: MessageRecord; place: string }[];
+  /**
+   * With fewer rows than `limit`: a place after every one of them that no message committed later
+   * can precede (`commit` order: the oldest transaction still running), so a read that found nothing
+   * still moves on; null = none (`id` order).
+   */
+  end: string | null;
+  /**
+   * `after` names a transaction this database has not reached (an iterator made up, or a database
+   * restored from a logical dump into another cluster: docs/operations.md); nothing was read.
+   */
+  unknownPlace?: true;
+}
+
 export interface PollingStore {
-  /** The application's messages in `read`'s range and event types, oldest (smallest id) first. */
-  messagesAfter(appId: string, read: PollingRead): Promise<MessageRecord[]>;
+  /**
+   * The order `messagesAfter` reads in. `commit` (PostgreSQL, migration 0015): by the id of each
+   * message's transaction, then by id, only transactions below the oldest one still running, so no
+   * message committed later can come before a place already read, however many processes write.
+   * `id`: by message id; a reader must stop below the ids still being committed (`before`), which
+   * only the one process that writes knows.
+   */
+  readonly order: 'commit' | 'id';
+  /** Up to `limit` of the application's messages after `read.after` (and above `read.floor`), of its event types. */
+  messagesAfter(appId: string, read: PollingRead): Promise<PollingPage>;
   getConsumer(endpointId: string, consumerId: string): Promise<PollingConsumerRecord | undefined>;
   /** Creates or replaces the consumer's row. */
   saveConsumer(record: PollingConsumerRecord): Promise<void>;

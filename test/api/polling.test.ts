@@ -2,15 +2,18 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { DestinationStatusIn, Svix } from 'svix2';
-import { SETTLE_MS } from '../../src/api/use-cases/polling.ts';
+import { newId } from '../../src/domain/ids.ts';
+import type { MessageRecord } from '../../src/storage/contract.ts';
 import { forEachBackend, type TestBackend } from '../helpers/backends.ts';
+import { commitHorizonPassed, type SqlClient, schemaHolding } from '../helpers/commit-horizon.ts';
+import { endpoint } from '../storage/fixtures.ts';
 import { ADMIN_TOKEN, type Harness, harness } from './harness.ts';
 
 /**
  * Polling endpoints (docs/destinations.md, `pollingEndpoint`): made and read with the official SDK 2.x
  * (`svix.destination`, `svix.message.poller`), the poller v2 routes (not in the SDK's public surface)
- * over HTTP. The clock is the test's: on PostgreSQL a message becomes readable SETTLE_MS after it was
- * accepted (other processes may still be committing theirs), and `settle()` moves time past that.
+ * over HTTP. On PostgreSQL a committed message is readable once every older transaction in the cluster
+ * has ended (other test processes' too): `settle()` waits for that.
  */
 const V1 = '/api/v1';
 
@@ -18,7 +21,7 @@ interface Setup {
   h: Harness;
   svix: Svix;
   appId: string;
-  settle(): void;
+  settle(): Promise<void>;
   advance(ms: number): void;
   send(eventType: string, payload: Record<string, unknown>, extra?: Record<string, unknown>): Promise<string>;
 }
@@ -40,9 +43,7 @@ async function setup(t: { after(fn: () => Promise<void>): void }, backend: TestB
     h,
     svix,
     appId: app.id,
-    settle: () => {
-      skew += SETTLE_MS + 1;
-    },
+    settle: () => commitHorizonPassed(h.storage),
     advance: (ms) => {
       skew += ms;
     },
@@ -59,6 +60,20 @@ async function setup(t: { after(fn: () => Promise<void>): void }, backend: TestB
 }
 
 const ids = (items: { id: string }[]) => items.map((item) => item.id);
+
+/** Resolves once some session waits on a lock `holder` holds. */
+async function blockedBy(holder: SqlClient): Promise<void> {
+  const pid = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;
+  for (let tries = 0; tries < 3_000; tries++) {
+    const waiting = await holder.query(
+      'SELECT 1 FROM pg_stat_activity WHERE $1::int = ANY (pg_blocking_pids(pid))',
+      [pid],
+    );
+    if (waiting.rows.length > 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error('the other ingest never reached the lock');
+}
 
 forEachBackend((backend) => {
   test('a polling endpoint gets no deliveries; the SDK poller reads its stream in order, filtered', async (t) => {
@@ -79,7 +94,7 @@ forEachBackend((backend) => {
     const three = await s.send('order.paid', { n: 3 });
     const deliveries = await s.h.call({ url: `${V1}/app/${s.appId}/msg/${one}/endpoint` });
     assert.deepEqual(deliveries.json().data, [], 'no delivery row: nothing is pushed to a polling endpoint');
-    s.settle();
+    await s.settle();
 
     const first = await s.svix.message.poller.poll(s.appId, sink.id);
     assert.deepEqual(ids(first.data), [one, three], 'messages since its creation, of its event types');
@@ -95,11 +110,7 @@ forEachBackend((backend) => {
     const empty = await s.svix.message.poller.poll(s.appId, sink.id, { iterator: first.iterator });
     assert.deepEqual(empty.data, []);
     const four = await s.send('order.created', { n: 4 });
-    const unsettled = await s.svix.message.poller.poll(s.appId, sink.id, { iterator: empty.iterator });
-    // Where other processes write too, a message waits SETTLE_MS, so one still committing elsewhere
-    // cannot be passed over; alone (SQLite), this process knows every ingest in flight.
-    assert.deepEqual(ids(unsettled.data), s.h.storage.capabilities.multipleWriters ? [] : [four]);
-    s.settle();
+    await s.settle();
     const next = await s.svix.message.poller.poll(s.appId, sink.id, { iterator: empty.iterator });
     assert.deepEqual(ids(next.data), [four], 'the iterator continues where the last poll ended');
 
@@ -124,6 +135,163 @@ forEachBackend((backend) => {
     assert.equal(notPolling.statusCode, 404, 'only polling endpoints can be polled');
   });
 
+  test('a message committed late by another process is read, in commit order, never passed over', async (t) => {
+    const s = await setup(t, backend);
+    if (s.h.storage.polling.order !== 'commit') {
+      t.skip('one writing process (SQLite) knows its ingests in flight: nothing commits behind a reader');
+      return;
+    }
+    const sink = await s.svix.destination.create(s.appId, { type: 'pollingEndpoint' });
+    // Another api process on the same database, and a delivery target whose row a third connection
+    // locks: that process's ingest inserts its message, then waits on the lock (a lock wait, as a slow
+    // fsync or a paused process would hold it) before it commits.
+    const elsewhere = await s.h.storage.openAnother();
+    const target = await s.h.storage.endpoints.create(endpoint(s.appId, { disabled: true }));
+    const { default: pg } = await import('pg');
+    const locker = new pg.Client({ connectionString: process.env['HOOKYARD_TEST_DATABASE_URL'] });
+    await locker.connect();
+    t.after(() => locker.end());
+    const schema = await schemaHolding(locker, 'endpoints', target.id);
+    const poller = s.svix.message.poller;
+    const v2 = async (query: string) => {
+      const response = await s.h.call({
+        url: `${V1}/app/${s.appId}/polling-endpoint/${sink.id}/consumer/v${query}`,
+      });
+      assert.equal(response.statusCode, 200, response.body);
+      return response.json() as { data: { id: string; offset: number }[]; done: boolean };
+    };
+    const now = Date.now() + skew;
+    const held: MessageRecord = {
+      id: newId('message', now),
+      appId: s.appId,
+      uid: null,
+      eventType: 'tick',
+      channels: null,
+      payload: '{"n":0}',
+      payloadExpiresAt: now + 86_400_000,
+      createdAt: now,
+    };
+
+    await locker.query('BEGIN');
+    await locker.query(`SELECT 1 FROM ${schema}.endpoints WHERE id = $1 FOR UPDATE`, [target.id]);
+    const heldIngest = elsewhere.messages.ingest({ message: held, endpointIds: [target.id] });
+    // The lock ends before the storages close, whatever happens here, or closing them would wait for
+    // the ingest it holds.
+    const whileHeld = async () => {
+      let locked = true;
+      try {
+        await blockedBy(locker);
+        s.advance(10);
+        const later = [await s.send('tick', { n: 1 }), await s.send('tick', { n: 2 })];
+        assert.ok(
+          later.every((id) => id > held.id),
+          'the held message has the smallest id',
+        );
+        // Past the old margin (2 s after acceptance, by this process's clock): by id a reader would now
+        // pass the held message for good.
+        s.advance(5_000);
+        const waiting = await poller.poll(s.appId, sink.id);
+        assert.deepEqual(ids(waiting.data), [], 'nothing after a transaction still open is readable');
+        assert.equal(waiting.done, true);
+        const consumerWaiting = await poller.consumerPoll(s.appId, sink.id, 'c');
+        assert.deepEqual(ids(consumerWaiting.data), []);
+        assert.deepEqual((await v2('')).data, []);
+        await locker.query('COMMIT');
+        locked = false;
+        return { later, waiting, consumerWaiting };
+      } finally {
+        if (locked) await locker.query('ROLLBACK');
+      }
+    };
+    const { later, waiting, consumerWaiting } = await whileHeld();
+    await heldIngest;
+    await s.settle();
+
+    const expected = [held.id, ...later];
+    const read = await poller.poll(s.appId, sink.id, { iterator: waiting.iterator });
+    assert.deepEqual(ids(read.data), expected, 'from the iterator of the empty poll: the late commit first');
+    const consumerRead = await poller.consumerPoll(s.appId, sink.id, 'c', {
+      iterator: consumerWaiting.iterator,
+    });
+    assert.deepEqual(ids(consumerRead.data), expected);
+    const leased = await v2('?lease_duration_ms=60000');
+    assert.deepEqual(
+      leased.data.map((item) => [item.id, item.offset]),
+      expected.map((id, index) => [id, index + 1]),
+    );
+
+    const again = await poller.poll(s.appId, sink.id, { iterator: read.iterator });
+    assert.deepEqual(ids(again.data), [], 'nothing is read twice');
+    const consumerAgain = await poller.consumerPoll(s.appId, sink.id, 'c', {
+      iterator: consumerRead.iterator,
+    });
+    assert.deepEqual(ids(consumerAgain.data), []);
+    assert.deepEqual((await v2('?lease_duration_ms=60000')).data, [], 'the lease covers all three');
+    const committed = await s.h.call({
+      method: 'POST',
+      url: `${V1}/app/${s.appId}/polling-endpoint/${sink.id}/consumer/v/commit`,
+      payload: { offset: 3 },
+    });
+    assert.equal(committed.statusCode, 204, committed.body);
+    assert.deepEqual((await v2('')).data, [], 'committed: nothing again');
+    const fromStart = await poller.poll(s.appId, sink.id);
+    assert.deepEqual(ids(fromStart.data), expected, 'the stream from its start holds each message once');
+  });
+
+  test('positions kept as message ids (before schema 15) read on; a made-up iterator is refused', async (t) => {
+    const s = await setup(t, backend);
+    const sink = await s.svix.destination.create(s.appId, { type: 'pollingEndpoint' });
+    const sent: string[] = [];
+    for (let n = 0; n < 4; n++) sent.push(await s.send('tick', { n }));
+    await s.settle();
+    const poller = s.svix.message.poller;
+    const legacy = (id: string | undefined) => Buffer.from(id ?? '').toString('base64url');
+
+    const read = await poller.poll(s.appId, sink.id, { iterator: legacy(sent[0]) });
+    assert.deepEqual(ids(read.data), sent.slice(1), 'an old iterator: the messages after that id');
+    const next = await poller.poll(s.appId, sink.id, { iterator: read.iterator });
+    assert.deepEqual(next.data, []);
+
+    // A v2 consumer saved as schema 14 left it: a message id as its position and as what it was handed.
+    await s.h.storage.polling.saveConsumer({
+      endpointId: sink.id,
+      consumerId: 'old',
+      position: sent[0] ?? '',
+      committedOffset: 5,
+      handed: [sent[1] ?? ''],
+      leaseExpiresAt: Date.now() + skew + 60_000,
+      updatedAt: Date.now() + skew,
+    });
+    const url = `${V1}/app/${s.appId}/polling-endpoint/${sink.id}/consumer/old`;
+    const leased = await s.h.call({ url: `${url}?lease_duration_ms=60000` });
+    assert.deepEqual(
+      (leased.json().data as { id: string; offset: number }[]).map((item) => [item.id, item.offset]),
+      [
+        [sent[2], 7],
+        [sent[3], 8],
+      ],
+      'the lease still runs: after what it was handed',
+    );
+    const commit = await s.h.call({ method: 'POST', url: `${url}/commit`, payload: { offset: 6 } });
+    assert.equal(commit.statusCode, 204, commit.body);
+    s.advance(61_000);
+    const after = await s.h.call({ url });
+    assert.deepEqual(ids(after.json().data), sent.slice(2), 'committed up to the old handed id');
+
+    const commitShaped = Buffer.from(`${sent[0]}/1/${sent[1]}`).toString('base64url');
+    const shaped = await s.h.call({ url: `${V1}/app/${s.appId}/poller/${sink.id}?iterator=${commitShaped}` });
+    if (s.h.storage.polling.order === 'commit') {
+      assert.equal(shaped.statusCode, 200, shaped.body);
+      const ahead = Buffer.from(`${sent[0]}/${2n ** 62n}/`).toString('base64url');
+      const refused = await s.h.call({ url: `${V1}/app/${s.appId}/poller/${sink.id}?iterator=${ahead}` });
+      assert.equal(refused.statusCode, 409, refused.body);
+      assert.match(refused.json().detail, /transaction the database has not reached/);
+    } else {
+      assert.equal(shaped.statusCode, 422, 'SQLite makes no commit-order positions');
+      assert.deepEqual(shaped.json().detail[0].loc, ['query', 'iterator']);
+    }
+  });
+
   test('consumers read independently; an uncommitted batch is read again; seek moves a consumer', async (t) => {
     const s = await setup(t, backend);
     const sink = await s.svix.destination.create(s.appId, { type: 'pollingEndpoint' });
@@ -132,7 +300,7 @@ forEachBackend((backend) => {
       sent.push(await s.send('tick', { n }));
       s.advance(10); // one message per millisecond at least, so a seek by time is exact
     }
-    s.settle();
+    await s.settle();
     const poller = s.svix.message.poller;
 
     const a1 = await poller.consumerPoll(s.appId, sink.id, 'a', { limit: 2 });
@@ -161,7 +329,7 @@ forEachBackend((backend) => {
     const sink = await s.svix.destination.create(s.appId, { type: 'pollingEndpoint' });
     const sent: string[] = [];
     for (let n = 0; n < 6; n++) sent.push(await s.send('tick', { n }));
-    s.settle();
+    await s.settle();
     const url = (consumer: string, query = '') =>
       `${V1}/app/${s.appId}/polling-endpoint/${sink.id}/consumer/${consumer}${query}`;
     const poll = async (consumer: string, query: string) => {
@@ -214,7 +382,7 @@ forEachBackend((backend) => {
     const latest = await poll('late', '?starting_position=latest');
     assert.deepEqual(latest.data, [], 'latest: only what is accepted from now on');
     const fresh = await s.send('tick', { n: 6 });
-    s.settle();
+    await s.settle();
     assert.deepEqual(ids((await poll('late', '')).data), [fresh]);
     assert.deepEqual(
       ids((await poll('early', '?limit=1')).data),
@@ -232,7 +400,7 @@ forEachBackend((backend) => {
     const expunged = await s.send('tick', { n: 1 });
     const gone = await s.h.call({ method: 'DELETE', url: `${V1}/app/${s.appId}/msg/${expunged}/content` });
     assert.equal(gone.statusCode, 204, gone.body);
-    s.settle();
+    await s.settle();
     await s.svix.destination.patch(s.appId, sink.id, {
       type: 'pollingEndpoint',
       status: DestinationStatusIn.Disabled,
@@ -299,7 +467,7 @@ forEachBackend((backend) => {
         .sort();
     assert.deepEqual(await fanned(big), [redisId, plain.id].sort());
     assert.deepEqual(await fanned(small), [plain.id], 'the filtered destination does not hear the small one');
-    s.settle();
+    await s.settle();
     assert.deepEqual(ids((await s.svix.message.poller.poll(s.appId, pollerId)).data), [big]);
 
     const patched = await s.h.call({
@@ -335,7 +503,7 @@ forEachBackend((backend) => {
     const sink = await s.svix.destination.create(s.appId, { type: 'pollingEndpoint' });
     const other = await s.svix.destination.create(s.appId, { type: 'pollingEndpoint' });
     const sent = await s.send('tick', { n: 1 });
-    s.settle();
+    await s.settle();
     const tokenUrl = `${V1}/auth/app/${s.appId}/poller/${sink.id}/token`;
     const got = await s.h.call({ url: tokenUrl });
     assert.equal(got.statusCode, 200, got.body);

@@ -37,7 +37,7 @@ const DEFAULT_LIMIT = 50;
 /** A poller read as the v1 poller routes answer it: the messages, the iterator to go on from, `done`. */
 function pollerPageOut(batch: Awaited<ReturnType<typeof readStream>>) {
   return {
-    data: batch.messages.map((message) => polledMessageOut(message)),
+    data: batch.messages.map(({ message }) => polledMessageOut(message)),
     iterator: iteratorOf(batch.position),
     done: batch.done,
   };
@@ -108,21 +108,14 @@ export function pollingRoutes(ctx: ApiContext, pollers: PollerTokens): FastifyPl
         const after = parseTime(query.after ?? undefined);
         const from =
           query.iterator != null
-            ? positionOf(query.iterator, endpoint)
+            ? positionOf(ctx.storage, query.iterator, endpoint)
             : after !== undefined
               ? positionAfter(endpoint, after)
               : streamStart(endpoint);
-        const batch = await readStream(
-          ctx.storage,
-          endpoint,
-          from,
-          query.limit ?? DEFAULT_LIMIT,
-          ctx.clock(),
-          {
-            eventType: query.event_type ?? undefined,
-            channel: query.channel ?? undefined,
-          },
-        );
+        const batch = await readStream(ctx.storage, endpoint, from, query.limit ?? DEFAULT_LIMIT, {
+          eventType: query.event_type ?? undefined,
+          channel: query.channel ?? undefined,
+        });
         return pollerPageOut(batch);
       },
     );
@@ -144,7 +137,7 @@ export function pollingRoutes(ctx: ApiContext, pollers: PollerTokens): FastifyPl
         let consumer = await consumerOf(endpoint, params.consumer_id);
         // Passing the iterator a poll returned commits it: a batch not followed by its iterator is read again.
         if (query.iterator != null) {
-          consumer = movedTo(consumer, positionOf(query.iterator, endpoint));
+          consumer = movedTo(consumer, positionOf(ctx.storage, query.iterator, endpoint));
           await ctx.storage.polling.saveConsumer(consumer);
         }
         const batch = await readStream(
@@ -152,7 +145,6 @@ export function pollingRoutes(ctx: ApiContext, pollers: PollerTokens): FastifyPl
           endpoint,
           consumer.position,
           query.limit ?? DEFAULT_LIMIT,
-          ctx.clock(),
         );
         return pollerPageOut(batch);
       },

@@ -10,19 +10,23 @@ import type {
 
 /**
  * Reading a polling endpoint (docs/destinations.md, `pollingEndpoint`). A polling endpoint has no
- * deliveries: its stream is the application's messages accepted since the endpoint was created, in id
- * order (ids grow with ingest: domain/ids.ts), that its event types, channels and payload filter match,
- * and whose payload is still retained. A position in the stream is an exclusive lower bound on message
- * ids, so a read continues after the last message it returned, or after the last one it looked at.
+ * deliveries: its stream is the application's messages accepted since the endpoint was created that
+ * its event types, channels and payload filter match, and whose payload is still retained, in the
+ * order the storage reads them (`PollingStore.order`).
  *
- * A message is readable only once every message with a smaller id has committed, or a reader could move
- * past one still in its transaction and never see it. In this process that is known exactly (the ids
- * of ingests in flight, `trackIngest`); where other processes also write (`multipleWriters`), a message
- * is also held back until `SETTLE_MS` after it was accepted, the bound assumed for their commits.
+ * A position in the stream has two parts: a floor, an id boundary below which no message is in it
+ * (the endpoint's creation, or a seek's time), and a place in the read order after which the read
+ * continues (the last message returned or looked at, or the end of the last read). A reader must
+ * never move its place past a message that may still commit, or it never sees it:
+ * - `commit` order (PostgreSQL): the store returns only messages whose transaction, and every earlier
+ *   one, has ended, in transaction order, so a place is exact whichever processes write. The position
+ *   is written `<floor>/<tx>/<id>`; a bare floor (`<floor>`: a stream start, a seek, or a position kept
+ *   before schema 15, when positions were message ids) reads everything above it from the first.
+ * - `id` order (SQLite: one process writes): the ids of this process's ingests in flight are known
+ *   exactly (`trackIngest`) and a read stops below the oldest. Floor and place are one message id.
+ * Positions stay opaque to clients (iterators are their base64url).
  */
 
-/** How long after acceptance another process's message is assumed committed (multiple writers only). */
-export const SETTLE_MS = 2_000;
 /** Rows looked at per storage read, and most looked at per poll: a poll over many non-matching messages
  * answers `done: false` with the position it reached rather than scanning without end. */
 const SCAN_PAGE = 500;
@@ -45,12 +49,11 @@ export function trackIngest(storage: Storage, id: string): () => void {
   return () => set.delete(id);
 }
 
-/** Exclusive upper bound of the ids a read may return now; null = none. */
-function horizon(storage: Storage, now: number): string | null {
+/** `id` order: the exclusive upper bound of the ids a read may return now; null = none. */
+function horizon(storage: Storage): string | null {
+  if (storage.polling.order === 'commit') return null;
   const oldest: string | undefined = inFlight.get(storage)?.values().next().value;
-  const settled = storage.capabilities.multipleWriters ? idBoundary('message', now - SETTLE_MS) : null;
-  if (oldest === undefined) return settled;
-  return settled === null || oldest < settled ? oldest : settled;
+  return oldest ?? null;
 }
 
 /** Where a polling endpoint's stream begins: its creation. */
@@ -65,21 +68,51 @@ export function positionAfter(endpoint: EndpointRecord, ms: number): string {
 
 const atLeast = (position: string, floor: string) => (position < floor ? floor : position);
 
-const POSITION = /^msg_[0-9A-Za-z]{27}$/;
+const ID = '[0-9A-Za-z]{27}';
+const FLOOR = new RegExp(`^msg_${ID}$`);
+const COMMIT_POSITION = new RegExp(`^(msg_${ID})/([0-9]{1,20})/((?:msg_${ID})?)$`);
+
+interface Position {
+  floor: string;
+  /** A place in the store's read order; null = from the first message above the floor. */
+  place: string | null;
+}
+
+/** A position, or undefined when it is not one this storage makes. */
+function parse(storage: Storage, position: string): Position | undefined {
+  if (FLOOR.test(position)) return { floor: position, place: null };
+  if (storage.polling.order !== 'commit') return undefined;
+  const match = COMMIT_POSITION.exec(position);
+  if (!match) return undefined;
+  const [, floor = '', tx = '', id = ''] = match;
+  return { floor, place: `${tx}/${id}` };
+}
+
+function format(storage: Storage, { floor, place }: Position): string {
+  if (place === null) return floor;
+  return storage.polling.order === 'commit' ? `${floor}/${place}` : place;
+}
 
 /** A v1 iterator is the position, opaque to clients. */
 export function iteratorOf(position: string): string {
   return Buffer.from(position).toString('base64url');
 }
 
-export function positionOf(iterator: string, endpoint: EndpointRecord): string {
-  const position = Buffer.from(iterator, 'base64url').toString();
-  if (!POSITION.test(position))
+export function positionOf(storage: Storage, iterator: string, endpoint: EndpointRecord): string {
+  const position = parse(storage, Buffer.from(iterator, 'base64url').toString());
+  if (!position)
     throw ApiError.validation(
       ['query', 'iterator'],
       'the iterator is not one this polling endpoint returned; pass an iterator from a previous poll, or none to start over',
     );
-  return atLeast(position, streamStart(endpoint));
+  return format(storage, withFloor(position, endpoint));
+}
+
+/** Never below the stream's start (in `id` order a parsed position has no place: floor and place are one id). */
+function withFloor(position: Position, endpoint: EndpointRecord): Position {
+  const start = streamStart(endpoint);
+  if (position.floor >= start) return position;
+  return { floor: start, place: position.place };
 }
 
 export interface StreamRead {
@@ -90,8 +123,10 @@ export interface StreamRead {
 }
 
 export interface StreamBatch {
-  messages: MessageRecord[];
-  /** The position after this batch: after the last message returned, or the last one looked at. */
+  /** Each message with the position just after it. */
+  messages: { message: MessageRecord; position: string }[];
+  /** The position after this batch: after the last message returned, or the last one looked at, or
+   * (commit order, nothing more readable) after everything that may be read now. */
   position: string;
   /** Nothing more is readable now. */
   done: boolean;
@@ -106,36 +141,50 @@ export async function readStream(
   endpoint: EndpointRecord,
   from: string,
   limit: number,
-  now: number,
   read: StreamRead = {},
 ): Promise<StreamBatch> {
-  let position = atLeast(from, streamStart(endpoint));
-  if (endpoint.disabled || limit <= 0) return { messages: [], position, done: true };
+  const parsed = parse(storage, from);
+  // Positions come from this module (stored, or checked by positionOf): another form is a bug.
+  if (!parsed) throw new Error(`not a polling position: ${from}`);
+  const start = withFloor(parsed, endpoint);
+  const { floor } = start;
+  let place = start.place;
+  const position = () => format(storage, { floor, place });
+  if (endpoint.disabled || limit <= 0) return { messages: [], position: position(), done: true };
   const eventTypes =
     read.eventType === undefined
       ? endpoint.eventTypes
       : endpoint.eventTypes === null || endpoint.eventTypes.includes(read.eventType)
         ? [read.eventType]
         : [];
-  const before = horizon(storage, now);
-  const messages: MessageRecord[] = [];
+  const before = horizon(storage);
+  const messages: StreamBatch['messages'] = [];
   for (let scanned = 0; scanned < SCAN_BUDGET; ) {
-    const rows = await storage.polling.messagesAfter(endpoint.appId, {
-      after: position,
+    const page = await storage.polling.messagesAfter(endpoint.appId, {
+      floor,
+      after: place,
       before,
       eventTypes,
       channel: read.channel,
       limit: SCAN_PAGE,
     });
-    for (const row of rows) {
-      position = row.id;
-      if (hears(endpoint, row)) messages.push(row);
-      if (messages.length === limit) return { messages, position, done: false };
+    if (page.unknownPlace)
+      throw new ApiError(
+        'conflict',
+        'this polling position names a transaction the database has not reached (an iterator not made by this server, or a database restored from a logical dump: docs/operations.md); poll without an iterator, or seek the consumer',
+      );
+    for (const row of page.rows) {
+      place = row.place;
+      if (hears(endpoint, row.message)) messages.push({ message: row.message, position: position() });
+      if (messages.length === limit) return { messages, position: position(), done: false };
     }
-    scanned += rows.length;
-    if (rows.length < SCAN_PAGE) return { messages, position, done: true };
+    scanned += page.rows.length;
+    if (page.rows.length < SCAN_PAGE) {
+      if (page.end !== null) place = page.end;
+      return { messages, position: position(), done: true };
+    }
   }
-  return { messages, position, done: false };
+  return { messages, position: position(), done: false };
 }
 
 /** The endpoint's channels and payload filter (its event types were applied in SQL); no expired payloads. */
@@ -201,10 +250,10 @@ export async function pollConsumer(
     consumer.leaseExpiresAt !== null && consumer.leaseExpiresAt > now && consumer.handed.length < MAX_HANDED;
   const leased = leasing ? consumer.handed : [];
   const from = leased.at(-1) ?? consumer.position;
-  const batch = await readStream(storage, endpoint, from, limit, now);
+  const batch = await readStream(storage, endpoint, from, limit);
   const first = consumer.committedOffset + leased.length + 1;
-  const messages = batch.messages.map((message, index) => ({ message, offset: first + index }));
-  const handed = [...leased, ...batch.messages.map((message) => message.id)];
+  const messages = batch.messages.map(({ message }, index) => ({ message, offset: first + index }));
+  const handed = [...leased, ...batch.messages.map(({ position }) => position)];
   const next: PollingConsumerRecord = {
     ...consumer,
     handed,

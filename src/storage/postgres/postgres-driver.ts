@@ -72,6 +72,8 @@ const dialect: SqlDialect = {
   migrationLockSql: 'SELECT pg_advisory_xact_lock(7206201)',
   // Migration 0009.
   timePartitions: true,
+  // Migration 0015.
+  transactionIds: true,
   lockRowsClause: 'FOR UPDATE',
   // pg sends a JS array as an array literal; unnest zips the arrays back into rows, in order.
   batchRows: {

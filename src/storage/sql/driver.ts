@@ -56,6 +56,12 @@ export interface SqlDialect {
    * message_uids (PostgreSQL's migration 0009; sql/partitions.ts maintains them).
    */
   readonly timePartitions: boolean;
+  /**
+   * Each message row records the id of the transaction that inserted it (`messages.tx`, PostgreSQL's
+   * migration 0015) and a statement can learn the oldest transaction still running, so polling reads
+   * in commit-safe order (sql/polling.ts).
+   */
+  readonly transactionIds: boolean;
 }
 
 /**

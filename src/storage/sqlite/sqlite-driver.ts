@@ -22,6 +22,8 @@ const dialect: SqlDialect = {
   tableExistsSql: "SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = ?",
   // One file: no partitions (its 0009 is empty); retention deletes rows.
   timePartitions: false,
+  // One writing process: pollers read by id and know their own ingests in flight (its 0015 is empty).
+  transactionIds: false,
   // BEGIN IMMEDIATE already excludes every other writer, in this process and any other.
   migrationLockSql: '',
   lockRowsClause: '',

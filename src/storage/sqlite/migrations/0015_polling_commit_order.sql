@@ -1,0 +1,5 @@
+-- Hookyard schema 15 (SQLite): nothing changes. PostgreSQL's 0015 records each message's transaction
+-- so polling endpoints read in an order no later commit can precede, whichever process writes. A
+-- SQLite database has one writing process, which knows its own ingests in flight, so its pollers keep
+-- reading by message id and stop below the oldest id still being committed (src/api/use-cases/polling.ts).
+-- The number is kept so both dialects stay at the same schema version.
