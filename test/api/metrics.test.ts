@@ -84,7 +84,9 @@ forEachBackend((backend) => {
       const empty = ['pending', 'sending', 'leased', 'parked', 'held'].every(
         (state) => m.get(`hookyard_deliveries{state="${state}"}`) === 0,
       );
-      return settled && empty ? m : undefined;
+      // The oldest-due probe runs on its own period, apart from the counts: wait for it as well.
+      const caughtUp = m.get('hookyard_oldest_due_seconds') === 0;
+      return settled && empty && caughtUp ? m : undefined;
     }, PATIENCE);
     assert.equal(ok.deliveries.length, 3);
     assert.equal(failing.deliveries.length, 6);
