@@ -16,11 +16,10 @@ import type { CheckpointReply } from './checkpoint-worker.ts';
  *
  *     writes ──every INTERVAL_MS while there are any, once the WAL has reached START_BYTES──►
  *       PASSIVE checkpoint on the worker (never waits, never blocks a write)
- *         ├─ the WAL under BARRIER_FRAMES ──► done (a write that finds every frame copied restarts it)
- *         └─ the WAL at BARRIER_FRAMES or more (commits kept landing during the passes, so no write
- *              ever found every frame copied and the WAL only grew) ──► one more pass while the
- *              driver holds new transactions back (`barrier`): it copies only what the last pass
- *              left, and the next write restarts the WAL from its beginning
+ *         ├─ caught up, or the WAL still small ──► done; the next write restarts the WAL from its start
+ *         └─ behind by more than BARRIER_FRAMES (writes never paused long enough for a pass to finish)
+ *              ──► one more pass while the driver holds new transactions back (`barrier`): it copies
+ *                  only what the last pass left, and the WAL restarts at the next write
  *
  * The barrier pauses transactions, not the event loop: requests are still parsed and deliveries still
  * sent while it runs. A checkpoint is safe with any interleaving (SQLite locks the WAL index), keeps
@@ -47,11 +46,7 @@ export interface CheckpointerDeps {
 /** SQLite's own threshold for its automatic checkpoint: 1,000 pages of 4 KiB. */
 const START_BYTES = 4 * 1024 * 1024;
 const INTERVAL_MS = 200;
-/**
- * 32 MiB of 4 KiB frames. A barrier pass costs about the same whatever this is (the copy of what one
- * background pass left, and two fsyncs), so this sets how often transactions wait for one (at 1,000
- * messages/s here, about twice a second) against how large the WAL grows.
- */
+/** 32 MiB of 4 KiB frames. */
 export const BARRIER_FRAMES = 8_192;
 const SQLITE_FULL = 13;
 
@@ -124,10 +119,7 @@ export function createCheckpointer(deps: CheckpointerDeps): Checkpointer {
       if (size < START_BYTES) return;
     }
     const reply = await checkpoint('background');
-    // A pass that copied every frame still leaves the WAL as long as it is: it starts over from its
-    // beginning only at a write that finds every frame copied, and under a steady stream of commits
-    // one always lands during the pass. Grown this long, the WAL gets a pass with the writes held.
-    if (closed || !reply.ok || reply.log < BARRIER_FRAMES) return;
+    if (closed || !reply.ok || reply.checkpointed >= reply.log || reply.log < BARRIER_FRAMES) return;
     await deps.barrier(async () => {
       await checkpoint('barrier');
     });
