@@ -154,9 +154,6 @@ export function createCheckpointer(deps: CheckpointerDeps): Checkpointer {
       worker = undefined;
       if (!thread) return;
       const exited = new Promise<void>((resolve) => thread.once('exit', () => resolve()));
-      // Referenced again so that a process with nothing else left to do (the CLI, a script) still
-      // waits for the thread to close its connection, rather than exiting with close() unsettled.
-      thread.ref();
       thread.postMessage('close');
       await exited;
     },
