@@ -68,16 +68,6 @@ export interface WalFsync {
   readonly durationMs: number;
 }
 
-/** SQLite: one WAL checkpoint pass of the checkpoint thread (storage/sqlite/checkpointer.ts). */
-export interface WalCheckpoint {
-  /** `barrier`: run while new transactions waited, because background passes fell behind. */
-  readonly mode: 'background' | 'barrier';
-  readonly durationMs: number;
-  /** Frames in the WAL, and how many of them are now copied into the database file. */
-  readonly frames: number;
-  readonly copied: number;
-}
-
 /** An endpoint's circuit breaker changed (delivery-policies.md). */
 export interface CircuitChanged {
   readonly endpointId: string;
@@ -102,7 +92,6 @@ export const events = {
   attemptFinished: typed<AttemptFinished>('hookyard:attempt.finished'),
   commitBatch: typed<CommitBatch>('hookyard:commit.batch'),
   walFsync: typed<WalFsync>('hookyard:wal.fsync'),
-  walCheckpoint: typed<WalCheckpoint>('hookyard:wal.checkpoint'),
   circuitChanged: typed<CircuitChanged>('hookyard:circuit.changed'),
   endpointDisabled: typed<EndpointDisabled>('hookyard:endpoint.disabled'),
 } as const;

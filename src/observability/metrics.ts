@@ -11,7 +11,6 @@ import {
   type MessageIngested,
   type TasksClaimed,
   type TypedChannel,
-  type WalCheckpoint,
   type WalFsync,
 } from './events.ts';
 
@@ -118,13 +117,6 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
     registers,
   });
-  const checkpoint = new Histogram({
-    name: 'hookyard_checkpoint_seconds',
-    help: 'SQLite: one WAL checkpoint pass on the checkpoint thread, by mode (barrier: new transactions waited for it).',
-    labelNames: ['mode'] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    registers,
-  });
   const circuitChanges = new Counter({
     name: 'hookyard_circuit_changes_total',
     help: "Endpoint circuit breakers opened or closed by this process's completions.",
@@ -219,9 +211,6 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     commitDuration.labels(event.kind).observe(event.durationMs * SECONDS);
   });
   on(events.walFsync, (event: WalFsync) => fsync.observe(event.durationMs * SECONDS));
-  on(events.walCheckpoint, (event: WalCheckpoint) =>
-    checkpoint.labels(event.mode).observe(event.durationMs * SECONDS),
-  );
   on(events.circuitChanged, (event: CircuitChanged) => circuitChanges.labels(event.circuit).inc());
   on(events.endpointDisabled, (_event: EndpointDisabled) => disabled.inc());
 

@@ -118,7 +118,6 @@ async function openDriver(options: OpenDatabaseOptions): Promise<SqlDriver> {
   if (config.databaseUrl === '')
     return openSqliteDriver(join(ensureDataDir(config), SQLITE_FILE_NAME), {
       reserveBytes: config.diskReserve,
-      logger: options.logger,
     });
   const { openPostgresDriver } = await import('./postgres/postgres-driver.ts');
   return openPostgresDriver({

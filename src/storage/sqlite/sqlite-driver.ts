@@ -1,9 +1,7 @@
 import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
-import type { Logger } from '../../log/logger.ts';
 import { StorageFull, StorageUnavailable, UniqueViolation } from '../contract.ts';
 import type { SqlDialect, SqlDriver, SqlExecutor, SqlParam } from '../sql/driver.ts';
-import { createCheckpointer } from './checkpointer.ts';
 import { createDiskReserve } from './disk-reserve.ts';
 import { createWalSync } from './wal-sync.ts';
 
@@ -12,8 +10,6 @@ const SQLITE_FULL = 13;
 const SQLITE_CONSTRAINT_PRIMARYKEY = 1555;
 const SQLITE_CONSTRAINT_UNIQUE = 2067;
 const STATEMENT_CACHE_SIZE = 500;
-/** Bytes the WAL file is cut back to when it restarts after a burst grew it. */
-const WAL_SIZE_LIMIT = 64 * 1024 * 1024;
 
 const dialect: SqlDialect = {
   jsonArrayContains: (column) => `EXISTS (SELECT 1 FROM json_each(${column}) WHERE value = ?)`,
@@ -50,20 +46,13 @@ function values(width: number, rows: number): string {
  * otherwise run inside it. A queue serialises them: while a transaction is open, everything else waits
  * its turn; when none is, statements run at once without touching the queue.
  */
-export function openSqliteDriver(
-  path: string,
-  options: { reserveBytes?: number; logger?: Logger | undefined } = {},
-): SqlDriver {
+export function openSqliteDriver(path: string, options: { reserveBytes?: number } = {}): SqlDriver {
   const reserve = createDiskReserve(dirname(path), options.reserveBytes ?? 0);
   const db = new DatabaseSync(path);
   db.exec('PRAGMA journal_mode = WAL');
   // Durable commits are made durable by an fsync of the WAL off the event loop (see wal-sync.ts),
   // which is what synchronous=FULL would do on it.
   db.exec('PRAGMA synchronous = NORMAL');
-  // Checkpoints run on a thread of their own (checkpointer.ts), never inside a COMMIT here; a WAL
-  // grown past this during a burst is cut back to it when it restarts.
-  db.exec('PRAGMA wal_autocheckpoint = 0');
-  db.exec(`PRAGMA journal_size_limit = ${WAL_SIZE_LIMIT}`);
   const wal = createWalSync(`${path}-wal`);
   db.exec('PRAGMA foreign_keys = ON');
   db.exec('PRAGMA busy_timeout = 5000');
@@ -136,13 +125,6 @@ export function openSqliteDriver(
     return queued === 0 ? fn() : exclusive(fn);
   }
 
-  const checkpointer = createCheckpointer({
-    path,
-    barrier: (fn) => exclusive(fn),
-    onFull: exhausted,
-    logger: options.logger,
-  });
-
   let open = true;
   return {
     capabilities: Object.freeze({ multipleWriters: false, skipLocked: false, listenNotify: false }),
@@ -155,14 +137,12 @@ export function openSqliteDriver(
     run: async (sql, params) => {
       assertRoom();
       const changes = await outside(() => direct.run(sql, params));
-      checkpointer.written();
       await sync();
       return changes;
     },
     exec: async (script) => {
       assertRoom();
       await outside(() => direct.exec(script));
-      checkpointer.written();
       await sync();
     },
     diskFull: () => reserve.full,
@@ -175,7 +155,6 @@ export function openSqliteDriver(
         try {
           const value = await fn(direct);
           run(() => db.exec('COMMIT'));
-          checkpointer.written();
           return value;
         } catch (error) {
           if (db.isTransaction) db.exec('ROLLBACK');
@@ -190,9 +169,6 @@ export function openSqliteDriver(
     async close() {
       if (!open) return;
       open = false;
-      // Before the queue's last turn: a barrier pass may be waiting in it. This connection, closed
-      // last, then checkpoints what is left and removes the WAL.
-      await checkpointer.close();
       await exclusive(async () => {
         await wal.close();
         reserve.close();
