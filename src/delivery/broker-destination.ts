@@ -18,45 +18,26 @@ export function createBrokerDestination(options: {
   readonly publishers?: BrokerPublishers;
 }): Destination & Required<Pick<Destination, 'sendEach'>> {
   const publishers = options.publishers ?? createBrokerPublishers({ guard: options.guard });
+  /** A destination whose stored type has no publisher (or nothing to publish) fails for good. */
+  const refused = (error: string) => toOutcome({ kind: 'permanent', error, durationMs: 0 });
+  const noPublisher = (type: string | undefined) =>
+    refused(`no publisher for destination type ${type ?? 'http'}`);
+  /** A publish cut short by shutdown records nothing: its lease lapses and it is sent again. */
+  const settle = (outcome: PublishOutcome, signal: AbortSignal | undefined): DestinationOutcome =>
+    signal?.aborted && outcome.kind !== 'success' ? { kind: 'aborted' } : toOutcome(outcome);
   return {
     async send(endpoint, message, sendOptions) {
       const destination = endpoint.destination && brokerDestinationOf(endpoint.destination);
-      if (!destination) {
-        const type = endpoint.destination?.type ?? 'http';
-        return toOutcome({
-          kind: 'permanent',
-          error: `no publisher for destination type ${type}`,
-          durationMs: 0,
-        });
-      }
-      const outcome = await publishers.publish(
-        destination,
-        message,
-        sendOptions.timeoutMs,
-        sendOptions.signal,
-      );
-      // A publish cut short by shutdown records nothing: its lease lapses and it is sent again.
-      if (sendOptions.signal?.aborted && outcome.kind !== 'success') return { kind: 'aborted' };
-      return toOutcome(outcome);
+      if (!destination) return noPublisher(endpoint.destination?.type);
+      const { timeoutMs, signal } = sendOptions;
+      return settle(await publishers.publish(destination, message, timeoutMs, signal), signal);
     },
     async sendEach(endpoint, messages, sendOptions) {
       const destination = endpoint.destination && brokerDestinationOf(endpoint.destination);
-      if (!destination || messages.length === 0) {
-        const type = endpoint.destination?.type ?? 'http';
-        return toOutcome({
-          kind: 'permanent',
-          error: messages.length === 0 ? 'an empty batch' : `no publisher for destination type ${type}`,
-          durationMs: 0,
-        });
-      }
-      const outcome = await publishers.publishEach(
-        destination,
-        messages,
-        sendOptions.timeoutMs,
-        sendOptions.signal,
-      );
-      if (sendOptions.signal?.aborted && outcome.kind !== 'success') return { kind: 'aborted' };
-      return toOutcome(outcome);
+      if (!destination) return noPublisher(endpoint.destination?.type);
+      if (messages.length === 0) return refused('an empty batch');
+      const { timeoutMs, signal } = sendOptions;
+      return settle(await publishers.publishEach(destination, messages, timeoutMs, signal), signal);
     },
     close: () => publishers.close(),
   };

@@ -10,7 +10,15 @@ import pg from 'pg';
 import { Svix } from 'svix2';
 import { sqliteBackend } from '../api/harness.ts';
 import { forEachBackend } from '../helpers/backends.ts';
-import { assertVerifies, BROKERS, closedPort, uniqueName, until } from '../helpers/brokers.ts';
+import {
+  assertVerifies,
+  BROKERS,
+  closedPort,
+  createDestination,
+  destinationWithHeader,
+  uniqueName,
+  until,
+} from '../helpers/brokers.ts';
 import { ADMIN_TOKEN, type Pipeline, pipeline } from '../helpers/pipeline.ts';
 import { skipWithoutPostgres, testDatabaseUrl } from '../helpers/postgres-database.ts';
 
@@ -30,20 +38,12 @@ interface Attempt {
 }
 
 async function setUp(p: Pipeline, destination: object) {
-  const app = (await p.call({ method: 'POST', url: '/api/v1/app', payload: { name: 'Batches' } })).json();
-  const created = await p.call({
-    method: 'POST',
-    url: `/api/v1/app/${app.id}/destination`,
-    payload: destination,
-  });
-  assert.equal(created.statusCode, 201, created.body);
-  return destinationOf(p, app.id as string, created.json().id as string);
+  const { appId, id } = await createDestination(p, 'Batches', destination);
+  return destinationOf(p, appId, id);
 }
 
 async function destinationOf(p: Pipeline, appId: string, id: string) {
-  const base = `/api/v1/app/${appId}/destination/${id}`;
-  const secret: string = (await p.call({ method: 'GET', url: `${base}/secret` })).json().key;
-  await p.call({ method: 'PATCH', url: `${base}/headers`, payload: { headers: { 'x-team': 'billing' } } });
+  const { base, secret } = await destinationWithHeader(p, appId, id);
   /** Sends `count` messages numbered from `from`, in order; their ids. */
   const send = async (count: number, from = 1) => {
     const ids: string[] = [];

@@ -6,7 +6,14 @@ import { type IPublishPacket, connectAsync as mqttConnect } from 'mqtt';
 import { connect as natsConnect } from 'nats';
 import pg from 'pg';
 import { sqliteBackend } from '../api/harness.ts';
-import { assertVerifies, BROKERS, closedPort, uniqueName, until } from '../helpers/brokers.ts';
+import {
+  assertVerifies,
+  BROKERS,
+  closedPort,
+  createDestination,
+  uniqueName,
+  until,
+} from '../helpers/brokers.ts';
 import { pipeline } from '../helpers/pipeline.ts';
 import { skipWithoutPostgres, testDatabaseUrl } from '../helpers/postgres-database.ts';
 
@@ -17,34 +24,18 @@ import { skipWithoutPostgres, testDatabaseUrl } from '../helpers/postgres-databa
  */
 async function setUp(t: TestContext, destination: object) {
   const p = await pipeline(t, sqliteBackend());
-  const app = (await p.call({ method: 'POST', url: '/api/v1/app', payload: { name: 'Brokers' } })).json();
-  const created = await p.call({
-    method: 'POST',
-    url: `/api/v1/app/${app.id}/destination`,
-    payload: destination,
-  });
-  assert.equal(created.statusCode, 201, created.body);
-  const id: string = created.json().id;
-  const secret: string = (
-    await p.call({ method: 'GET', url: `/api/v1/app/${app.id}/destination/${id}/secret` })
-  ).json().key;
-  await p.call({
-    method: 'PATCH',
-    url: `/api/v1/app/${app.id}/destination/${id}/headers`,
-    payload: { headers: { 'x-team': 'billing' } },
-  });
+  const { appId, base, secret } = await createDestination(p, 'Brokers', destination);
   await p.startDispatcher();
   const sent = await p.call({
     method: 'POST',
-    url: `/api/v1/app/${app.id}/msg`,
+    url: `/api/v1/app/${appId}/msg`,
     payload: { eventType: 'invoice.paid', payload: { invoice: 'inv_1', amount: 42 } },
   });
   assert.equal(sent.statusCode, 202, sent.body);
   const msgId: string = sent.json().id;
   /** The destination's attempts once one succeeded (the API's view of the delivery). */
   const succeeded = async () => {
-    const attempts = async () =>
-      (await p.call({ method: 'GET', url: `/api/v1/app/${app.id}/destination/${id}/attempt` })).json().data;
+    const attempts = async () => (await p.call({ method: 'GET', url: `${base}/attempt` })).json().data;
     await until(async () => (await attempts()).length > 0);
     const [attempt] = await attempts();
     assert.equal(attempt.statusText, 'success', JSON.stringify(attempt));

@@ -8,6 +8,7 @@ import type { PublishOutcome } from '../../src/delivery/brokers/publish-outcome.
 import { parseCidrList } from '../../src/domain/cidr.ts';
 import { generateSecret } from '../../src/signing/keys.ts';
 import { signatureHeader } from '../../src/signing/sign.ts';
+import type { Pipeline } from './pipeline.ts';
 
 /** The local brokers (services of this machine; .ci/run starts any that is down). */
 export const BROKERS = {
@@ -175,3 +176,26 @@ export async function closedPort(): Promise<number> {
 }
 
 export const uniqueName = (prefix: string) => `${prefix}_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+
+/**
+ * A destination made through the API in a new application, with the `x-team: billing` header the
+ * consumers in the broker tests check, and its secret to verify signatures with.
+ */
+export async function createDestination(p: Pipeline, appName: string, destination: object) {
+  const app = (await p.call({ method: 'POST', url: '/api/v1/app', payload: { name: appName } })).json();
+  const created = await p.call({
+    method: 'POST',
+    url: `/api/v1/app/${app.id}/destination`,
+    payload: destination,
+  });
+  assert.equal(created.statusCode, 201, created.body);
+  return destinationWithHeader(p, app.id as string, created.json().id as string);
+}
+
+/** An existing destination's base path and secret, after giving it the `x-team: billing` header. */
+export async function destinationWithHeader(p: Pipeline, appId: string, id: string) {
+  const base = `/api/v1/app/${appId}/destination/${id}`;
+  const secret: string = (await p.call({ method: 'GET', url: `${base}/secret` })).json().key;
+  await p.call({ method: 'PATCH', url: `${base}/headers`, payload: { headers: { 'x-team': 'billing' } } });
+  return { appId, id, base, secret };
+}
