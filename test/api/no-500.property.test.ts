@@ -116,8 +116,11 @@ const FIELDS: Record<string, unknown> = {
   status: 1,
 };
 
-/** Codes that judge the request's content: an access refusal must come before any of them. */
-const BODY_PARSER_CODES = new Set(['invalid_json', 'json_too_deep']);
+/**
+ * The codes of Fastify's content-type and body parsers, which run before its not-found handler: on a
+ * generated path that names no route they may answer a foreign token (they disclose nothing).
+ */
+const BODY_PARSER_CODES = new Set(['invalid_json', 'json_too_deep', 'unsupported_media_type']);
 const ANSWERED_BY_VALIDATION = new Set([
   'ok',
   'validation',
