@@ -17,6 +17,7 @@ import {
   type Storage,
   TriggerType,
 } from '../storage/contract.ts';
+import { createClaimPump, type PassResult } from './claim-pump.ts';
 import type { EndpointLookup } from './prepare.ts';
 
 /**
@@ -75,7 +76,6 @@ export interface OrderedLoop {
 }
 
 const CLAIM_BATCH = 100;
-const MIN_SLEEP_MS = 10;
 const STORAGE_RETRY_MS = 1_000;
 /**
  * A send must end this long before the lease does, for clock drift and the completion's commit; below
@@ -89,13 +89,6 @@ export function createOrderedLoop(deps: OrderedLoopDeps): OrderedLoop {
   const { storage, config, clock, logger } = deps;
   const leaseMargin = Math.min(LEASE_MARGIN_MS, config.leaseDuration / 4);
   const minSend = Math.min(MIN_SEND_MS, config.leaseDuration / 4);
-  let running = false;
-  let claiming: Promise<void> | undefined;
-  let again = false;
-  let timer: NodeJS.Timeout | undefined;
-  let timerAt = Number.POSITIVE_INFINITY;
-  let poll: NodeJS.Timeout | undefined;
-  let unsubscribe: (() => void) | undefined;
   const turns = new Set<Promise<void>>();
   /**
    * Destinations with a turn running here, each with the newer lease a claim returned meanwhile (our
@@ -103,59 +96,39 @@ export function createOrderedLoop(deps: OrderedLoopDeps): OrderedLoop {
    * one ends, so one destination never has two turns at once here and no lease is left unused.
    */
   const busy = new Map<string, OrderedLease | undefined>();
+  const pump = createClaimPump({
+    clock,
+    pollIntervalMs: deps.pollIntervalMs,
+    subscribe: (wake) => storage.subscribeOrderedWork(wake),
+    ready: () => turns.size < deps.concurrency, // a turn ending wakes us
+    pass,
+  });
 
-  function wake(): void {
-    if (!running) return;
-    if (claiming) {
-      again = true;
-      return;
+  async function pass(): Promise<PassResult> {
+    const free = deps.concurrency - turns.size;
+    if (free <= 0) return 'stop';
+    const limit = Math.min(CLAIM_BATCH, free);
+    let leases: OrderedLease[];
+    try {
+      leases = await storage.ordered.claim(deps.owner, limit, clock(), config.leaseDuration);
+    } catch (error) {
+      logger.error({ err: toError(error) }, 'claiming ordered destinations failed; retrying');
+      pump.armTimer(clock() + STORAGE_RETRY_MS);
+      return 'stop';
     }
-    if (turns.size >= deps.concurrency) return; // a turn ending wakes us
-    claiming = loop().finally(() => {
-      claiming = undefined;
-    });
-  }
-
-  async function loop(): Promise<void> {
-    while (running) {
-      again = false;
-      const free = deps.concurrency - turns.size;
-      if (free <= 0) return;
-      const limit = Math.min(CLAIM_BATCH, free);
-      let leases: OrderedLease[];
-      try {
-        leases = await storage.ordered.claim(deps.owner, limit, clock(), config.leaseDuration);
-      } catch (error) {
-        logger.error({ err: toError(error) }, 'claiming ordered destinations failed; retrying');
-        armTimer(clock() + STORAGE_RETRY_MS);
-        return;
-      }
-      for (const lease of leases) {
-        if (busy.has(lease.endpointId)) busy.set(lease.endpointId, lease);
-        else start(lease);
-      }
-      if (leases.length === limit) continue;
-      try {
-        const due = await storage.ordered.nextDueAt();
-        if (due !== null) armTimer(due);
-      } catch (error) {
-        logger.error({ err: toError(error) }, 'reading the next ordered due time failed');
-        armTimer(clock() + STORAGE_RETRY_MS);
-      }
-      if (!again) return;
+    for (const lease of leases) {
+      if (busy.has(lease.endpointId)) busy.set(lease.endpointId, lease);
+      else start(lease);
     }
-  }
-
-  function armTimer(at: number): void {
-    if (!running || at >= timerAt) return;
-    const delay = Math.min(Math.max(at - clock(), MIN_SLEEP_MS), deps.pollIntervalMs);
-    if (timer) clearTimeout(timer);
-    timerAt = at;
-    timer = setTimeout(() => {
-      timer = undefined;
-      timerAt = Number.POSITIVE_INFINITY;
-      wake();
-    }, delay);
+    if (leases.length === limit) return 'more';
+    try {
+      const due = await storage.ordered.nextDueAt();
+      if (due !== null) pump.armTimer(due);
+    } catch (error) {
+      logger.error({ err: toError(error) }, 'reading the next ordered due time failed');
+      pump.armTimer(clock() + STORAGE_RETRY_MS);
+    }
+    return 'idle';
   }
 
   function start(lease: OrderedLease): void {
@@ -172,8 +145,8 @@ export function createOrderedLoop(deps: OrderedLoopDeps): OrderedLoop {
         const next = busy.get(lease.endpointId);
         busy.delete(lease.endpointId);
         turns.delete(turn);
-        if (next && running) start(next);
-        wake();
+        if (next && pump.running) start(next);
+        pump.wake();
       });
     turns.add(turn);
   }
@@ -200,8 +173,8 @@ export function createOrderedLoop(deps: OrderedLoopDeps): OrderedLoop {
         { endpointId: lease.endpointId },
         'an ordered destination lease lapsed during its turn; the next holder sends the batch again',
       );
-    if (result.kind === 'retry') armTimer(result.at);
-    if (result.kind === 'wait') armTimer(result.until);
+    if (result.kind === 'retry') pump.armTimer(result.at);
+    if (result.kind === 'wait') pump.armTimer(result.until);
   }
 
   async function take(lease: OrderedLease): Promise<void> {
@@ -335,19 +308,8 @@ export function createOrderedLoop(deps: OrderedLoopDeps): OrderedLoop {
   }
 
   return {
-    start() {
-      running = true;
-      unsubscribe = storage.subscribeOrderedWork(wake);
-      poll = setInterval(wake, deps.pollIntervalMs);
-      wake();
-    },
-    async stop() {
-      running = false;
-      unsubscribe?.();
-      if (poll) clearInterval(poll);
-      if (timer) clearTimeout(timer);
-      await claiming;
-    },
+    start: pump.start,
+    stop: pump.stop,
     running: () => turns,
   };
 }

@@ -1,0 +1,103 @@
+/**
+ * When a claim loop claims: the wake discipline the claim loop and the ordered loop share.
+ *
+ * Wakes come from the storage's work notices (`subscribe`), a slow poll that catches work other
+ * processes made due without a notice, a timer at the earliest known due time (`armTimer`), and
+ * whatever the loop itself calls `wake` for. One pass runs at a time: a wake during a pass marks it
+ * to run once more instead of being lost. A pass says what comes next:
+ *
+ * - `more`: it claimed a full batch with room left, so claim again at once;
+ * - `idle`: nothing more is due now (it armed the timer for what is due later); run again only if a
+ *   wake came meanwhile;
+ * - `stop`: leave it to a later wake (the loop is full, or storage failed and a retry is armed), even
+ *   if one came meanwhile.
+ */
+export type PassResult = 'more' | 'idle' | 'stop';
+
+export interface ClaimPumpDeps {
+  readonly clock: () => number;
+  readonly pollIntervalMs: number;
+  /** Subscribes to the storage's notices that work may be due; returns the unsubscribe. */
+  readonly subscribe: (wake: () => void) => () => void;
+  /** Whether a pass could claim anything now (a free slot); false skips the wake. */
+  readonly ready: () => boolean;
+  readonly pass: () => Promise<PassResult>;
+}
+
+export interface ClaimPump {
+  start(): void;
+  wake(): void;
+  /** Work becomes due at `at`: wake by then. */
+  armTimer(at: number): void;
+  readonly running: boolean;
+  /** No more passes; resolves once the one running (if any) has ended. */
+  stop(): Promise<void>;
+}
+
+/** Floor between timer-driven claims, so due-but-locked rows (another worker's claim) cannot spin us. */
+const MIN_SLEEP_MS = 10;
+
+export function createClaimPump(deps: ClaimPumpDeps): ClaimPump {
+  const { clock, pollIntervalMs } = deps;
+  let running = false;
+  let passing: Promise<void> | undefined;
+  let again = false;
+  let timer: NodeJS.Timeout | undefined;
+  let timerAt = Number.POSITIVE_INFINITY;
+  let poll: NodeJS.Timeout | undefined;
+  let unsubscribe: (() => void) | undefined;
+
+  function wake(): void {
+    if (!running) return;
+    if (passing) {
+      again = true;
+      return;
+    }
+    if (!deps.ready()) return;
+    passing = run().finally(() => {
+      passing = undefined;
+    });
+  }
+
+  async function run(): Promise<void> {
+    while (running) {
+      again = false;
+      const next = await deps.pass();
+      if (next === 'stop' || (next === 'idle' && !again)) return;
+    }
+  }
+
+  function armTimer(at: number): void {
+    if (!running || at >= timerAt) return;
+    // Beyond the poll interval the poll wakes us anyway (and setTimeout cannot wait past ~24.8 days).
+    const delay = Math.min(Math.max(at - clock(), MIN_SLEEP_MS), pollIntervalMs);
+    if (timer) clearTimeout(timer);
+    timerAt = at;
+    timer = setTimeout(() => {
+      timer = undefined;
+      timerAt = Number.POSITIVE_INFINITY;
+      wake();
+    }, delay);
+  }
+
+  return {
+    start() {
+      running = true;
+      unsubscribe = deps.subscribe(wake);
+      poll = setInterval(wake, pollIntervalMs);
+      wake();
+    },
+    wake,
+    armTimer,
+    get running() {
+      return running;
+    },
+    async stop() {
+      running = false;
+      unsubscribe?.();
+      if (poll) clearInterval(poll);
+      if (timer) clearTimeout(timer);
+      await passing;
+    },
+  };
+}
