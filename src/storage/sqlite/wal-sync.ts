@@ -1,4 +1,5 @@
-import { type FileHandle, open, stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
 import { events } from '../../observability/events.ts';
 
 /**
@@ -30,8 +31,10 @@ export function createWalSync(walPath: string): WalSync {
 
   async function fsyncOnce(): Promise<void> {
     // SQLite deletes the WAL only when its last connection closes; should the file ever be replaced
-    // while we hold the old one, syncing the stale descriptor would prove nothing, so check.
-    const current = await stat(walPath).catch(() => undefined);
+    // while we hold the old one, syncing the stale descriptor would prove nothing, so check. On the
+    // event loop: a stat takes microseconds, while a hop to the thread pool and back, on top of the
+    // fsync's own, cost about 5 % of a lightly loaded process (profile of the latency bench).
+    const current = statSync(walPath, { throwIfNoEntry: false });
     if (!current) return; // No WAL file: nothing has been written since the last checkpoint-and-close.
     if (!handle || inode !== current.ino) {
       await handle?.close().catch(() => {});
