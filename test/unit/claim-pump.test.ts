@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createClaimPump, type PassResult } from '../../src/dispatch/claim-pump.ts';
 
 /** A pump whose passes wait for the test to answer them, one at a time. */
