@@ -3,7 +3,7 @@ import type { Logger } from '../log/logger.ts';
 import { events } from '../observability/events.ts';
 import type { ClaimedTask, Storage } from '../storage/contract.ts';
 import type { Admission } from './admission.ts';
-import { createClaimPump, type PassResult } from './claim-pump.ts';
+import { createClaimPump, type PassResult, STORAGE_RETRY_MS } from './claim-pump.ts';
 
 /**
  * The claim loop: when to claim due deliveries, and how many.
@@ -44,8 +44,6 @@ export interface ClaimLoop {
   stop(): Promise<void>;
 }
 
-const STORAGE_RETRY_MS = 1_000;
-
 export function createClaimLoop(deps: ClaimLoopDeps): ClaimLoop {
   const { storage, admission, clock, logger } = deps;
   let saturated = false;
@@ -61,6 +59,7 @@ export function createClaimLoop(deps: ClaimLoopDeps): ClaimLoop {
       return false;
     },
     pass,
+    logger,
   });
 
   async function pass(): Promise<PassResult> {
@@ -91,14 +90,7 @@ export function createClaimLoop(deps: ClaimLoopDeps): ClaimLoop {
       return 'stop';
     }
     if (tasks.length === limit) return 'more';
-    try {
-      const due = await storage.deliveries.nextDueAt();
-      if (due !== null) pump.armTimer(due);
-    } catch (error) {
-      logger.error({ err: toError(error) }, 'reading the next due time failed');
-      pump.armTimer(clock() + STORAGE_RETRY_MS);
-    }
-    return 'idle';
+    return pump.restUntilDue(() => storage.deliveries.nextDueAt(), 'delivery');
   }
 
   return {

@@ -12,6 +12,9 @@
  * - `stop`: leave it to a later wake (the loop is full, or storage failed and a retry is armed), even
  *   if one came meanwhile.
  */
+import { toError } from '../errors/coerce.ts';
+import type { Logger } from '../log/logger.ts';
+
 export type PassResult = 'more' | 'idle' | 'stop';
 
 export interface ClaimPumpDeps {
@@ -22,6 +25,7 @@ export interface ClaimPumpDeps {
   /** Whether a pass could claim anything now (a free slot); false skips the wake. */
   readonly ready: () => boolean;
   readonly pass: () => Promise<PassResult>;
+  readonly logger: Logger;
 }
 
 export interface ClaimPump {
@@ -29,6 +33,11 @@ export interface ClaimPump {
   wake(): void;
   /** Work becomes due at `at`: wake by then. */
   armTimer(at: number): void;
+  /**
+   * The end of a short pass: arms the timer at the next due time `read` returns (none: the poll and
+   * the notices will do), or, should reading it fail, for a retry a second from now. Always `idle`.
+   */
+  restUntilDue(read: () => Promise<number | null>, what: string): Promise<PassResult>;
   readonly running: boolean;
   /** No more passes; resolves once the one running (if any) has ended. */
   stop(): Promise<void>;
@@ -36,6 +45,8 @@ export interface ClaimPump {
 
 /** Floor between timer-driven claims, so due-but-locked rows (another worker's claim) cannot spin us. */
 const MIN_SLEEP_MS = 10;
+/** How soon to try again after storage failed a claim or a due-time read. */
+export const STORAGE_RETRY_MS = 1_000;
 
 export function createClaimPump(deps: ClaimPumpDeps): ClaimPump {
   const { clock, pollIntervalMs } = deps;
@@ -80,6 +91,17 @@ export function createClaimPump(deps: ClaimPumpDeps): ClaimPump {
     }, delay);
   }
 
+  async function restUntilDue(read: () => Promise<number | null>, what: string): Promise<PassResult> {
+    try {
+      const due = await read();
+      if (due !== null) armTimer(due);
+    } catch (error) {
+      deps.logger.error({ err: toError(error) }, `reading the next ${what} due time failed`);
+      armTimer(clock() + STORAGE_RETRY_MS);
+    }
+    return 'idle';
+  }
+
   return {
     start() {
       running = true;
@@ -89,6 +111,7 @@ export function createClaimPump(deps: ClaimPumpDeps): ClaimPump {
     },
     wake,
     armTimer,
+    restUntilDue,
     get running() {
       return running;
     },

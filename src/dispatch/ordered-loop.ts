@@ -17,7 +17,7 @@ import {
   type Storage,
   TriggerType,
 } from '../storage/contract.ts';
-import { createClaimPump, type PassResult } from './claim-pump.ts';
+import { createClaimPump, type PassResult, STORAGE_RETRY_MS } from './claim-pump.ts';
 import type { EndpointLookup } from './prepare.ts';
 
 /**
@@ -76,7 +76,6 @@ export interface OrderedLoop {
 }
 
 const CLAIM_BATCH = 100;
-const STORAGE_RETRY_MS = 1_000;
 /**
  * A send must end this long before the lease does, for clock drift and the completion's commit; below
  * MIN_SEND_MS of lease left a turn does not start a send (it releases instead). Both shrink to a quarter
@@ -102,6 +101,7 @@ export function createOrderedLoop(deps: OrderedLoopDeps): OrderedLoop {
     subscribe: (wake) => storage.subscribeOrderedWork(wake),
     ready: () => turns.size < deps.concurrency, // a turn ending wakes us
     pass,
+    logger,
   });
 
   async function pass(): Promise<PassResult> {
@@ -121,14 +121,7 @@ export function createOrderedLoop(deps: OrderedLoopDeps): OrderedLoop {
       else start(lease);
     }
     if (leases.length === limit) return 'more';
-    try {
-      const due = await storage.ordered.nextDueAt();
-      if (due !== null) pump.armTimer(due);
-    } catch (error) {
-      logger.error({ err: toError(error) }, 'reading the next ordered due time failed');
-      pump.armTimer(clock() + STORAGE_RETRY_MS);
-    }
-    return 'idle';
+    return pump.restUntilDue(() => storage.ordered.nextDueAt(), 'ordered');
   }
 
   function start(lease: OrderedLease): void {

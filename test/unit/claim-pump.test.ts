@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClaimPump, type PassResult } from '../../src/dispatch/claim-pump.ts';
+import { createLogger } from '../../src/log/logger.ts';
 
 /** A pump whose passes wait for the test to answer them, one at a time. */
 function harness(options: { ready?: () => boolean; pollIntervalMs?: number } = {}) {
@@ -19,6 +20,7 @@ function harness(options: { ready?: () => boolean; pollIntervalMs?: number } = {
       };
     },
     ready: options.ready ?? (() => true),
+    logger: createLogger('silent', false),
     pass() {
       passes += 1;
       return new Promise<PassResult>((resolve) => answers.push(resolve));
@@ -120,4 +122,21 @@ test('stop resolves once the pass in flight has ended', async () => {
   await h.answer('more');
   await stopping;
   assert.equal(h.passes(), 1, 'a stopped pump claims no more, even after a full batch');
+});
+
+test('restUntilDue arms the timer at the due time read, and a failed read is not thrown', async () => {
+  const h = harness();
+  h.pump.start();
+  await h.answer('idle');
+  assert.equal(await h.pump.restUntilDue(async () => Date.now() + 30, 'test'), 'idle');
+  await sleep(200);
+  assert.equal(h.passes(), 2, 'woken at the due time read');
+  await h.answer('idle');
+  const failed = await h.pump.restUntilDue(async () => {
+    throw new Error('storage down');
+  }, 'test');
+  assert.equal(failed, 'idle');
+  await sleep(100);
+  assert.equal(h.passes(), 2, 'the retry waits a second, not a spin');
+  await h.pump.stop();
 });
