@@ -120,6 +120,8 @@ export function createClaimPump(deps: ClaimPumpDeps): ClaimPump {
       unsubscribe?.();
       if (poll) clearInterval(poll);
       if (timer) clearTimeout(timer);
+      timer = undefined;
+      timerAt = Number.POSITIVE_INFINITY;
       await passing;
     },
   };
