@@ -36,4 +36,4 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.HOOKYARD_PORT || 8071) + '/livez').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # SIGTERM starts the graceful drain (readyz 503, writes refused, in-flight work finishes, exit 0).
 STOPSIGNAL SIGTERM
-CMD ["node", "src/cli/main.ts", "serve"]
+CMD ["node", "src/cli/hookyard.mjs", "serve"]

@@ -355,7 +355,7 @@ const pgqueue: ContenderDef = {
 // ---------------------------------------------------------------------------------------------------
 // Hookyard, through its CLI and HTTP API
 
-const hookyardEntry = join(repoRoot, 'src/cli/main.ts');
+const hookyardEntry = join(repoRoot, 'src/cli/hookyard.mjs');
 const countingPreload = join(repoRoot, 'bench/instrument/count-queries.ts');
 const hookyardApp = 'bench';
 

@@ -23,7 +23,7 @@ const port = await freePort();
 const original = readFileSync(COMPONENT, 'utf8');
 if (!original.includes(BEFORE)) throw new Error(`${COMPONENT} no longer contains the text this check edits`);
 
-const server = spawn(process.execPath, ['src/cli/main.ts', 'serve', '--dashboard', 'dev'], {
+const server = spawn(process.execPath, ['src/cli/hookyard.mjs', 'serve', '--dashboard', 'dev'], {
   cwd: new URL('../', import.meta.url).pathname,
   env: {
     ...process.env,

@@ -18,4 +18,10 @@ try {
 const result = spawnSync(process.execPath, [new URL('./build-web.ts', import.meta.url).pathname], {
   stdio: 'inherit',
 });
-process.exit(result.status ?? 1);
+if (result.status !== 0) process.exit(result.status ?? 1);
+// Loading the program once fills Node's module compile cache (src/cli/hookyard.mjs says why), so the
+// first `npm start` after an install is already a warm one. Only an optimisation: a failure is ignored.
+spawnSync(process.execPath, [new URL('../src/cli/hookyard.mjs', import.meta.url).pathname, '--version'], {
+  stdio: 'ignore',
+});
+process.exit(0);

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 /**
  * `hookyard` command line: serve (what `npm start` runs), migrate, listen. Parsing is node:util's
- * parseArgs in strict mode, so an unknown flag is an error, not a silent no-op.
+ * parseArgs in strict mode, so an unknown flag is an error, not a silent no-op. The executable is
+ * hookyard.mjs, which turns on the module compile cache first; run directly, this file works the same
+ * without it.
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/load.ts';

@@ -159,7 +159,7 @@ describe('Dockerfile', () => {
 
   it('copies only paths that exist in the build context after .dockerignore', () => {
     const context = new Set(buildContext());
-    assert.ok(context.has('src/cli/main.ts'));
+    assert.ok(context.has('src/cli/hookyard.mjs'));
     assert.ok(context.has('src/storage/sqlite/migrations/0001_initial.sql'));
     assert.ok(!context.has('test/e2e/cli.test.ts') && ![...context].some((f) => f.includes('node_modules/')));
     for (const stage of all)

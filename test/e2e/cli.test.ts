@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runCli, startHookyard, tempDir } from '../helpers/server-process.ts';
 
@@ -16,6 +17,23 @@ describe('hookyard CLI', () => {
     assert.equal(help.code, 0);
     assert.match(help.stdout, /Usage: hookyard <command>/);
     assert.match(help.stdout, /--port <value>\s+HOOKYARD_PORT/);
+  });
+
+  it('turns on the module compile cache, in the temporary directory unless NODE_COMPILE_CACHE says where', async () => {
+    const tmp = tempDir();
+    const { NODE_COMPILE_CACHE: _unset, ...env } = process.env;
+    const result = await runCli(['--version'], { ...env, TMPDIR: tmp }, { replaceEnv: true });
+    assert.equal(result.code, 0);
+    // One cache directory per Node version, holding an entry per module compiled.
+    const [versionDir] = readdirSync(join(tmp, 'node-compile-cache'));
+    assert.ok(versionDir, 'the cache directory was created');
+    assert.ok(
+      readdirSync(join(tmp, 'node-compile-cache', versionDir)).length > 100,
+      'the modules were cached',
+    );
+    const chosen = tempDir();
+    assert.equal((await runCli(['--version'], { NODE_COMPILE_CACHE: chosen })).code, 0);
+    assert.ok(readdirSync(chosen).length > 0, 'NODE_COMPILE_CACHE chooses the directory');
   });
 
   it('rejects an unknown command or flag with one line and the usage', async () => {

@@ -16,7 +16,7 @@ import { startReceiver } from '../helpers/receiver.ts';
 import { freePort, startHookyard, TEST_ADMIN_TOKEN, tempDir } from '../helpers/server-process.ts';
 
 const databaseUrl = process.env.HOOKYARD_TEST_DATABASE_URL;
-const CLI = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+const CLI = new URL('../../src/cli/hookyard.mjs', import.meta.url).pathname;
 
 async function getJson<T = Record<string, unknown>>(url: string, init: RequestInit = {}) {
   const res = await fetch(url, init);

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
-const CLI = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+const CLI = new URL('../../src/cli/hookyard.mjs', import.meta.url).pathname;
 
 export interface HookyardProcess {
   readonly url: string;
@@ -35,10 +35,11 @@ export async function freePort(): Promise<number> {
 /** Runs `hookyard <args>` to completion and returns its exit code and output. */
 export async function runCli(
   args: string[],
-  env: Record<string, string> = {},
+  env: Record<string, string | undefined> = {},
+  options: { replaceEnv?: boolean } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [CLI, ...args], {
-    env: { ...process.env, ...env },
+    env: options.replaceEnv ? env : { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
