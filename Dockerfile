@@ -36,4 +36,5 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.HOOKYARD_PORT || 8071) + '/livez').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # SIGTERM starts the graceful drain (readyz 503, writes refused, in-flight work finishes, exit 0).
 STOPSIGNAL SIGTERM
-CMD ["node", "src/cli/hookyard.mjs", "serve"]
+# The Node flags are npm start's (package.json; src/cli/hookyard.mjs says why).
+CMD ["node", "--max-semi-space-size=16", "src/cli/hookyard.mjs", "serve"]

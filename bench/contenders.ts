@@ -6,9 +6,10 @@
  * the bench measures what a user would run.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -439,9 +440,22 @@ export interface HookyardProcesses {
 }
 
 /**
- * Extra Node flags for every Hookyard process, from BENCH_HOOKYARD_NODE_ARGS (space-separated), for
- * profiling under the bench's load: `BENCH_HOOKYARD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"`
- * writes one .cpuprofile per process when it exits. Not NODE_OPTIONS, which would profile the bench too.
+ * The Node flags `npm start` runs Hookyard with (package.json's start script: `node <flags> <entry>
+ * serve`), so the bench measures the process a user runs.
+ */
+function startFlags(): string[] {
+  const { scripts } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
+  const words = (scripts['start'] ?? '').split(/\s+/);
+  return words.slice(1, words.indexOf('src/cli/hookyard.mjs')).filter((word) => word.startsWith('--'));
+}
+
+/**
+ * Extra Node flags for every Hookyard process, from BENCH_HOOKYARD_NODE_ARGS (space-separated; after
+ * `npm start`'s, so they override them), for profiling under the bench's load:
+ * `BENCH_HOOKYARD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"` writes one .cpuprofile per process
+ * when it exits. Not NODE_OPTIONS, which would profile the bench too.
  */
 function profilingArgs(): string[] {
   return (process.env['BENCH_HOOKYARD_NODE_ARGS'] ?? '').split(' ').filter((arg) => arg !== '');
@@ -468,11 +482,24 @@ export async function launchHookyard(options: {
       const child = startChild({
         name: `hookyard-${role}`,
         command: process.execPath,
-        args: [...profilingArgs(), '--import', countingPreload, hookyardEntry, 'serve', '--role', role],
+        args: [
+          ...startFlags(),
+          ...profilingArgs(),
+          '--import',
+          countingPreload,
+          hookyardEntry,
+          'serve',
+          '--role',
+          role,
+        ],
         cwd: repoRoot,
         logPath: join(options.workDir, `hookyard-${role}-${index}.log`),
         env: {
           ...process.env,
+          // The compile cache the executable turns on (src/cli/hookyard.mjs), named here so it covers
+          // the counting preload too, which would otherwise load the TypeScript stripper that a user's
+          // warm start does not: the bench measures the memory a user's process has.
+          NODE_COMPILE_CACHE: process.env['NODE_COMPILE_CACHE'] ?? join(tmpdir(), 'node-compile-cache'),
           NODE_ENV: 'production',
           HOOKYARD_HOST: '127.0.0.1',
           HOOKYARD_PORT: String(port),

@@ -157,6 +157,24 @@ describe('Dockerfile', () => {
     assert.ok(runtime.body.some((i) => i.name === 'CMD' || i.name === 'ENTRYPOINT'));
   });
 
+  it("runs the executable with npm start's Node flags, as its shebang and the package's scripts do", () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      bin: Record<string, string>;
+      scripts: Record<string, string>;
+    };
+    const entry = pkg.bin['hookyard']!;
+    const flagsOf = (words: string[]) => words.slice(1, words.indexOf(entry));
+    const start = pkg.scripts['start']!.split(/\s+/);
+    assert.equal(start[0], 'node');
+    const flags = flagsOf(start);
+    assert.ok(flags.includes('--max-semi-space-size=16'), `npm start: ${flags.join(' ')}`);
+    assert.deepEqual(flagsOf(execArgs(runtime.body.find((i) => i.name === 'CMD')!.args)), flags);
+    for (const script of ['dev', 'hookyard'])
+      assert.deepEqual(flagsOf(pkg.scripts[script]!.split(/\s+/)), flags, `npm run ${script}`);
+    const shebang = readFileSync(join(ROOT, entry), 'utf8').split('\n')[0]!;
+    assert.equal(shebang, `#!/usr/bin/env -S node ${flags.join(' ')}`);
+  });
+
   it('copies only paths that exist in the build context after .dockerignore', () => {
     const context = new Set(buildContext());
     assert.ok(context.has('src/cli/hookyard.mjs'));
