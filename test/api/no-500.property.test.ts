@@ -343,3 +343,33 @@ test('no request produces a 5xx', async (t) => {
     { numRuns: 1500 },
   );
 });
+
+// Found by the property above (seed 41119118): the upsert's schema has no secret or headers, so a
+// body carrying them unchecked reached the code that creates the endpoint.
+test('an upsert that creates an operational endpoint takes no secret or headers from its body', async (t) => {
+  const h = await harness();
+  t.after(() => h.close());
+  for (const [uid, extra] of [
+    ['numeric-secret', { secret: 0 }],
+    ['string-secret', { secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }],
+    ['odd-headers', { headers: 5 }],
+  ] as const) {
+    const response = await h.call({
+      method: 'PUT',
+      url: `/api/v1/operational-webhook/endpoint/${uid}`,
+      payload: { url: 'https://example.com/ops', ...extra },
+    });
+    assert.equal(response.statusCode, 201, response.body);
+    const secret = await h.call({ method: 'GET', url: `/api/v1/operational-webhook/endpoint/${uid}/secret` });
+    assert.match((JSON.parse(secret.body) as { key: string }).key, /^whsec_/);
+    assert.notEqual(
+      (JSON.parse(secret.body) as { key: string }).key,
+      'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+    );
+    const headers = await h.call({
+      method: 'GET',
+      url: `/api/v1/operational-webhook/endpoint/${uid}/headers`,
+    });
+    assert.deepEqual(JSON.parse(headers.body), { headers: {}, sensitive: [] });
+  }
+});

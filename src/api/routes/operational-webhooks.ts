@@ -183,7 +183,11 @@ export function operationalWebhookRoutes(ctx: ApiContext): FastifyPluginAsyncTyp
           id === undefined ? undefined : await ctx.storage.endpoints.get(id, request.params.endpoint_id);
         if (!current) {
           assertUid('endpoint', request.params.endpoint_id, ['path', 'endpoint_id']);
-          return reply.code(201).send(operationalOut(await create(request.body, request.params.endpoint_id)));
+          // The upsert's body has no secret or headers (Svix's OperationalWebhookEndpointUpdate), so
+          // its schema never checked them: a new endpoint gets a generated secret and no headers,
+          // whatever else the body carries.
+          const upsert = { ...request.body, secret: undefined, headers: undefined };
+          return reply.code(201).send(operationalOut(await create(upsert, request.params.endpoint_id)));
         }
         const writable = await loadWritable(current.id);
         const next = { ...writable, ...fields(request.body), updatedAt: ctx.clock() };
