@@ -96,9 +96,17 @@ export function operationalWebhookRoutes(ctx: ApiContext): FastifyPluginAsyncTyp
     };
   }
 
-  async function create(body: Static<typeof OperationalWebhookEndpointIn>, fallbackUid?: string) {
+  /**
+   * A new endpoint from the fields both create and upsert take; only create's body has a secret and
+   * headers (Svix's upsert body, OperationalWebhookEndpointUpdate, has neither), so they come apart.
+   */
+  async function create(
+    body: UpsertBody,
+    extra: Pick<Static<typeof OperationalWebhookEndpointIn>, 'secret' | 'headers'> & { fallbackUid?: string },
+  ) {
     const now = ctx.clock();
-    const headers = body.headers ?? {};
+    const { fallbackUid } = extra;
+    const headers = extra.headers ?? {};
     checkedHeaders(headers, ['body', 'headers']);
     const record: EndpointRecord = {
       id: newId('endpoint', now),
@@ -107,7 +115,7 @@ export function operationalWebhookRoutes(ctx: ApiContext): FastifyPluginAsyncTyp
       ...(body.uid == null && fallbackUid !== undefined ? { uid: fallbackUid } : {}),
       channels: null,
       headers,
-      secrets: [{ key: secretFrom(body.secret, ['body', 'secret'], 'hmac256'), expiresAt: null }],
+      secrets: [{ key: secretFrom(extra.secret, ['body', 'secret'], 'hmac256'), expiresAt: null }],
       createdAt: now,
       updatedAt: now,
     };
@@ -151,7 +159,10 @@ export function operationalWebhookRoutes(ctx: ApiContext): FastifyPluginAsyncTyp
           responses: { 201: OperationalWebhookEndpointOut },
         },
       },
-      async (request, reply) => reply.code(201).send(operationalOut(await create(request.body))),
+      async (request, reply) => {
+        const { secret, headers } = request.body;
+        return reply.code(201).send(operationalOut(await create(request.body, { secret, headers })));
+      },
     );
 
     app.get(
@@ -183,11 +194,8 @@ export function operationalWebhookRoutes(ctx: ApiContext): FastifyPluginAsyncTyp
           id === undefined ? undefined : await ctx.storage.endpoints.get(id, request.params.endpoint_id);
         if (!current) {
           assertUid('endpoint', request.params.endpoint_id, ['path', 'endpoint_id']);
-          // The upsert's body has no secret or headers (Svix's OperationalWebhookEndpointUpdate), so
-          // its schema never checked them: a new endpoint gets a generated secret and no headers,
-          // whatever else the body carries.
-          const upsert = { ...request.body, secret: undefined, headers: undefined };
-          return reply.code(201).send(operationalOut(await create(upsert, request.params.endpoint_id)));
+          const made = await create(request.body, { fallbackUid: request.params.endpoint_id });
+          return reply.code(201).send(operationalOut(made));
         }
         const writable = await loadWritable(current.id);
         const next = { ...writable, ...fields(request.body), updatedAt: ctx.clock() };
