@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { request } from 'undici';
@@ -443,13 +443,15 @@ export interface HookyardProcesses {
  * The Node flags `npm start` runs Hookyard with (package.json's start script: `node <flags> <entry>
  * serve`), so the bench measures the process a user runs.
  */
-function startFlags(): string[] {
+const startFlags: readonly string[] = (() => {
   const { scripts } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
     scripts: Record<string, string>;
   };
   const words = (scripts['start'] ?? '').split(/\s+/);
-  return words.slice(1, words.indexOf('src/cli/hookyard.mjs')).filter((word) => word.startsWith('--'));
-}
+  return words
+    .slice(1, words.indexOf(relative(repoRoot, hookyardEntry)))
+    .filter((word) => word.startsWith('--'));
+})();
 
 /**
  * Extra Node flags for every Hookyard process, from BENCH_HOOKYARD_NODE_ARGS (space-separated; after
@@ -483,7 +485,7 @@ export async function launchHookyard(options: {
         name: `hookyard-${role}`,
         command: process.execPath,
         args: [
-          ...startFlags(),
+          ...startFlags,
           ...profilingArgs(),
           '--import',
           countingPreload,
