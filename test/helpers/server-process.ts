@@ -35,11 +35,11 @@ export async function freePort(): Promise<number> {
 /** Runs `hookyard <args>` to completion and returns its exit code and output. */
 export async function runCli(
   args: string[],
+  /** Added to this process's environment; an undefined value removes the variable. */
   env: Record<string, string | undefined> = {},
-  options: { replaceEnv?: boolean } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [CLI, ...args], {
-    env: options.replaceEnv ? env : { ...process.env, ...env },
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
