@@ -1,4 +1,4 @@
-import { idTimeApprox } from '../domain/ids.ts';
+import { idTime } from '../domain/ids.ts';
 import { toError } from '../errors/coerce.ts';
 import type { Logger } from '../log/logger.ts';
 import { events, statusClassOf } from '../observability/events.ts';
@@ -92,8 +92,7 @@ export function createOutcomeRecorder(deps: OutcomeRecorderDeps): RecordOutcome 
 function publishFinished(task: ClaimedTask, outcome: AttemptOutcome, now: number): void {
   const { attempt, next } = outcome;
   const succeeded = next === MessageStatus.success;
-  const accepted =
-    succeeded && task.triggerType === TriggerType.scheduled ? idTimeApprox(task.msgId) : undefined;
+  const accepted = succeeded && task.triggerType === TriggerType.scheduled ? idTime(task.msgId) : undefined;
   events.attemptFinished.publish({
     appId: task.appId,
     msgId: task.msgId,

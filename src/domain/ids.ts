@@ -21,6 +21,13 @@ export type IdKind = keyof typeof idPrefixes;
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const ENCODED_LENGTH = 27;
+const LIMB = 2 ** 32;
+const DIVISOR = 62 ** 3;
+const ALPHABET_CODES = Array.from(ALPHABET, (char) => char.charCodeAt(0));
+/** The character codes of one encoding, reused: ids are made synchronously, one at a time. */
+const digitCodes = new Array<number>(ENCODED_LENGTH).fill(0);
+/** Each character code's digit value, -1 for a character outside the alphabet. */
+const DIGIT_VALUES = Array.from({ length: 128 }, (_, code) => ALPHABET.indexOf(String.fromCharCode(code)));
 let lastMs = -1;
 let lastRandom = Buffer.alloc(14);
 
@@ -38,28 +45,26 @@ export function newId(kind: IdKind, now: number = Date.now()): string {
   return idPrefixes[kind] + encodeBase62(bytes);
 }
 
-/** Milliseconds encoded in an id made by `newId` (for `before`/`after` filters expressed as ids). */
-export function idTime(id: string): number | undefined {
-  const underscore = id.lastIndexOf('_');
-  const body = id.slice(underscore + 1);
-  if (body.length !== ENCODED_LENGTH || !/^[0-9A-Za-z]+$/.test(body)) return undefined;
-  let value = 0n;
-  for (const char of body) value = value * 62n + BigInt(ALPHABET.indexOf(char));
-  return Number(value >> 112n);
-}
-
-/** What the first ten base62 digits of an id weigh in milliseconds (62^(26-i) / 2^112). */
-const DIGIT_MS = Array.from({ length: 10 }, (_, i) => 62 ** (26 - i) / 2 ** 112);
-
 /**
- * `idTime` without BigInt, to within a millisecond (the digits past the tenth weigh under 0.001 ms,
- * but the sum is a double): for metrics, which read the time of every delivered message.
+ * Milliseconds encoded in an id made by `newId` (for `before`/`after` filters expressed as ids, and
+ * the latency of every delivery in the stats): the body decoded into 32-bit limbs, the first six
+ * bytes read off them. 27 digits can hold a little more than 20 bytes, so a sixth limb takes the
+ * overflow of bodies `newId` never makes. Plain arithmetic rather than BigInt, as in `encodeBase62`.
  */
-export function idTimeApprox(id: string): number {
+export function idTime(id: string): number | undefined {
   const start = id.lastIndexOf('_') + 1;
-  let ms = 0;
-  for (let i = 0; i < 10; i++) ms += ALPHABET.indexOf(id[start + i] ?? '0') * (DIGIT_MS[i] ?? 0);
-  return Math.floor(ms);
+  if (id.length - start !== ENCODED_LENGTH) return undefined;
+  const limbs = [0, 0, 0, 0, 0, 0];
+  for (let position = start; position < id.length; position++) {
+    let carry = DIGIT_VALUES[id.charCodeAt(position)] ?? -1;
+    if (carry < 0) return undefined;
+    for (let i = 5; i >= 0; i--) {
+      const value = (limbs[i] as number) * 62 + carry;
+      carry = Math.floor(value / LIMB);
+      limbs[i] = value - carry * LIMB;
+    }
+  }
+  return (limbs[0] as number) * 2 ** 48 + (limbs[1] as number) * 65536 + ((limbs[2] as number) >>> 16);
 }
 
 /** The smallest id of `kind` that could have been created at `ms`: a keyset bound for time filters. */
@@ -87,21 +92,33 @@ function incrementInPlace(buffer: Buffer): void {
 }
 
 /**
- * Base62 of the 20 bytes, fixed width: long division of the number, held as ten 16-bit limbs, by 62.
- * Plain arithmetic rather than BigInt, since an id is made for every message, delivery and attempt.
+ * Base62 of the 20 bytes, fixed width: long division of the number, held as five 32-bit limbs, by
+ * 62³ (three digits a pass, nine passes; a remainder times 2³² stays below 2⁵³). Plain arithmetic
+ * rather than BigInt, since an id is made for every message, delivery and attempt.
  */
 function encodeBase62(bytes: Buffer): string {
-  const limbs: number[] = [];
-  for (let i = 0; i < bytes.length; i += 2) limbs.push(((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0));
-  const out: string[] = new Array(ENCODED_LENGTH);
-  for (let position = ENCODED_LENGTH - 1; position >= 0; position--) {
+  const limbs = [
+    bytes.readUInt32BE(0),
+    bytes.readUInt32BE(4),
+    bytes.readUInt32BE(8),
+    bytes.readUInt32BE(12),
+    bytes.readUInt32BE(16),
+  ];
+  // Remainders by multiplying back rather than `%` (a floating-point modulo), and the characters
+  // gathered as codes and made into one string: concatenation was most of the old cost.
+  for (let pass = ENCODED_LENGTH / 3 - 1; pass >= 0; pass--) {
     let remainder = 0;
-    for (let i = 0; i < limbs.length; i++) {
-      const value = remainder * 65536 + (limbs[i] ?? 0);
-      limbs[i] = Math.floor(value / 62);
-      remainder = value % 62;
+    for (let i = 0; i < 5; i++) {
+      const value = remainder * LIMB + (limbs[i] as number);
+      const quotient = Math.floor(value / DIVISOR);
+      limbs[i] = quotient;
+      remainder = value - quotient * DIVISOR;
     }
-    out[position] = ALPHABET[remainder] ?? '0';
+    const upper = Math.floor(remainder / 62);
+    const high = Math.floor(upper / 62);
+    digitCodes[pass * 3] = ALPHABET_CODES[high] as number;
+    digitCodes[pass * 3 + 1] = ALPHABET_CODES[upper - high * 62] as number;
+    digitCodes[pass * 3 + 2] = ALPHABET_CODES[remainder - upper * 62] as number;
   }
-  return out.join('');
+  return String.fromCharCode(...digitCodes);
 }

@@ -184,6 +184,40 @@ describe('http client', () => {
       await server.close();
     }
   });
+
+  it('one signal aborts every attempt in flight, and attempts that ended are not held by it', async () => {
+    let answered = 0;
+    const server = await serve((request, response) => {
+      // The first request is answered; the rest hang until aborted.
+      if (request.url === '/quick') {
+        answered++;
+        response.end('ok');
+      }
+    });
+    try {
+      const controller = new AbortController();
+      const send = (path: string) =>
+        client.send({
+          url: `${server.url}/${path}`,
+          headers: {},
+          body: '{}',
+          timeoutMs: 5000,
+          signal: controller.signal,
+        });
+      const quick = await send('quick');
+      assert.equal(quick.kind === 'response' && quick.status, 200);
+      const hanging = [send('a'), send('b'), send('c')];
+      setTimeout(() => controller.abort(), 50);
+      for (const result of await Promise.all(hanging))
+        assert.equal(result.kind === 'error' && result.errno, 'ABORTED');
+      // Aborted already: an attempt made now is not sent at all.
+      const late = await send('quick');
+      assert.equal(late.kind === 'error' && late.errno, 'ABORTED');
+      assert.equal(answered, 1);
+    } finally {
+      await server.close();
+    }
+  });
 });
 
 describe('http client: waiting for a connection is not the receiver time', () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { idBoundary, idTime, idTimeApprox, newId } from '../../src/domain/ids.ts';
+import { idBoundary, idOfBytes, idTime, newId } from '../../src/domain/ids.ts';
 import { generateAdminToken, hashToken, tokenMatches } from '../../src/domain/tokens.ts';
 
 describe('ids', () => {
@@ -27,15 +28,32 @@ describe('ids', () => {
     assert.equal(idTime('msg_nope'), undefined);
   });
 
-  it('give their time without BigInt to within a millisecond (idTimeApprox)', () => {
-    let at = Date.now();
-    for (let index = 0; index < 5000; index++) {
-      at += index % 7;
-      const id = newId('delivery', at);
-      const off = idTimeApprox(id) - (idTime(id) ?? Number.NaN);
-      assert.ok(off >= -1 && off <= 1, `${id}: ${off} ms off`);
+  it('encode 20 bytes and decode their time exactly as the BigInt arithmetic does', () => {
+    const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+    const reference = (bytes: Buffer) => {
+      let value = BigInt(`0x${bytes.toString('hex')}`);
+      let body = '';
+      for (let i = 0; i < 27; i++) {
+        body = ALPHABET[Number(value % 62n)] + body;
+        value /= 62n;
+      }
+      return body;
+    };
+    const samples = [
+      Buffer.alloc(20),
+      Buffer.alloc(20, 0xff),
+      Buffer.from(`000000000001${'00'.repeat(14)}`, 'hex'),
+    ];
+    for (let i = 0; i < 2000; i++) samples.push(randomBytes(20));
+    for (const bytes of samples) {
+      const id = idOfBytes('message', bytes);
+      assert.equal(id, `msg_${reference(bytes)}`);
+      assert.equal(idTime(id), bytes.readUIntBE(0, 6));
     }
-    assert.equal(idTimeApprox(idBoundary('message', 0)), 0);
+    // The largest body 27 digits can hold is more than 20 bytes: its time is still what BigInt says.
+    assert.equal(idTime(`msg_${'z'.repeat(27)}`), Number((62n ** 27n - 1n) >> 112n));
+    for (const bad of ['msg_nope', `msg_${'!'.repeat(27)}`, `msg_${'é'.repeat(27)}`, `msg_${'0'.repeat(28)}`])
+      assert.equal(idTime(bad), undefined, bad);
   });
 });
 
