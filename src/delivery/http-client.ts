@@ -223,10 +223,8 @@ export function createHttpClient(
       controller.abort(signal.reason);
       return () => {};
     }
-    let linked = abortLinks.get(signal);
-    if (!linked) {
-      const controllers = new Set<AbortController>();
-      linked = controllers;
+    const controllers = abortLinks.get(signal) ?? new Set<AbortController>();
+    if (!abortLinks.has(signal)) {
       abortLinks.set(signal, controllers);
       signal.addEventListener(
         'abort',
@@ -237,7 +235,6 @@ export function createHttpClient(
         { once: true },
       );
     }
-    const controllers = linked;
     controllers.add(controller);
     return () => controllers.delete(controller);
   }
