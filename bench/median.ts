@@ -12,10 +12,47 @@ import { readFile } from 'node:fs/promises';
 import type { Report } from './report.ts';
 import type { ScenarioResult } from './scenarios.ts';
 
-function headline(result: ScenarioResult): number {
+/** The figure a result is judged by: deliveries/s, or p99 sent→delivered (latency), or peak RSS (million). */
+export function headline(result: ScenarioResult): number {
   if (result.scenario === 'million') return result.peakRssMb ?? 0;
   if (result.scenario === 'latency') return result.endToEndMs?.p99 ?? Number.POSITIVE_INFINITY;
   return result.deliveriesPerSec;
+}
+
+/** Deliveries/s: higher is better; the latency scenario's p99 and the million's RSS: lower. */
+export function higherIsBetter(scenario: string): boolean {
+  return scenario !== 'latency' && scenario !== 'million';
+}
+
+/** Which side of a before/after comparison, if any, won every one of its runs. */
+export type Verdict = 'faster' | 'slower' | 'within noise' | 'too few runs';
+
+/** Fewer runs a side cannot tell a change from the machine's spread (docs/performance.md). */
+const VERDICT_RUNS = 3;
+
+function medianOf(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN;
+}
+
+/**
+ * `after` against `before` (headline figures of alternating runs): faster when every run of `after`
+ * beats the median of `before`, slower when every run of `before` beats the median of `after`, and
+ * otherwise within the noise of the machine; no verdict with fewer than three runs a side.
+ */
+export function verdict(
+  before: readonly number[],
+  after: readonly number[],
+  higherBetter: boolean,
+): { verdict: Verdict; medianBefore: number; medianAfter: number } {
+  const beats = (a: number, b: number) => (higherBetter ? a > b : a < b);
+  const medians = { medianBefore: medianOf(before), medianAfter: medianOf(after) };
+  if (before.length < VERDICT_RUNS || after.length < VERDICT_RUNS)
+    return { verdict: 'too few runs', ...medians };
+  const won = (runs: readonly number[], other: number) => runs.every((x) => beats(x, other));
+  if (won(after, medians.medianBefore)) return { verdict: 'faster', ...medians };
+  if (won(before, medians.medianAfter)) return { verdict: 'slower', ...medians };
+  return { verdict: 'within noise', ...medians };
 }
 
 const measured = (r: ScenarioResult) => r.status === 'ok' || r.status === 'incomplete';

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { medianReport } from '../../bench/median.ts';
+import { medianReport, verdict } from '../../bench/median.ts';
 import { costPerDelivery, type Report, renderMarkdown } from '../../bench/report.ts';
 import { type ScenarioResult, scenarioDefs } from '../../bench/scenarios.ts';
 
@@ -189,4 +189,22 @@ test('a median report keeps, per contender and scenario, the whole run with the 
     () => medianReport([run('a', 1, 1), { ...run('b', 1, 1), scenarios: [defs.steady] }], 'cmd'),
     /the runs differ/,
   );
+});
+
+test('alternating runs: a side wins only when every one of its runs beats the other side’s median', () => {
+  // deliveries/s, higher is better
+  assert.equal(verdict([5_000, 5_400, 4_600], [5_600, 5_100, 6_000], true).verdict, 'faster');
+  assert.equal(verdict([5_000, 5_400, 4_600], [5_600, 4_900, 6_000], true).verdict, 'within noise');
+  assert.equal(verdict([5_000, 5_400, 4_600], [3_900, 4_200, 4_100], true).verdict, 'slower');
+  // p99 ms, lower is better
+  assert.equal(verdict([30, 25, 40], [20, 24, 22], false).verdict, 'faster');
+  assert.equal(verdict([30, 25, 40], [45, 50, 41], false).verdict, 'slower');
+  assert.deepEqual(verdict([4, 1, 3], [2, 6, 5], true), {
+    verdict: 'within noise',
+    medianBefore: 3,
+    medianAfter: 5,
+  });
+  // one or two runs a side say nothing about a machine that varies by a quarter between runs
+  assert.equal(verdict([5_000], [9_000], true).verdict, 'too few runs');
+  assert.equal(verdict([5_000, 5_100], [9_000, 9_100], true).verdict, 'too few runs');
 });
