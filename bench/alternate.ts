@@ -4,8 +4,9 @@
  * Before and after a change, measured the way docs/performance.md judges one: runs of one machine vary
  * by ±25 % from one run to the next, so the tree at `--base` (a git worktree of it, sharing this tree's
  * node_modules) and this tree run the same bench command in turn, base first, `--rounds` times. A side
- * is called faster only when every one of its runs beats the other side's median (for the latency
- * scenario, lower is better; `verdict` in median.ts); anything else is within the noise. Writes
+ * is called better only when every one of its runs beats the other side's median (for the latency
+ * scenario's p99 and the million's RSS, lower is better; `verdict` in median.ts); anything else is
+ * within the noise. Writes
  * bench/results/<timestamp>-alternate.md with every run's figure; the runs' own reports are removed.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -15,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from './contenders.ts';
-import { headline, higherIsBetter, verdict } from './median.ts';
+import { headline, higherIsBetter, measured, verdict } from './median.ts';
 import type { Report } from './report.ts';
 
 const { values, positionals } = parseArgs({
@@ -56,11 +57,17 @@ async function benchIn(tree: string, args: readonly string[]): Promise<Report> {
   return report;
 }
 
-function figures(report: Report): Map<string, number> {
-  const found = new Map<string, number>();
+interface Figure {
+  scenario: string;
+  value: number;
+}
+
+/** Each measured result's headline figure, by "contender · scenario". */
+function figures(report: Report): Map<string, Figure> {
+  const found = new Map<string, Figure>();
   for (const r of report.results)
-    if (r.status === 'ok' || r.status === 'incomplete')
-      found.set(`${r.contender} · ${r.scenario}`, headline(r));
+    if (measured(r))
+      found.set(`${r.contender} · ${r.scenario}`, { scenario: r.scenario, value: headline(r) });
   return found;
 }
 
@@ -81,7 +88,7 @@ async function main(): Promise<void> {
     });
     if (build.status !== 0) throw new Error('building the base tree’s dashboard failed');
 
-    const runs = { base: [] as Map<string, number>[], head: [] as Map<string, number>[] };
+    const runs = { base: [] as Map<string, Figure>[], head: [] as Map<string, Figure>[] };
     for (let round = 1; round <= rounds; round++) {
       process.stdout.write(`== round ${round} of ${rounds}: base ${base.slice(0, 7)}\n`);
       runs.base.push(figures(await benchIn(worktree, positionals)));
@@ -93,10 +100,11 @@ async function main(): Promise<void> {
       [...runs.base, ...runs.head].every((run) => run.has(key)),
     );
     const comparisons = keys.map((key) => {
-      const pick = (side: Map<string, number>[]) => side.map((run) => run.get(key) ?? Number.NaN);
+      const pick = (side: Map<string, Figure>[]) => side.map((run) => run.get(key)?.value ?? Number.NaN);
       const before = pick(runs.base);
       const after = pick(runs.head);
-      return { key, before, after, ...verdict(before, after, higherIsBetter(key.split(' · ')[1] ?? '')) };
+      const scenario = runs.head[0]?.get(key)?.scenario ?? '';
+      return { key, before, after, ...verdict(before, after, higherIsBetter(scenario)) };
     });
     const fmt = (xs: number[]) =>
       xs.map((x) => (Math.abs(x) >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(1))).join(', ');

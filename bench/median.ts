@@ -25,7 +25,7 @@ export function higherIsBetter(scenario: string): boolean {
 }
 
 /** Which side of a before/after comparison, if any, won every one of its runs. */
-export type Verdict = 'faster' | 'slower' | 'within noise' | 'too few runs';
+export type Verdict = 'better' | 'worse' | 'within noise' | 'too few runs';
 
 /** Fewer runs a side cannot tell a change from the machine's spread (docs/performance.md). */
 const VERDICT_RUNS = 3;
@@ -36,8 +36,8 @@ function medianOf(xs: readonly number[]): number {
 }
 
 /**
- * `after` against `before` (headline figures of alternating runs): faster when every run of `after`
- * beats the median of `before`, slower when every run of `before` beats the median of `after`, and
+ * `after` against `before` (headline figures of alternating runs): better when every run of `after`
+ * beats the median of `before`, worse when every run of `before` beats the median of `after`, and
  * otherwise within the noise of the machine; no verdict with fewer than three runs a side.
  */
 export function verdict(
@@ -50,12 +50,13 @@ export function verdict(
   if (before.length < VERDICT_RUNS || after.length < VERDICT_RUNS)
     return { verdict: 'too few runs', ...medians };
   const won = (runs: readonly number[], other: number) => runs.every((x) => beats(x, other));
-  if (won(after, medians.medianBefore)) return { verdict: 'faster', ...medians };
-  if (won(before, medians.medianAfter)) return { verdict: 'slower', ...medians };
+  if (won(after, medians.medianBefore)) return { verdict: 'better', ...medians };
+  if (won(before, medians.medianAfter)) return { verdict: 'worse', ...medians };
   return { verdict: 'within noise', ...medians };
 }
 
-const measured = (r: ScenarioResult) => r.status === 'ok' || r.status === 'incomplete';
+/** A result with figures to judge (not unavailable, not failed). */
+export const measured = (r: ScenarioResult) => r.status === 'ok' || r.status === 'incomplete';
 
 /** The result holding the median headline among those measured (the lower middle of an even count). */
 export function medianResult(results: readonly ScenarioResult[]): ScenarioResult | undefined {

@@ -193,12 +193,12 @@ test('a median report keeps, per contender and scenario, the whole run with the 
 
 test('alternating runs: a side wins only when every one of its runs beats the other side’s median', () => {
   // deliveries/s, higher is better
-  assert.equal(verdict([5_000, 5_400, 4_600], [5_600, 5_100, 6_000], true).verdict, 'faster');
+  assert.equal(verdict([5_000, 5_400, 4_600], [5_600, 5_100, 6_000], true).verdict, 'better');
   assert.equal(verdict([5_000, 5_400, 4_600], [5_600, 4_900, 6_000], true).verdict, 'within noise');
-  assert.equal(verdict([5_000, 5_400, 4_600], [3_900, 4_200, 4_100], true).verdict, 'slower');
+  assert.equal(verdict([5_000, 5_400, 4_600], [3_900, 4_200, 4_100], true).verdict, 'worse');
   // p99 ms, lower is better
-  assert.equal(verdict([30, 25, 40], [20, 24, 22], false).verdict, 'faster');
-  assert.equal(verdict([30, 25, 40], [45, 50, 41], false).verdict, 'slower');
+  assert.equal(verdict([30, 25, 40], [20, 24, 22], false).verdict, 'better');
+  assert.equal(verdict([30, 25, 40], [45, 50, 41], false).verdict, 'worse');
   assert.deepEqual(verdict([4, 1, 3], [2, 6, 5], true), {
     verdict: 'within noise',
     medianBefore: 3,
