@@ -17,7 +17,7 @@ import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from './contenders.ts';
 import { headline, higherIsBetter, measured, verdict } from './median.ts';
-import type { Report } from './report.ts';
+import { type Report, timestamp } from './report.ts';
 
 const { values, positionals } = parseArgs({
   options: { base: { type: 'string' }, rounds: { type: 'string', default: '3' } },
@@ -72,7 +72,12 @@ function figures(report: Report): Map<string, Figure> {
 }
 
 async function main(): Promise<void> {
-  const base = git('rev-parse', '--verify', `${values.base}^{commit}`);
+  let base: string;
+  try {
+    base = git('rev-parse', '--verify', '--quiet', `${values.base}^{commit}`);
+  } catch {
+    throw new Error(`--base ${values.base} names no commit of this repository (give a branch, tag or hash)`);
+  }
   const head = git('rev-parse', 'HEAD');
   const dirty = git('status', '--porcelain') !== '';
   const worktree = await mkdtemp(join(tmpdir(), 'hookyard-alternate-'));
@@ -122,11 +127,7 @@ async function main(): Promise<void> {
       ),
       '',
     ];
-    const stamp = new Date()
-      .toISOString()
-      .replace(/\.\d+Z$/, 'Z')
-      .replaceAll(':', '-');
-    const path = join(repoRoot, 'bench/results', `${stamp}-alternate.md`);
+    const path = join(repoRoot, 'bench/results', `${timestamp(new Date())}-alternate.md`);
     await writeFile(path, lines.join('\n'));
     process.stdout.write(`\n${lines.slice(5).join('\n')}\nreport: ${relative(process.cwd(), path)}\n`);
   } finally {
@@ -135,4 +136,7 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+main().catch((error: unknown) => {
+  process.stderr.write(`bench:alternate: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

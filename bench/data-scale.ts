@@ -47,6 +47,7 @@ import {
 import { sendAtRate, sendClosedLoop } from './load.ts';
 import { createStatsMeter } from './proc-stats.ts';
 import { createReceivers } from './receiver.ts';
+import { timestamp } from './report.ts';
 
 const scaleDatabase = 'hookyard_bench_scale';
 const backends = ['hookyard-sqlite', 'hookyard-pg'] as const;
@@ -402,10 +403,7 @@ export async function runDataScale(options: {
   } finally {
     await cleanUp();
   }
-  const name = `${started
-    .toISOString()
-    .replace(/\.\d+Z$/, 'Z')
-    .replaceAll(':', '-')}-data-scale`;
+  const name = `${timestamp(started)}-data-scale`;
   const info = {
     startedAt: started.toISOString().replace(/\.\d+Z$/, 'Z'),
     command: `npm run bench -- ${process.argv.slice(2).join(' ')}`,

@@ -5,6 +5,14 @@
 import type { ContenderDef } from './contenders.ts';
 import type { ScenarioDef, ScenarioName, ScenarioResult } from './scenarios.ts';
 
+/** A report's file name stem: the time to the second, with no characters a file system refuses. */
+export function timestamp(date: Date): string {
+  return date
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replaceAll(':', '-');
+}
+
 export interface RunInfo {
   readonly startedAt: string;
   readonly command: string;

@@ -17,7 +17,7 @@ import { type ContenderDef, contenders, dropBenchDatabases, repoRoot } from './c
 import { runDataScale } from './data-scale.ts';
 import { runFilterIngest } from './filter-ingest.ts';
 import { medianReport, readReports } from './median.ts';
-import { type Report, renderMarkdown, renderSvg } from './report.ts';
+import { type Report, renderMarkdown, renderSvg, timestamp } from './report.ts';
 import {
   runScenario,
   type ScenarioDef,
@@ -100,13 +100,6 @@ function parseCli() {
       ? scenarioList.map((name) => defs[name as ScenarioName])
       : scenarioNames.filter((name) => name !== 'million').map((name) => defs[name]);
   return { quick: values.quick, contenders: chosenContenders, scenarios: chosenScenarios };
-}
-
-function timestamp(date: Date): string {
-  return date
-    .toISOString()
-    .replace(/\.\d+Z$/, 'Z')
-    .replaceAll(':', '-');
 }
 
 const isTty = process.stdout.isTTY;
