@@ -73,20 +73,24 @@ export async function migrate(driver: SqlDriver): Promise<MigrationResult> {
   const applied: number[] = [];
   let from: number | undefined;
   for (;;) {
-    const step = await driver.transaction(async (tx) => {
-      if (driver.dialect.migrationLockSql) await tx.query(driver.dialect.migrationLockSql);
-      const current = await readVersion(driver, tx);
-      from ??= current;
-      if (current > latest) throw tooNew(current, latest);
-      const next = migrations[current];
-      if (!next) return undefined;
-      await tx.exec(next.sql);
-      await tx.run(
-        'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-        [SCHEMA_VERSION_KEY, String(next.version)],
-      );
-      return next.version;
-    });
+    // A bulk transaction: a migration may copy or check whole tables, so the planner may scan them.
+    const step = await driver.transaction(
+      async (tx) => {
+        if (driver.dialect.migrationLockSql) await tx.query(driver.dialect.migrationLockSql);
+        const current = await readVersion(driver, tx);
+        from ??= current;
+        if (current > latest) throw tooNew(current, latest);
+        const next = migrations[current];
+        if (!next) return undefined;
+        await tx.exec(next.sql);
+        await tx.run(
+          'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+          [SCHEMA_VERSION_KEY, String(next.version)],
+        );
+        return next.version;
+      },
+      { bulk: true },
+    );
     if (step === undefined) break;
     applied.push(step);
   }

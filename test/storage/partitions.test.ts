@@ -198,6 +198,91 @@ describe('postgres partitions', { skip: testDatabaseUrl ? false : 'set HOOKYARD_
     return found;
   };
 
+  test('claims and completions keep probing the key index as a fresh partition fills', async (t) => {
+    // The trap: the hot statements are prepared, and PostgreSQL caches a generic plan for them per
+    // connection. Made while today's partition was nearly empty, that plan scanned it whole, and kept
+    // doing so as it filled, until an autoanalyze of the partition replanned: every lease read the
+    // whole partition (a fresh database, and each day's first minutes).
+    const storage = await postgres().create();
+    t.after(() => storage.cleanup());
+    const sql = await sqlIn(storage);
+    t.after(() => sql.close());
+    await storage.retention.maintainPartitions(Date.now(), 30 * DAY);
+    const { app, endpoints } = await appWithEndpoints(storage, 1);
+    const endpointIds = endpoints.map((ep) => ep.id);
+    const deliverAll = async (batch: number) => {
+      for (;;) {
+        const tasks = await storage.deliveries.claim('w', batch, Date.now(), 60_000);
+        if (tasks.length === 0) return;
+        await storage.deliveries.complete(tasks.map((task) => outcome(task, MessageStatus.success)));
+      }
+    };
+    const ingest = (count: number) =>
+      Promise.all(
+        Array.from({ length: count }, () =>
+          storage.messages.ingest({ message: message(app.id), endpointIds }),
+        ),
+      );
+    /** The deliveries' table statistics once every insert and update so far is counted in them. */
+    const deliveryStats = async (delivered: number) => {
+      // Each backend flushes its statistics within a second or so of going idle.
+      let stats = { inserted: 0, updated: 0, scanned: 0 };
+      for (const deadline = Date.now() + 20_000; Date.now() < deadline; ) {
+        const [row] = await sql.query<{ inserted: string; updated: string; scanned: string }>(
+          `SELECT SUM(n_tup_ins) AS inserted, SUM(n_tup_upd) AS updated, SUM(seq_tup_read) AS scanned
+           FROM pg_stat_user_tables WHERE schemaname = current_schema() AND relname LIKE 'deliveries\\_%'`,
+        );
+        stats = {
+          inserted: Number(row?.inserted),
+          updated: Number(row?.updated),
+          scanned: Number(row?.scanned),
+        };
+        // Each delivery is inserted, leased and completed.
+        if (stats.inserted >= delivered && stats.updated >= 2 * delivered) return stats;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      assert.fail(`statistics not flushed within 20 s: ${JSON.stringify(stats)}`);
+    };
+    // Autovacuum analyzes a fresh partition once it holds a few dozen rows; here while it holds 120.
+    await ingest(120);
+    await deliverAll(30);
+    await sql.query('ANALYZE deliveries');
+    // Then batches of 30, enough rounds for PostgreSQL to settle on a generic plan (after five custom
+    // ones) while the statistics say the partition is two pages, where 30 probes look dearer than a scan.
+    const rounds = 12;
+    for (let round = 0; round < rounds; round++) {
+      await ingest(30);
+      await deliverAll(30);
+    }
+    const warm = await deliveryStats(120 + rounds * 30);
+    const filled = 2_000;
+    for (let start = 0; start < filled; start += 100) await ingest(100);
+    await deliverAll(50);
+    const after = await deliveryStats(120 + rounds * 30 + filled);
+    // 2,000 deliveries claimed and completed 50 at a time: one scan through the partition per statement
+    // would read more than 100,000 rows.
+    const scanned = after.scanned - warm.scanned;
+    assert.ok(scanned < filled, `rows read by sequential scans of the deliveries: ${scanned}`);
+  });
+
+  test('transactions keep the planner off sequential scans, except bulk ones (migrations)', async (t) => {
+    const driver = await openPostgresDriver({ url: testDatabaseUrl ?? '', poolSize: 1 });
+    t.after(() => driver.close());
+    const show = async (options?: { durable?: boolean; bulk?: boolean }) =>
+      driver.transaction(
+        async (tx) => (await tx.query<{ enable_seqscan: string }>('SHOW enable_seqscan'))[0]?.enable_seqscan,
+        options,
+      );
+    assert.equal(await show(), 'off');
+    assert.equal(await show({ durable: false }), 'off');
+    assert.equal(await show({ bulk: true }), 'on');
+    // SET LOCAL: the connection goes back to the pool as it came.
+    assert.equal(
+      (await driver.query<{ enable_seqscan: string }>('SHOW enable_seqscan'))[0]?.enable_seqscan,
+      'on',
+    );
+  });
+
   test('partitions are made ahead, and whole partitions older than the retention are dropped', async (t) => {
     const storage = await postgres().create();
     t.after(() => storage.cleanup());

@@ -92,6 +92,14 @@ export interface TransactionOptions {
    * durable commit makes them durable too (the log is written in order). Default true.
    */
   readonly durable?: boolean;
+  /**
+   * true: the transaction reads or rewrites whole tables (a migration), so the planner may scan them.
+   * Otherwise PostgreSQL's planner is kept off sequential scans wherever an index serves: every other
+   * transaction works on rows by key, and the generic plans PostgreSQL caches for its prepared
+   * statements must not turn into scans of a partition that was small when they were made
+   * (postgres-driver.ts). SQLite has nothing to do for it. Default false.
+   */
+  readonly bulk?: boolean;
 }
 
 export interface SqlDriver extends SqlExecutor {
