@@ -18,10 +18,14 @@ import type { ClaimAdmission, ClaimedTask, DeliveryStore } from '../storage/cont
  * at the cap waits in that endpoint's local queue and starts the moment one of the endpoint's requests
  * ends, with no database round trip: that keeps one hot endpoint at full speed. Queued tasks hold no
  * request slot, so a dead or slow endpoint holds at most `endpointCap` of them and cannot starve the
- * others. The queues are bounded (per endpoint and in all); `gate()` answers the claim for each task it
- * leased, and beyond those bounds the task is parked, so a saturated endpoint's backlog is claimed
- * once, not over and over. Should this process die, parked tasks come back when their lease runs out
- * (on SQLite, at the next start), like any lease.
+ * others. The queues are bounded (per endpoint and in all); a round's `gate()` answers the claim (or
+ * the ingest hand-off) for each task it leased, and beyond those bounds the task is parked, so a
+ * saturated endpoint's backlog is claimed once, not over and over. Should this process die, parked
+ * tasks come back when their lease runs out (on SQLite, at the next start), like any lease.
+ *
+ * Slots can be reserved (`reserve`) by an ingest transaction that leases new deliveries to this
+ * process (IngestTaker): they count as taken until `release`, so a claim running meanwhile cannot
+ * ask for the same slots.
  */
 export interface AdmissionDeps {
   readonly deliveries: Pick<DeliveryStore, 'unpark'>;
@@ -42,19 +46,30 @@ export interface AdmissionDeps {
   readonly requestEnded: () => void;
 }
 
+/** One claim's (or hand-off's) say on each task it leased, counted apart from other rounds'. */
+export interface AdmissionRound {
+  readonly admit: ClaimAdmission;
+  /** Tasks this round parked. */
+  parked(): number;
+}
+
 export interface Admission {
-  /** Global slots free: the most the next claim may ask for. */
+  /** Global slots free (neither running nor reserved): the most the next claim may ask for. */
   free(): number;
-  /** The claim's per-task say; also starts a new round of counting (see `parkedThisRound`). */
-  gate(): ClaimAdmission;
-  /** Tasks the current round's gate parked. */
-  parkedThisRound(): number;
+  /** Takes up to `max` free slots for a hand-off in progress; returns how many it got. */
+  reserve(max: number): number;
+  /** Gives back `count` reserved slots (the hand-off's tasks were accepted, or it failed). */
+  release(count: number): void;
+  /** A new round of counting for one claim or hand-off. */
+  gate(): AdmissionRound;
   /** Starts the task, or queues it while its endpoint is at its cap. */
   accept(task: ClaimedTask): void;
   /** Stops starting queued tasks and unparking (close()). */
   stop(): void;
   /** Every running attempt, recording included. */
   running(): ReadonlySet<Promise<void>>;
+  /** Resolves once no slot is reserved (close(): a hand-off in progress has accepted its tasks). */
+  unreserved(): Promise<void>;
 }
 
 export function createAdmission(deps: AdmissionDeps): Admission {
@@ -72,11 +87,8 @@ export function createAdmission(deps: AdmissionDeps): Admission {
   /** Leased tasks waiting for a slot of their endpoint, and how many there are in all. */
   const waiting = new Map<string, ClaimedTask[]>();
   let waitingTotal = 0;
-  /** Tasks admitted by the round running now, per endpoint: to start, and to queue (and in all). */
-  const admittedToStart = new Map<string, number>();
-  const admittedToQueue = new Map<string, number>();
-  let admittedToQueueTotal = 0;
-  let parkedNow = 0;
+  let reserved = 0;
+  let whenUnreserved: (() => void)[] = [];
   /**
    * Endpoints with tasks parked by this process, each with a count of parks: an unpark that found
    * fewer rows than it asked for proves nothing is left only if no claim parked more meanwhile.
@@ -84,22 +96,34 @@ export function createAdmission(deps: AdmissionDeps): Admission {
   const parked = new Map<string, number>();
   const unparking = new Set<string>();
 
-  function admit({ endpointId }: { endpointId: string }): 'park' | undefined {
-    const toStart = admittedToStart.get(endpointId) ?? 0;
-    if (requestsTo(endpointId) + toStart < endpointCap) {
-      admittedToStart.set(endpointId, toStart + 1);
-      return undefined;
-    }
-    const queued = waiting.get(endpointId)?.length ?? 0;
-    const toQueue = admittedToQueue.get(endpointId) ?? 0;
-    if (queued + toQueue < queuePerEndpoint && waitingTotal + admittedToQueueTotal < concurrency) {
-      admittedToQueue.set(endpointId, toQueue + 1);
-      admittedToQueueTotal++;
-      return undefined;
-    }
-    parkedNow++;
-    parked.set(endpointId, (parked.get(endpointId) ?? 0) + 1);
-    return 'park';
+  /**
+   * A round's say: start (its endpoint is below the cap), queue locally (the queues have room), or
+   * park. Each round counts what it admitted, so one round never admits past a bound; rounds running
+   * side by side (a claim and an ingest hand-off) may, and `accept` then queues the excess locally.
+   */
+  function gate(): AdmissionRound {
+    const admittedToStart = new Map<string, number>();
+    const admittedToQueue = new Map<string, number>();
+    let admittedToQueueTotal = 0;
+    let parkedNow = 0;
+    const admit: ClaimAdmission = ({ endpointId }) => {
+      const toStart = admittedToStart.get(endpointId) ?? 0;
+      if (requestsTo(endpointId) + toStart < endpointCap) {
+        admittedToStart.set(endpointId, toStart + 1);
+        return undefined;
+      }
+      const queued = waiting.get(endpointId)?.length ?? 0;
+      const toQueue = admittedToQueue.get(endpointId) ?? 0;
+      if (queued + toQueue < queuePerEndpoint && waitingTotal + admittedToQueueTotal < concurrency) {
+        admittedToQueue.set(endpointId, toQueue + 1);
+        admittedToQueueTotal++;
+        return undefined;
+      }
+      parkedNow++;
+      parked.set(endpointId, (parked.get(endpointId) ?? 0) + 1);
+      return 'park';
+    };
+    return { admit, parked: () => parkedNow };
   }
 
   /** Tops the endpoint's local queue up from its parked tasks once a quarter of it has drained. */
@@ -180,20 +204,34 @@ export function createAdmission(deps: AdmissionDeps): Admission {
     inFlight.add(running);
   }
 
+  const free = () => concurrency - inFlight.size - reserved;
+
   return {
-    free: () => concurrency - inFlight.size,
-    gate() {
-      admittedToStart.clear();
-      admittedToQueue.clear();
-      admittedToQueueTotal = 0;
-      parkedNow = 0;
-      return admit;
+    free,
+    reserve(max) {
+      const taken = Math.max(0, Math.min(max, free()));
+      reserved += taken;
+      return taken;
     },
-    parkedThisRound: () => parkedNow,
+    release(count) {
+      reserved -= count;
+      if (reserved === 0) {
+        const waiters = whenUnreserved;
+        whenUnreserved = [];
+        for (const resolve of waiters) resolve();
+      }
+      // A claim that found every slot taken waits for one to free: a reserved one left unused may have.
+      if (count > 0) deps.slotFreed();
+    },
+    gate,
     accept,
     stop() {
       stopped = true;
     },
     running: () => inFlight,
+    unreserved() {
+      if (reserved === 0) return Promise.resolve();
+      return new Promise((resolve) => whenUnreserved.push(resolve));
+    },
   };
 }

@@ -40,6 +40,8 @@ export interface ClaimLoop {
   slotFreed(): void;
   /** A request ended (admission). */
   requestEnded(): void;
+  /** Nothing was due at the last look and no claim is under way (see ClaimPump.resting). */
+  resting(): boolean;
   /** No more claims; resolves once the one running (if any) has handed its tasks over. */
   stop(): Promise<void>;
 }
@@ -71,17 +73,17 @@ export function createClaimLoop(deps: ClaimLoopDeps): ClaimLoop {
     const limit = Math.min(deps.claimBatch, free);
     let tasks: ClaimedTask[];
     const now = clock();
-    const gate = admission.gate();
+    const round = admission.gate();
     try {
-      tasks = await storage.deliveries.claim(deps.owner, limit, now, deps.leaseMs, gate);
+      tasks = await storage.deliveries.claim(deps.owner, limit, now, deps.leaseMs, round.admit);
     } catch (error) {
       logger.error({ err: toError(error) }, 'claiming deliveries failed; retrying');
       pump.armTimer(clock() + STORAGE_RETRY_MS);
       return 'stop';
     }
-    const parked = admission.parkedThisRound();
+    const parked = round.parked();
     if (events.tasksClaimed.hasSubscribers)
-      events.tasksClaimed.publish({ count: tasks.length, parked, durationMs: clock() - now });
+      events.tasksClaimed.publish({ count: tasks.length, parked, durationMs: clock() - now, via: 'claim' });
     // Tasks claimed while close() began are still ours: deliver them as part of the drain.
     for (const task of tasks) admission.accept(task);
     if (parked > 0) {
@@ -107,6 +109,7 @@ export function createClaimLoop(deps: ClaimLoopDeps): ClaimLoop {
       capped = false;
       pump.wake();
     },
+    resting: () => pump.resting,
     stop: pump.stop,
   };
 }

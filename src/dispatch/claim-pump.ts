@@ -39,6 +39,11 @@ export interface ClaimPump {
    */
   restUntilDue(read: () => Promise<number | null>, what: string): Promise<PassResult>;
   readonly running: boolean;
+  /**
+   * Running, no pass under way, and the last one ended `idle`: nothing was left due when it looked,
+   * so work made now is the oldest due (what ingest's hand-off relies on to keep claims oldest-first).
+   */
+  readonly resting: boolean;
   /** No more passes; resolves once the one running (if any) has ended. */
   stop(): Promise<void>;
 }
@@ -53,6 +58,7 @@ export function createClaimPump(deps: ClaimPumpDeps): ClaimPump {
   let running = false;
   let passing: Promise<void> | undefined;
   let again = false;
+  let last: PassResult | undefined;
   let timer: NodeJS.Timeout | undefined;
   let timerAt = Number.POSITIVE_INFINITY;
   let poll: NodeJS.Timeout | undefined;
@@ -74,6 +80,7 @@ export function createClaimPump(deps: ClaimPumpDeps): ClaimPump {
     while (running) {
       again = false;
       const next = await deps.pass();
+      last = next;
       if (next === 'stop' || (next === 'idle' && !again)) return;
     }
   }
@@ -114,6 +121,9 @@ export function createClaimPump(deps: ClaimPumpDeps): ClaimPump {
     restUntilDue,
     get running() {
       return running;
+    },
+    get resting() {
+      return running && passing === undefined && last === 'idle';
     },
     async stop() {
       running = false;

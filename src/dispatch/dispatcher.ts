@@ -1,6 +1,6 @@
 /**
  * The dispatcher: claims due deliveries from storage and makes their attempts, in four stages with
- * typed hand-offs, each in its own file:
+ * typed hand-offs, each in its own file (new deliveries may skip the first, see ingest-taker.ts):
  *
  *     claim loop ──ClaimedTask[]──► admission ──ClaimedTask + slot──► attempt ──AttemptOutcome──► recorder
  *     (claim-loop.ts)              (admission.ts: caps,             (attempt.ts: prepare,        (outcome-recorder.ts:
@@ -12,15 +12,18 @@
  *     new ──start()──► running ──close()──► closing ──drained or drainTimeoutMs──► closed
  *
  * start(): on a single-writer backend every lease left in the database belongs to a dead process and is
- * released; then the claim loop runs. An attempt keeps its concurrency slot until its completion
- * commits, and a task stays leased until then; a process that dies mid-attempt lets the lease lapse and
- * the task is claimed again (at-least-once delivery; receivers de-duplicate on webhook-id). The other
- * endpoint policies (disable, circuit, pause, throttle) are decided by storage in the same claim;
- * outcomes carry what each attempt says about its endpoint (`signal`) to the completion.
+ * released; then the claim loop runs, and ingest in this process hands new deliveries straight to
+ * admission while the claim loop rests (ingest-taker.ts). An attempt keeps its concurrency slot until
+ * its completion commits, and a task stays leased until then; a process that dies mid-attempt lets the
+ * lease lapse and the task is claimed again (at-least-once delivery; receivers de-duplicate on
+ * webhook-id). The other endpoint policies (disable, circuit, pause, throttle) are decided by storage
+ * in the same claim (or ingest); outcomes carry what each attempt says about its endpoint (`signal`) to
+ * the completion.
  *
- * close(): no more claims → in-flight attempts get up to `drainTimeoutMs` → the rest are aborted and not
- * recorded (their leases lapse, or releaseLeases frees them at the next start); every attempt that
- * finished has its outcome committed before close() resolves.
+ * close(): no more hand-offs or claims (one already under way delivers its tasks) → in-flight attempts
+ * get up to `drainTimeoutMs` → the rest are aborted and not recorded (their leases lapse, or
+ * releaseLeases frees them at the next start); every attempt that finished has its outcome committed
+ * before close() resolves.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -32,6 +35,7 @@ import type { Storage } from '../storage/contract.ts';
 import { createAdmission } from './admission.ts';
 import { createAttempt } from './attempt.ts';
 import { createClaimLoop } from './claim-loop.ts';
+import { createIngestTaker } from './ingest-taker.ts';
 import { createOrderedLoop } from './ordered-loop.ts';
 import { createOutcomeRecorder } from './outcome-recorder.ts';
 import type { EndpointLookup } from './prepare.ts';
@@ -136,6 +140,15 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     clock,
     logger,
   });
+  const taker = createIngestTaker({
+    owner,
+    leaseMs: config.leaseDuration,
+    batch: CLAIM_BATCH,
+    admission,
+    taking: () => state === 'running' && claims.resting(),
+    clock,
+  });
+  let stopTaking: (() => void) | undefined;
   // Ordered destinations (fifoEndpoint) have a loop of their own, so the claim loop's hot path is unchanged.
   const ordered = createOrderedLoop({
     storage,
@@ -172,13 +185,15 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       state = 'running';
       claims.start();
       ordered.start();
+      stopTaking = storage.takeIngested(taker);
     },
 
     async close() {
       if (state === 'closed' || state === 'closing') return;
       state = 'closing';
+      stopTaking?.();
       admission.stop();
-      await Promise.all([claims.stop(), ordered.stop()]);
+      await Promise.all([claims.stop(), ordered.stop(), admission.unreserved()]);
       const inFlight = new Set([...admission.running(), ...ordered.running()]);
       if (inFlight.size > 0) {
         let bound: NodeJS.Timeout | undefined;

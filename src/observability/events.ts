@@ -32,6 +32,8 @@ export interface TasksClaimed {
   /** Claimed but parked at once: their endpoint is saturated in this process. */
   readonly parked: number;
   readonly durationMs: number;
+  /** A claim transaction, or ingest's hand-off (new deliveries leased in the ingest transaction). */
+  readonly via: 'claim' | 'ingest';
 }
 
 /** How an attempt left its delivery: delivered, to be retried, or failed for good. */

@@ -89,7 +89,7 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   });
   const claimed = new Counter({
     name: 'hookyard_tasks_claimed_total',
-    help: 'Deliveries claimed (leased) by this process, parked ones included.',
+    help: 'Deliveries claimed (leased) by this process, parked ones included, and those ingest handed it leased.',
     registers,
   });
   const parked = new Counter({

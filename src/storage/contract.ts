@@ -275,6 +275,36 @@ export type ClaimAdmission = (task: {
   endpointId: string;
 }) => number | 'park' | undefined;
 
+/**
+ * A dispatcher in this process that takes new deliveries straight from ingest (`Storage.takeIngested`).
+ * Ingest leases a batch's deliveries that are due at once to `owner`, as many as `reserve` grants, in
+ * its own transaction, and sorts them with the claim's gate there (held, postponed, parked, or
+ * admitted); once the batch has committed, the admitted ones reach `settle` as tasks, payload and
+ * all. Such a delivery is sent without a claim transaction and without reading its message back, and
+ * one that a crash strands comes back like any lease: when it lapses (on SQLite, at the next start).
+ */
+export interface IngestTaker {
+  readonly owner: string;
+  readonly leaseMs: number;
+  /**
+   * Before the ingest transaction: slots for up to `max` of the batch's new deliveries, or undefined
+   * to leave them all to claims (no slot is free, or older work is due first).
+   */
+  reserve(max: number): IngestReservation | undefined;
+}
+
+/** Slots an ingest holds for the deliveries it leases; they stay taken until `settle`. */
+export interface IngestReservation {
+  readonly slots: number;
+  /** Inside the transaction (each time it runs): the claim's say on each leased delivery. */
+  admission(): ClaimAdmission;
+  /**
+   * After the transaction, however it ended (`committed`): the tasks it leased and admitted (none if
+   * it failed), oldest delivery first. Gives the slots back.
+   */
+  settle(tasks: readonly ClaimedTask[], committed: boolean): void;
+}
+
 /** The result of one attempt and the delivery's next state, written together. */
 export interface AttemptOutcome {
   attempt: AttemptRecord;
@@ -936,6 +966,11 @@ export interface Storage {
    * with `listenNotify`, another). Dispatchers wake on it instead of polling. Returns an unsubscribe.
    */
   subscribeWork(listener: () => void): () => void;
+  /**
+   * Makes `taker` the one that ingest hands new due deliveries to (IngestTaker), in place of any
+   * earlier one; the returned function unregisters it. Without a taker, ingest leaves them all to claims.
+   */
+  takeIngested(taker: IngestTaker): () => void;
   /**
    * The same for ordered destinations (fifoEndpoint): messages queued for them, an ack with more
    * queued, skip, force-retry. Only these wake the ordered loop, and they never wake `subscribeWork`'s.

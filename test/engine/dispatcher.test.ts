@@ -8,6 +8,7 @@ import { createDestinations } from '../../src/delivery/destinations.ts';
 import { createDispatcher, type Dispatcher } from '../../src/dispatch/dispatcher.ts';
 import { newId } from '../../src/domain/ids.ts';
 import { createLogger } from '../../src/log/logger.ts';
+import { events, type TasksClaimed } from '../../src/observability/events.ts';
 import { generateSecret } from '../../src/signing/keys.ts';
 import {
   type AttemptRecord,
@@ -72,7 +73,7 @@ async function engine(
   t: TestContext,
   backend: TestBackend,
   overrides: Partial<Record<SettingName, string>> = {},
-  options: { start?: boolean; drainTimeoutMs?: number } = {},
+  options: { start?: boolean; drainTimeoutMs?: number; pollIntervalMs?: number } = {},
 ): Promise<Engine> {
   const storage = await backend.create({
     allowedSubnets: '127.0.0.0/8',
@@ -87,7 +88,7 @@ async function engine(
     destination,
     config: storage.config,
     logger,
-    pollIntervalMs: 200,
+    pollIntervalMs: options.pollIntervalMs ?? 200,
     ...(options.drainTimeoutMs === undefined ? {} : { drainTimeoutMs: options.drainTimeoutMs }),
   });
   t.after(async () => {
@@ -491,5 +492,46 @@ forEachBackend((backend) => {
     for (const id of ids) assert.equal((await e.settled(id, endpoint.id)).status, MessageStatus.success);
     assert.equal(rx.received.length, 40);
     assert.ok(peak <= 4, `peak ${peak}`);
+  });
+
+  test('a resting dispatcher takes new deliveries straight from ingest, without a claim', async (t) => {
+    // No poll during the test: a claim it started could overlap an ingest, which then (rightly)
+    // leaves its deliveries to the claim.
+    const e = await engine(t, backend, {}, { pollIntervalMs: 60_000 });
+    const rx = await receiver(t);
+    const endpoint = await e.endpoint(rx.url);
+    // Whichever way the first goes, the claim loop rests once it is delivered.
+    await e.settled(await e.send([endpoint]), endpoint.id);
+    const seen: TasksClaimed[] = [];
+    const listener = (event: TasksClaimed) => seen.push(event);
+    events.tasksClaimed.subscribe(listener);
+    t.after(() => events.tasksClaimed.unsubscribe(listener));
+
+    for (let i = 0; i < 3; i++) {
+      const msgId = await e.send([endpoint]);
+      assert.equal((await e.settled(msgId, endpoint.id)).status, MessageStatus.success);
+    }
+    assert.deepEqual(
+      seen.map((event) => [event.via, event.count, event.parked]),
+      [
+        ['ingest', 1, 0],
+        ['ingest', 1, 0],
+        ['ingest', 1, 0],
+      ],
+    );
+    assert.equal(rx.received.length, 4);
+  });
+
+  test('while every slot is busy, new deliveries queue behind older ones and go oldest first', async (t) => {
+    const e = await engine(t, backend, { deliveryConcurrency: '1' });
+    const rx = await receiver(t, (_req, res) => setTimeout(() => res.end('ok'), 30));
+    const endpoint = await e.endpoint(rx.url);
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) ids.push(await e.send([endpoint]));
+    for (const id of ids) assert.equal((await e.settled(id, endpoint.id)).status, MessageStatus.success);
+    assert.deepEqual(
+      rx.received.map((request) => request.headers['webhook-id']),
+      ids,
+    );
   });
 });

@@ -140,3 +140,23 @@ test('restUntilDue arms the timer at the due time read, and a failed read is not
   assert.equal(h.passes(), 2, 'the retry waits a second, not a spin');
   await h.pump.stop();
 });
+
+test('the pump rests only between passes, after one that found nothing more due', async () => {
+  const h = harness();
+  assert.equal(h.pump.resting, false, 'not started');
+  h.pump.start();
+  assert.equal(h.pump.resting, false, 'a pass is under way');
+  await h.answer('more');
+  assert.equal(h.pump.resting, false, 'claiming again at once');
+  await h.answer('idle');
+  assert.equal(h.pump.resting, true);
+  h.notify();
+  assert.equal(h.pump.resting, false, 'woken: a pass is under way');
+  await h.answer('stop');
+  assert.equal(h.pump.resting, false, 'stopped full (saturated, capped, or storage failing): not resting');
+  h.notify();
+  await h.answer('idle');
+  assert.equal(h.pump.resting, true);
+  await h.pump.stop();
+  assert.equal(h.pump.resting, false, 'stopped');
+});

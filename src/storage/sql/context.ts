@@ -1,4 +1,4 @@
-import type { ChangeEvent } from '../contract.ts';
+import type { ChangeEvent, IngestTaker } from '../contract.ts';
 import type { Sealer } from '../sealing.ts';
 import type { DeliveryTransitions } from './delivery-transitions.ts';
 import type { SqlDriver, SqlExecutor, TransactionOptions } from './driver.ts';
@@ -37,6 +37,8 @@ export interface SqlContext {
    * (`changed`), every dispatcher hears of it, in other processes on commit and here after it.
    */
   makeDue<T>(fn: (tx: SqlExecutor) => Promise<{ changed: number; value: T }>): Promise<T>;
+  /** The dispatcher in this process that ingest hands new deliveries to, if one registered. */
+  ingestTaker(): IngestTaker | undefined;
   readonly groupCommit: {
     readonly windowMs: number;
     readonly maxBatch: number;

@@ -115,6 +115,8 @@ export interface NewDelivery {
   createdAt: number;
   /** First due time: `createdAt`, or a scheduled message's `deliverAt`. */
   dueAt?: number;
+  /** Leased at once, to ingest's hand-off (ingest-hand-off.ts): inserted leased, not queued. */
+  lease?: { owner: string; until: number };
 }
 
 /** Extra conditions on a replay walk, over `d` (deliveries) and `m` (its message). */
@@ -132,6 +134,7 @@ const NEW_DELIVERY: BatchSource = {
     ['endpoint_id', 'text'],
     ['status', 'smallint'],
     ['next_attempt_at', 'bigint'],
+    ['lease_owner', 'text'],
     ['created_at', 'bigint'],
     ['updated_at', 'bigint'],
   ],
@@ -210,7 +213,10 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
   }
 
   return {
-    /** Ingest: (none) → pending, due at once (or at the message's deliverAt). */
+    /**
+     * Ingest: (none) → pending, due at once (or at the message's deliverAt); or (none) → leased, for
+     * those given a `lease` (ingest's hand-off).
+     */
     async insertPending(tx: SqlExecutor, deliveries: readonly NewDelivery[]): Promise<void> {
       await runBatch(
         tx,
@@ -222,7 +228,8 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
           row.msgId,
           row.endpointId,
           MessageStatus.pending,
-          row.dueAt ?? row.createdAt,
+          row.lease?.until ?? row.dueAt ?? row.createdAt,
+          row.lease?.owner ?? null,
           row.createdAt,
           row.createdAt,
         ]),

@@ -11,7 +11,9 @@ import { type BatchSource, columnList, queryBatch } from './batch.ts';
 import type { SqlContext } from './context.ts';
 import type { NewDelivery } from './delivery-transitions.ts';
 import { first, placeholders, prepared, type SqlDialect, type SqlExecutor } from './driver.ts';
+import type { EndpointPolicies } from './endpoint-state.ts';
 import { createGroupCommit, type GroupCommit } from './group-commit.ts';
+import { type IngestHandOff, startHandOff } from './ingest-hand-off.ts';
 import { createOrderedTransitions, type OrderedTransitions, type QueuedRow } from './ordered-transitions.ts';
 import { add, addTimeRange, conditions, keysetPage } from './paging.ts';
 import { columns, type MessageRow, messageValues, toMessage } from './rows.ts';
@@ -52,7 +54,7 @@ export interface SqlMessageStore extends MessageStore {
   drain(): Promise<void>;
 }
 
-export function createMessageStore(ctx: SqlContext): SqlMessageStore {
+export function createMessageStore(ctx: SqlContext, policies: EndpointPolicies): SqlMessageStore {
   const { driver } = ctx;
   const ordered = createOrderedTransitions(driver);
 
@@ -62,22 +64,30 @@ export function createMessageStore(ctx: SqlContext): SqlMessageStore {
     async commit(items) {
       let newWork = false;
       let newOrdered = false;
-      const results = await driver.transaction(async (tx) => {
-        const out = await ingestBatch(ctx, ordered, tx, items);
-        newWork = out.some(
-          (result, index) => result.kind === 'created' && items[index]!.endpointIds.length > 0,
-        );
-        newOrdered = out.some(
-          (result, index) => result.kind === 'created' && (items[index]!.ordered?.length ?? 0) > 0,
-        );
-        if (newWork) await ctx.announceWork(tx);
-        if (newOrdered) await ctx.announceOrderedWork(tx);
-        return out;
-      });
-      if (newWork) ctx.wakeLocal();
-      if (newOrdered) ctx.wakeOrderedLocal();
-      if (events.messageIngested.hasSubscribers) publishIngested(items, results);
-      return results;
+      const taker = ctx.ingestTaker();
+      const handOff = taker && startHandOff(ctx, policies, taker, items, Date.now());
+      let committed = false;
+      try {
+        const results = await driver.transaction(async (tx) => {
+          const { results: out, queued } = await ingestBatch(ctx, ordered, tx, items, handOff);
+          // Deliveries handed off and admitted need no claim; any other new one (queued, or postponed
+          // or held by the gate) is work for the claim loops.
+          newWork = queued;
+          newOrdered = out.some(
+            (result, index) => result.kind === 'created' && (items[index]!.ordered?.length ?? 0) > 0,
+          );
+          if (newWork) await ctx.announceWork(tx);
+          if (newOrdered) await ctx.announceOrderedWork(tx);
+          return out;
+        });
+        committed = true;
+        if (newWork) ctx.wakeLocal();
+        if (newOrdered) ctx.wakeOrderedLocal();
+        if (events.messageIngested.hasSubscribers) publishIngested(items, results);
+        return results;
+      } finally {
+        handOff?.settle(items, committed);
+      }
     },
   });
 
@@ -140,7 +150,8 @@ async function ingestBatch(
   ordered: OrderedTransitions,
   tx: SqlExecutor,
   items: readonly NewMessage[],
-): Promise<IngestResult[]> {
+  handOff: IngestHandOff | undefined,
+): Promise<{ results: IngestResult[]; queued: boolean }> {
   const { dialect } = ctx.driver;
   // Sorted by eventId, so concurrent batches (other flushes, other processes) wait for each other's
   // uncommitted eventIds in one order and cannot deadlock; the sort is stable, so among equal eventIds
@@ -195,9 +206,11 @@ async function ingestBatch(
     for (const endpointId of new Set(item.endpointIds))
       deliveries.push({ id: newId('delivery'), appId, msgId, endpointId, createdAt, dueAt });
   }
+  handOff?.lease(deliveries);
   await ctx.transitions.insertPending(tx, deliveries);
+  const admitted = handOff ? await handOff.gate(tx) : 0;
   if (items.some((item) => (item.ordered?.length ?? 0) > 0)) await queueOrdered(ordered, tx, items, results);
-  return results as IngestResult[];
+  return { results: results as IngestResult[], queued: deliveries.length > admitted };
 }
 
 /**

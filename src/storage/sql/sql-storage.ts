@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../log/logger.ts';
-import { type ChangeEvent, type Storage, StorageFull } from '../contract.ts';
+import { type ChangeEvent, type IngestTaker, type Storage, StorageFull } from '../contract.ts';
 import { PLAINTEXT, type Sealer } from '../sealing.ts';
 import { createApplicationStore } from './applications.ts';
 import { createAttemptStore } from './attempts.ts';
@@ -52,6 +52,7 @@ export async function createSqlStorage(driver: SqlDriver, options: SqlStorageOpt
   const orderedListeners = new Set<() => void>();
   // Ordered work travels on the work channel too, told apart by this prefix to the origin.
   const orderedOrigin = `ordered:${origin}`;
+  let ingestTaker: IngestTaker | undefined;
 
   function emit<A extends unknown[]>(listeners: Iterable<(...args: A) => void>, ...args: A): void {
     for (const listener of listeners) {
@@ -91,6 +92,7 @@ export async function createSqlStorage(driver: SqlDriver, options: SqlStorageOpt
       if (changed > 0) emit(workListeners);
       return value;
     },
+    ingestTaker: () => ingestTaker,
     groupCommit: {
       windowMs: options.ingestBatchWindowMs ?? 0,
       maxBatch: options.maxBatch ?? 1000,
@@ -114,8 +116,9 @@ export async function createSqlStorage(driver: SqlDriver, options: SqlStorageOpt
     }),
   ];
 
-  const messages = createMessageStore(ctx);
-  const deliveries = createDeliveryStore(ctx, options.policies ?? DEFAULT_POLICIES);
+  const policies = options.policies ?? DEFAULT_POLICIES;
+  const messages = createMessageStore(ctx, policies);
+  const deliveries = createDeliveryStore(ctx, policies);
   let closing: Promise<void> | undefined;
 
   return {
@@ -146,6 +149,12 @@ export async function createSqlStorage(driver: SqlDriver, options: SqlStorageOpt
       workListeners.add(listener);
       return () => workListeners.delete(listener);
     },
+    takeIngested(taker) {
+      ingestTaker = taker;
+      return () => {
+        if (ingestTaker === taker) ingestTaker = undefined;
+      };
+    },
     subscribeOrderedWork(listener) {
       orderedListeners.add(listener);
       return () => orderedListeners.delete(listener);
@@ -164,6 +173,7 @@ export async function createSqlStorage(driver: SqlDriver, options: SqlStorageOpt
         changeListeners.clear();
         workListeners.clear();
         orderedListeners.clear();
+        ingestTaker = undefined;
         await driver.close();
         await options.onClose?.();
       })();
