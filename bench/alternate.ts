@@ -6,8 +6,11 @@
  * node_modules) and this tree run the same bench command in turn, base first, `--rounds` times. A side
  * is called better only when every one of its runs beats the other side's median (for the latency
  * scenario's p99 and the million's RSS, lower is better; `verdict` in median.ts); anything else is
- * within the noise. Writes
- * bench/results/<timestamp>-alternate.md with every run's figure; the runs' own reports are removed.
+ * within the noise. A second table judges the CPU a delivery cost (Hookyard's processes plus its
+ * PostgreSQL backends, lower is better), which moves less from run to run than the headline and shows
+ * a change that saves work where the headline is bound by something else (a disk's fsync tail, say).
+ * Writes bench/results/<timestamp>-alternate.md with every run's figures; the runs' own reports are
+ * removed.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, symlinkSync } from 'node:fs';
@@ -17,7 +20,7 @@ import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from './contenders.ts';
 import { headline, higherIsBetter, measured, verdict } from './median.ts';
-import { type Report, timestamp } from './report.ts';
+import { costPerDelivery, type Report, timestamp } from './report.ts';
 
 const { values, positionals } = parseArgs({
   options: { base: { type: 'string' }, rounds: { type: 'string', default: '3' } },
@@ -60,14 +63,22 @@ async function benchIn(tree: string, args: readonly string[]): Promise<Report> {
 interface Figure {
   scenario: string;
   value: number;
+  /** Own CPU plus database CPU per delivery, µs (NaN where the run could not tell). */
+  cpuUs: number;
 }
 
-/** Each measured result's headline figure, by "contender · scenario". */
+/** Each measured result's headline figure and CPU per delivery, by "contender · scenario". */
 function figures(report: Report): Map<string, Figure> {
   const found = new Map<string, Figure>();
-  for (const r of report.results)
-    if (measured(r))
-      found.set(`${r.contender} · ${r.scenario}`, { scenario: r.scenario, value: headline(r) });
+  for (const r of report.results) {
+    if (!measured(r)) continue;
+    const cost = costPerDelivery(r);
+    found.set(`${r.contender} · ${r.scenario}`, {
+      scenario: r.scenario,
+      value: headline(r),
+      cpuUs: cost ? cost.ownCpuUs + cost.databaseCpuUs : Number.NaN,
+    });
+  }
   return found;
 }
 
@@ -104,13 +115,31 @@ async function main(): Promise<void> {
     const keys = [...(runs.head[0]?.keys() ?? [])].filter((key) =>
       [...runs.base, ...runs.head].every((run) => run.has(key)),
     );
-    const comparisons = keys.map((key) => {
-      const pick = (side: Map<string, Figure>[]) => side.map((run) => run.get(key)?.value ?? Number.NaN);
-      const before = pick(runs.base);
-      const after = pick(runs.head);
-      const scenario = runs.head[0]?.get(key)?.scenario ?? '';
-      return { key, before, after, ...verdict(before, after, higherIsBetter(scenario)) };
-    });
+    const compare = (figure: (f: Figure) => number, higherBetter: (scenario: string) => boolean) =>
+      keys.map((key) => {
+        const pick = (side: Map<string, Figure>[]) =>
+          side.map((run) => {
+            const found = run.get(key);
+            return found ? figure(found) : Number.NaN;
+          });
+        const before = pick(runs.base);
+        const after = pick(runs.head);
+        const scenario = runs.head[0]?.get(key)?.scenario ?? '';
+        return { key, before, after, ...verdict(before, after, higherBetter(scenario)) };
+      });
+    const comparisons = compare((f) => f.value, higherIsBetter);
+    const cpu = compare(
+      (f) => f.cpuUs,
+      () => false,
+    ).filter((c) => [...c.before, ...c.after].every(Number.isFinite));
+    const table = (rows: typeof comparisons) => [
+      '| Contender · scenario | base runs | this tree | base median | this tree’s median | verdict |',
+      '| --- | --- | --- | ---: | ---: | --- |',
+      ...rows.map(
+        (c) =>
+          `| ${c.key} | ${fmt(c.before)} | ${fmt(c.after)} | ${fmt([c.medianBefore])} | ${fmt([c.medianAfter])} | ${c.verdict} |`,
+      ),
+    ];
     const fmt = (xs: number[]) =>
       xs.map((x) => (Math.abs(x) >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(1))).join(', ');
     const lines = [
@@ -119,13 +148,16 @@ async function main(): Promise<void> {
       `\`npm run bench:alternate -- --base ${values.base} --rounds ${rounds} -- ${positionals.join(' ')}\`, ${new Date().toISOString()}.`,
       'Figures: deliveries/s; latency: p99 sent→delivered in ms (lower is better); million: peak RSS in MB (lower is better).',
       '',
-      '| Contender · scenario | base runs | this tree | base median | this tree’s median | verdict |',
-      '| --- | --- | --- | ---: | ---: | --- |',
-      ...comparisons.map(
-        (c) =>
-          `| ${c.key} | ${fmt(c.before)} | ${fmt(c.after)} | ${fmt([c.medianBefore])} | ${fmt([c.medianAfter])} | ${c.verdict} |`,
-      ),
+      ...table(comparisons),
       '',
+      ...(cpu.length > 0
+        ? [
+            'CPU per delivery, µs: Hookyard’s processes plus its PostgreSQL backends, ingest included (lower is better).',
+            '',
+            ...table(cpu),
+            '',
+          ]
+        : []),
     ];
     const path = join(repoRoot, 'bench/results', `${timestamp(new Date())}-alternate.md`);
     await writeFile(path, lines.join('\n'));
