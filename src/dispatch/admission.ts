@@ -60,8 +60,12 @@ export interface Admission {
   reserve(max: number): number;
   /** Gives back `count` reserved slots (the hand-off's tasks were accepted, or it failed). */
   release(count: number): void;
-  /** A new round of counting for one claim or hand-off. */
-  gate(): AdmissionRound;
+  /**
+   * A new round of counting for one claim or hand-off. Beyond the queues' bounds a claim's tasks are
+   * parked; a hand-off's (`overflow: 'give back'`) are given back due now instead, so that a claim
+   * (which then parks them and waits for the endpoint) takes the backlog from there.
+   */
+  gate(overflow?: 'park' | 'give back'): AdmissionRound;
   /** Starts the task, or queues it while its endpoint is at its cap. */
   accept(task: ClaimedTask): void;
   /** Stops starting queued tasks and unparking (close()). */
@@ -70,6 +74,8 @@ export interface Admission {
   running(): ReadonlySet<Promise<void>>;
   /** Resolves once no slot is reserved (close(): a hand-off in progress has accepted its tasks). */
   unreserved(): Promise<void>;
+  /** Tasks wait in a local queue, or are parked: some endpoint has more work than it takes. */
+  backlogged(): boolean;
 }
 
 export function createAdmission(deps: AdmissionDeps): Admission {
@@ -101,7 +107,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
    * park. Each round counts what it admitted, so one round never admits past a bound; rounds running
    * side by side (a claim and an ingest hand-off) may, and `accept` then queues the excess locally.
    */
-  function gate(): AdmissionRound {
+  function gate(overflow: 'park' | 'give back' = 'park'): AdmissionRound {
     const admittedToStart = new Map<string, number>();
     const admittedToQueue = new Map<string, number>();
     let admittedToQueueTotal = 0;
@@ -119,6 +125,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
         admittedToQueueTotal++;
         return undefined;
       }
+      if (overflow === 'give back') return deps.clock();
       parkedNow++;
       parked.set(endpointId, (parked.get(endpointId) ?? 0) + 1);
       return 'park';
@@ -233,5 +240,6 @@ export function createAdmission(deps: AdmissionDeps): Admission {
       if (reserved === 0) return Promise.resolve();
       return new Promise((resolve) => whenUnreserved.push(resolve));
     },
+    backlogged: () => waitingTotal > 0 || parked.size > 0,
   };
 }

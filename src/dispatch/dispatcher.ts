@@ -145,7 +145,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     leaseMs: config.leaseDuration,
     batch: CLAIM_BATCH,
     admission,
-    taking: () => state === 'running' && claims.resting(),
+    taking: () => state === 'running' && claims.resting() && !admission.backlogged(),
     clock,
   });
   let stopTaking: (() => void) | undefined;

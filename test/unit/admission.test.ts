@@ -82,3 +82,26 @@ test('rounds count apart: each admits up to the endpoint cap, and accept queues 
   for (let n = 0; n < 6; n++) h.admission.accept(task(n));
   assert.equal(h.started(), 2, 'the cap holds however the rounds counted');
 });
+
+test("a hand-off's round gives back what a claim's would park; a queue or a park makes the dispatcher backlogged", () => {
+  const h = harness(2, 1);
+  const ask = (round: ReturnType<typeof h.admission.gate>) =>
+    round.admit({ deliveryId: 'd', endpointId: 'ep_a' });
+  assert.equal(h.admission.backlogged(), false);
+  h.admission.accept(task(1));
+  assert.equal(h.admission.backlogged(), false, 'running is not a backlog');
+  h.admission.accept(task(2));
+  assert.equal(h.admission.backlogged(), true, 'queued behind the endpoint cap');
+
+  // The cap is taken and the queue (bounded by concurrency, 2) holds one: one more fits, then no room.
+  const handOff = h.admission.gate('give back');
+  assert.equal(ask(handOff), undefined);
+  const due = ask(handOff);
+  assert.equal(typeof due, 'number', 'given back, due now');
+  assert.ok(Math.abs((due as number) - Date.now()) < 1_000);
+  assert.equal(handOff.parked(), 0);
+  const claim = h.admission.gate();
+  ask(claim);
+  assert.equal(ask(claim), 'park');
+  assert.equal(claim.parked(), 1);
+});
