@@ -288,7 +288,7 @@ export interface IngestTaker {
   readonly leaseMs: number;
   /**
    * Before the ingest transaction: slots for up to `max` of the batch's new deliveries, or undefined
-   * to leave them all to claims (no slot is free, or older work is due first).
+   * to leave them all to claims (no slot is free, or the dispatcher has a backlog to claim first).
    */
   reserve(max: number): IngestReservation | undefined;
 }

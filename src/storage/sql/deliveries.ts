@@ -80,20 +80,15 @@ export function createDeliveryStore(ctx: SqlContext, policies: EndpointPolicies)
       const message = byId.get(row.msg_id);
       // Deleted between the two statements (its application went): the delivery row went with it.
       if (!message) continue;
-      tasks.push({
-        deliveryId: row.id,
-        appId: row.app_id,
-        msgId: row.msg_id,
-        endpointId: row.endpoint_id,
-        attempts: row.attempts,
-        eventType: message.event_type,
-        payload: message.payload,
-        triggerType: row.trigger_type as TriggerType,
-        failStreak: Number(row.fail_streak),
-        ...(message.trace_context != null ? { traceContext: message.trace_context } : {}),
-      });
+      tasks.push(
+        toClaimedTask(row, {
+          eventType: message.event_type,
+          payload: message.payload,
+          traceContext: message.trace_context,
+        }),
+      );
     }
-    return tasks.sort((a, b) => compare(a.deliveryId, b.deliveryId));
+    return tasks.sort(byDeliveryId);
   }
 
   /** A transition that returns how many deliveries it made due. */
@@ -213,4 +208,28 @@ export function createDeliveryStore(ctx: SqlContext, policies: EndpointPolicies)
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Tasks in the order the dispatcher takes them: oldest delivery first. */
+export function byDeliveryId(a: ClaimedTask, b: ClaimedTask): number {
+  return compare(a.deliveryId, b.deliveryId);
+}
+
+/** A leased delivery as the dispatcher's task, with what an attempt needs of its message. */
+export function toClaimedTask(
+  row: LeasedRow,
+  message: Pick<MessageRecord, 'eventType' | 'payload' | 'traceContext'>,
+): ClaimedTask {
+  return {
+    deliveryId: row.id,
+    appId: row.app_id,
+    msgId: row.msg_id,
+    endpointId: row.endpoint_id,
+    attempts: row.attempts,
+    eventType: message.eventType,
+    payload: message.payload,
+    triggerType: row.trigger_type as TriggerType,
+    failStreak: Number(row.fail_streak),
+    ...(message.traceContext != null ? { traceContext: message.traceContext } : {}),
+  };
 }

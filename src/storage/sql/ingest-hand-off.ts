@@ -1,6 +1,7 @@
 import { TriggerType } from '../../domain/delivery-status.ts';
 import type { ClaimedTask, IngestTaker, NewMessage } from '../contract.ts';
 import type { SqlContext } from './context.ts';
+import { byDeliveryId, toClaimedTask } from './deliveries.ts';
 import type { LeasedRow, NewDelivery } from './delivery-transitions.ts';
 import type { SqlExecutor } from './driver.ts';
 import { type EndpointPolicies, gateClaim } from './endpoint-state.ts';
@@ -85,23 +86,10 @@ export function startHandOff(
       const tasks: ClaimedTask[] = [];
       for (const row of admitted) {
         const message = messages.get(row.msg_id);
-        if (!message) continue;
-        tasks.push({
-          deliveryId: row.id,
-          appId: row.app_id,
-          msgId: row.msg_id,
-          endpointId: row.endpoint_id,
-          attempts: 0,
-          eventType: message.eventType,
-          payload: message.payload,
-          triggerType: TriggerType.scheduled,
-          failStreak: 0,
-          ...(message.traceContext != null ? { traceContext: message.traceContext } : {}),
-        });
+        if (message) tasks.push(toClaimedTask(row, message));
       }
       // gateClaim returns them oldest first within an endpoint; tasks go oldest delivery first.
-      tasks.sort((a, b) => (a.deliveryId < b.deliveryId ? -1 : a.deliveryId > b.deliveryId ? 1 : 0));
-      reservation.settle(tasks, true);
+      reservation.settle(tasks.sort(byDeliveryId), true);
     },
   };
 }
