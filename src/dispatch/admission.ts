@@ -19,8 +19,8 @@ import type { ClaimAdmission, ClaimedTask, DeliveryStore } from '../storage/cont
  * ends, with no database round trip: that keeps one hot endpoint at full speed. Queued tasks hold no
  * request slot, so a dead or slow endpoint holds at most `endpointCap` of them and cannot starve the
  * others. The queues are bounded (per endpoint and in all); a round's `gate()` answers the claim (or
- * the ingest hand-off) for each task it leased, and beyond those bounds the task is parked, so a
- * saturated endpoint's backlog is claimed once, not over and over. Should this process die, parked
+ * the ingest hand-off) for each task it leased, and beyond those bounds a claimed task is parked (a
+ * handed-off one given back), so a saturated endpoint's backlog is claimed once, not over and over. Should this process die, parked
  * tasks come back when their lease runs out (on SQLite, at the next start), like any lease.
  *
  * Slots can be reserved (`reserve`) by an ingest transaction that leases new deliveries to this

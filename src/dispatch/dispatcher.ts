@@ -13,7 +13,7 @@
  *
  * start(): on a single-writer backend every lease left in the database belongs to a dead process and is
  * released; then the claim loop runs, and ingest in this process hands new deliveries straight to
- * admission while the claim loop rests (ingest-taker.ts). An attempt keeps its concurrency slot until
+ * admission while the dispatcher has no backlog (ingest-taker.ts). An attempt keeps its concurrency slot until
  * its completion commits, and a task stays leased until then; a process that dies mid-attempt lets the
  * lease lapse and the task is claimed again (at-least-once delivery; receivers de-duplicate on
  * webhook-id). The other endpoint policies (disable, circuit, pause, throttle) are decided by storage
