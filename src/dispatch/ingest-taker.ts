@@ -6,7 +6,7 @@ import type { Admission } from './admission.ts';
  * The dispatcher's side of ingest's hand-off (IngestTaker in the storage contract): new deliveries
  * leased in the ingest transaction go straight to admission, skipping the claim loop's stage.
  *
- *     ingest batch ──reserve──► slots (none: the claim loop is claiming, or no slot is free)
+ *     ingest batch ──reserve──► slots (none: the dispatcher has a backlog, or no slot is free)
  *        transaction ──admission()──► the round's say per delivery (start, queue, or give back)
  *        after it ──settle──► tasks accepted (started or queued), slots given back
  *

@@ -26,7 +26,7 @@ export interface IngestHandOff {
   /** Inside the transaction, after the insert: runs the gate; returns how many were admitted. */
   gate(tx: SqlExecutor): Promise<number>;
   /** After the transaction: the admitted deliveries to the dispatcher if it committed, none if not. */
-  settle(items: readonly NewMessage[], committed: boolean): void;
+  settle(committed: boolean): void;
 }
 
 export function startHandOff(
@@ -77,7 +77,7 @@ export function startHandOff(
       return admitted.length;
     },
 
-    settle(items, committed) {
+    settle(committed) {
       if (!committed || admitted.length === 0) {
         reservation.settle([], committed);
         return;

@@ -86,7 +86,7 @@ export function createMessageStore(ctx: SqlContext, policies: EndpointPolicies):
         if (events.messageIngested.hasSubscribers) publishIngested(items, results);
         return results;
       } finally {
-        handOff?.settle(items, committed);
+        handOff?.settle(committed);
       }
     },
   });
