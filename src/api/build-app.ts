@@ -1,8 +1,4 @@
-import {
-  registerAjvFormats,
-  type TypeBoxTypeProvider,
-  TypeBoxValidatorCompiler,
-} from '@fastify/type-provider-typebox';
+import { registerAjvFormats, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -46,6 +42,7 @@ import { operationalWebhookRoutes } from './routes/operational-webhooks.ts';
 import { pollingRoutes } from './routes/polling.ts';
 import { type Probes, probeRoutes } from './routes/probes.ts';
 import { statsRoutes } from './routes/stats.ts';
+import { validatorCompiler } from './validator.ts';
 
 export interface BuildAppDeps {
   config: Config;
@@ -104,10 +101,10 @@ export async function buildApp(deps: BuildAppDeps): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 512, ignoreTrailingSlash: true },
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
-  // TypeBox validates: bodies strictly as Svix (serde) does, with no coercion (Ajv's would turn a
-  // `null` header value into "" and `"5"` into 5); query and path values are converted from text.
+  // TypeBox validates: bodies strictly as Svix (serde) does, with no coercion; query and path values
+  // are converted from text (validator.ts).
   registerAjvFormats();
-  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  app.setValidatorCompiler(validatorCompiler);
 
   const document = collectRoutes(app);
   const handleError = createErrorHandler(logger);
