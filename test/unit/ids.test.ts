@@ -55,6 +55,20 @@ describe('ids', () => {
     for (const bad of ['msg_nope', `msg_${'!'.repeat(27)}`, `msg_${'é'.repeat(27)}`, `msg_${'0'.repeat(28)}`])
       assert.equal(idTime(bad), undefined, bad);
   });
+
+  it('draw fresh randomness for every millisecond, past any refill of the pool it comes from', () => {
+    const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+    const randomPart = (id: string) => {
+      let value = 0n;
+      for (const char of id.slice(-27)) value = value * 62n + BigInt(ALPHABET.indexOf(char));
+      return value & ((1n << 112n) - 1n);
+    };
+    // Ahead of every id made so far in this process, so each call starts a new millisecond.
+    const start = Date.now() + 1;
+    const parts = new Set(Array.from({ length: 3000 }, (_, ms) => randomPart(newId('message', start + ms))));
+    assert.equal(parts.size, 3000);
+    assert.ok(![...parts].includes(0n));
+  });
 });
 
 describe('admin tokens', () => {
