@@ -242,7 +242,7 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
       (rows) =>
         prepared(`INSERT INTO attempts (${columnList(ATTEMPT)})
           SELECT ${columnList(ATTEMPT)} FROM ${rows.from}
-          WHERE EXISTS (SELECT 1 FROM deliveries WHERE deliveries.id = v.delivery_id)`),
+          WHERE EXISTS (SELECT 1 FROM deliveries WHERE deliveries.id = ${ATTEMPT.alias}.delivery_id)`),
     );
     return outcomes;
   }
@@ -505,8 +505,8 @@ export function createDeliveryTransitions(driver: Pick<SqlDriver, 'capabilities'
      * Completion: leased → success | sending (due at the retry) | fail, with the attempt recorded, for a
      * batch sorted by delivery id, in a constant number of statements per batch: insert the attempts
      * of the deliveries that still exist (locking those first where writers run in parallel), update
-     * the deliveries. The attempt is recorded even when the delivery already succeeded (it did happen), but
-     * a late failure never demotes a success. A delivery gone meanwhile (its endpoint or application was
+     * the deliveries. The attempt is recorded even when the delivery already succeeded (it did
+     * happen), but a late failure never demotes a success. A delivery gone meanwhile (its endpoint or application was
      * deleted) is skipped, so it cannot fail the completions sharing its batch. A delivery completed
      * twice in one batch is updated once per round, its n-th outcome in round n, as if one at a time.
      * The next attempt, if any, is a scheduled retry again, hence trigger_type scheduled.
