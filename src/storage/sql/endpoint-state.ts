@@ -71,11 +71,11 @@ function toHealth(row: StateRow): EndpointHealthRecord {
  * against a read's 5 (docs/performance.md, profiling item 17).
  */
 async function lockState(
+  ctx: SqlContext,
   tx: SqlExecutor,
   endpointId: string,
-  exclusive: boolean,
 ): Promise<StateRow | undefined> {
-  if (exclusive) {
+  if (!ctx.driver.capabilities.multipleWriters) {
     const row = await first<StateRow>(
       tx,
       prepared(`SELECT ${STATE_COLUMNS} FROM endpoint_state WHERE endpoint_id = ?`),
@@ -150,11 +150,10 @@ export async function foldOutcomes(
     byEndpoint.set(outcome.attempt.endpointId, signals);
   }
   const folded: Folded = { disabled: [], madeDue: false, circuits: [] };
-  const exclusive = !ctx.driver.capabilities.multipleWriters;
   // Endpoint-id order: concurrent completions lock state rows in the same order.
   for (const endpointId of [...byEndpoint.keys()].sort()) {
     const signals = byEndpoint.get(endpointId) ?? [];
-    const row = await lockState(tx, endpointId, exclusive);
+    const row = await lockState(ctx, tx, endpointId);
     if (!row) continue; // deleted while the attempt was in flight
     const change = applySignals(toHealth(row), signals, policies.health);
     await writeHealth(tx, endpointId, change.health);
@@ -307,7 +306,7 @@ export async function gateClaim(
     }
     const rate = num(gate.rate);
     if (rate !== null && rate > 0 && admitted.length > 0) {
-      const state = await lockState(tx, endpointId, !ctx.driver.capabilities.multipleWriters);
+      const state = await lockState(ctx, tx, endpointId);
       const decision = throttle(num(state?.throttle_tat ?? null), now, rate, admitted.length);
       await tx.run('UPDATE endpoint_state SET throttle_tat = ? WHERE endpoint_id = ?', [
         decision.tat,
