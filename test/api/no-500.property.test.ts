@@ -118,9 +118,17 @@ const FIELDS: Record<string, unknown> = {
 
 /**
  * The codes of Fastify's content-type and body parsers, which run before its not-found handler: on a
- * generated path that names no route they may answer a foreign token (they disclose nothing).
+ * generated path that names no route they may answer a foreign token (they disclose nothing). That
+ * includes the body limit: the `deep` body at 20,000 levels is over 100 KB, past the server's limit,
+ * and is refused as too large before the not-found handler runs (clean-clone CI found it on
+ * `POST /app/{app}/msg//attempt/{app}`). On a real route the token is refused first (onRequest).
  */
-const BODY_PARSER_CODES = new Set(['invalid_json', 'json_too_deep', 'unsupported_media_type']);
+const BODY_PARSER_CODES = new Set([
+  'invalid_json',
+  'json_too_deep',
+  'unsupported_media_type',
+  'payload_too_large',
+]);
 const ANSWERED_BY_VALIDATION = new Set([
   'ok',
   'validation',
