@@ -202,6 +202,7 @@ describe('access before validation', () => {
     assert.equal(endpoint.statusCode, 201, endpoint.body);
     const issued = await h.call({ method: 'POST', url: `${V1}/auth/app-portal-access/shop`, payload: {} });
     const { token } = json(issued) as { token: string };
+    const tooLarge = `{"url":"https://example.com/x","description":"${'x'.repeat(2 << 20)}"}`;
     const malformed: {
       method: 'POST' | 'PUT' | 'PATCH' | 'GET';
       path: string;
@@ -222,6 +223,8 @@ describe('access before validation', () => {
         path: '/app/theirs/endpoint',
         payload: `{"url":"https://example.com/x","d":${nested(300, 'array')}}`,
       },
+      // Past the body limit: refused for access before the body is read, not with a 413.
+      { method: 'POST', path: '/app/theirs/endpoint', payload: tooLarge },
       { method: 'POST', path: '/app/theirs/endpoint/main/secret/rotate', payload: '{"key": 7}' },
       { method: 'GET', path: '/app/theirs/msg?limit=-5' },
       { method: 'GET', path: '/app/does-not-exist/msg?limit=-5' },
@@ -237,6 +240,14 @@ describe('access before validation', () => {
       assert.equal(response.statusCode, 404, `${method} ${path}: ${response.body}`);
       assert.equal(json(response)['code'], 'not_found');
     }
+    // The admin, who may use the route, meets the body limit with that body.
+    const admin = await h.call({
+      method: 'POST',
+      url: `${V1}/app/theirs/endpoint`,
+      headers: { 'content-type': 'application/json' },
+      payload: tooLarge,
+    });
+    assert.equal(json(admin)['code'], 'payload_too_large', admin.body);
     // The same malformed request on its own application is still answered by validation.
     const own = await h.call({
       method: 'POST',

@@ -119,9 +119,10 @@ const FIELDS: Record<string, unknown> = {
 /**
  * The codes of Fastify's content-type and body parsers, which run before its not-found handler: on a
  * generated path that names no route they may answer a foreign token (they disclose nothing). That
- * includes the body limit: the `deep` body at 20,000 levels is over 100 KB, past the server's limit,
- * and is refused as too large before the not-found handler runs (clean-clone CI found it on
- * `POST /app/{app}/msg//attempt/{app}`). On a real route the token is refused first (onRequest).
+ * includes the body limit: the `deep` body reaches 100 KB at its 20,000 levels, past this server's
+ * limit, and is refused as too large before the not-found handler runs (clean-clone CI found it on
+ * `POST /app/{app}/msg//attempt/{app}`). On a real route the token is refused first, in onRequest
+ * (test/api/hostile-input.test.ts, "access before validation", has a body past the limit).
  */
 const BODY_PARSER_CODES = new Set([
   'invalid_json',
