@@ -206,18 +206,20 @@ export function seedSqlite(path: string, messages: number, now: number = Date.no
     }
     // The endpoints' policy state: the flaky one failing since two hours ago, the circuit open since one.
     const state = db.prepare(
-      `INSERT INTO endpoint_state (endpoint_id, fail_since, last_success_at, unreachable_count, circuit, next_probe_at)
-       VALUES (?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO endpoint_state (endpoint_id, app_id, fail_since, last_success_at, unreachable_count, circuit,
+                                   next_probe_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
     );
-    for (const endpoint of applications.flatMap((app) => app.endpoints)) {
-      if (endpoint.health === 'flaky')
-        state.run(endpoint.id, now - 2 * HOUR, now - 2 * HOUR, 0, 'closed', null);
-      else if (endpoint.health === 'circuit')
-        state.run(endpoint.id, now - HOUR, now - HOUR - MINUTE, 12, 'open', now + MINUTE);
-      else if (endpoint.health === 'disabled')
-        state.run(endpoint.id, now - 3 * HOUR, now - 3 * HOUR, 40, 'closed', null);
-      else state.run(endpoint.id, null, now - MINUTE, 0, 'closed', null);
-    }
+    for (const app of applications)
+      for (const endpoint of app.endpoints) {
+        const key = [endpoint.id, app.id] as const;
+        if (endpoint.health === 'flaky') state.run(...key, now - 2 * HOUR, now - 2 * HOUR, 0, 'closed', null);
+        else if (endpoint.health === 'circuit')
+          state.run(...key, now - HOUR, now - HOUR - MINUTE, 12, 'open', now + MINUTE);
+        else if (endpoint.health === 'disabled')
+          state.run(...key, now - 3 * HOUR, now - 3 * HOUR, 40, 'closed', null);
+        else state.run(...key, null, now - MINUTE, 0, 'closed', null);
+      }
     db.exec('COMMIT');
 
     const messageRows = inserter(

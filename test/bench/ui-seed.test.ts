@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { test } from 'node:test';
 import { seedSqlite } from '../../bench/ui/seed.ts';
 import { configWith } from '../../src/config/load.ts';
@@ -84,4 +85,15 @@ test('Hookyard reads back the dashboard bench data as the seeder reports it', as
   const flaky = endpoints.find((endpoint) => endpoint.health === 'flaky');
   assert.ok(flaky);
   assert.ok((await storage.endpoints.health(flaky.id))?.failSince);
+
+  // The seeder's rows carry their application, as Hookyard's own do (schema 16).
+  const db = new DatabaseSync(join(dir, SQLITE_FILE_NAME), { readOnly: true });
+  t.after(() => db.close());
+  const wrong = db
+    .prepare(
+      `SELECT COUNT(*) AS n FROM endpoint_state s JOIN endpoints e ON e.id = s.endpoint_id
+       WHERE s.app_id <> e.app_id`,
+    )
+    .get() as { n: number };
+  assert.equal(wrong.n, 0, 'every endpoint_state row has its endpoint’s app_id');
 });

@@ -85,7 +85,7 @@ async function lockState(
   }
   return first<StateRow>(
     tx,
-    prepared(`INSERT INTO endpoint_state (endpoint_id) SELECT id FROM endpoints WHERE id = ?
+    prepared(`INSERT INTO endpoint_state (endpoint_id, app_id) SELECT id, app_id FROM endpoints WHERE id = ?
      ON CONFLICT (endpoint_id) DO UPDATE SET circuit = endpoint_state.circuit
      RETURNING ${STATE_COLUMNS}`),
     [endpointId],

@@ -224,11 +224,16 @@ async function queueOrdered(
   items: readonly NewMessage[],
   results: readonly (IngestResult | undefined)[],
 ): Promise<void> {
-  const byEndpoint = new Map<string, { batchSize: number; msgIds: string[] }>();
+  // An endpoint belongs to one application, so its entry takes the app of its first message.
+  const byEndpoint = new Map<string, { appId: string; batchSize: number; msgIds: string[] }>();
   for (const [index, item] of items.entries()) {
     if (results[index]?.kind !== 'created') continue;
     for (const target of item.ordered ?? []) {
-      const entry = byEndpoint.get(target.endpointId) ?? { batchSize: target.batchSize, msgIds: [] };
+      const entry = byEndpoint.get(target.endpointId) ?? {
+        appId: item.message.appId,
+        batchSize: target.batchSize,
+        msgIds: [],
+      };
       if (!entry.msgIds.includes(item.message.id)) entry.msgIds.push(item.message.id);
       byEndpoint.set(target.endpointId, entry);
     }
@@ -237,10 +242,10 @@ async function queueOrdered(
   // Due from the batch's acceptance time (the clock the messages were stamped with).
   const now = Math.max(...items.map((item) => item.message.createdAt));
   for (const endpointId of [...byEndpoint.keys()].sort()) {
-    const { batchSize, msgIds } = byEndpoint.get(endpointId)!;
-    const last = await ordered.allocate(tx, endpointId, msgIds.length, batchSize, now);
+    const { appId, batchSize, msgIds } = byEndpoint.get(endpointId)!;
+    const last = await ordered.allocate(tx, { appId, endpointId }, msgIds.length, batchSize, now);
     msgIds.forEach((msgId, index) => {
-      rows.push({ endpointId, seq: last - msgIds.length + 1 + index, msgId });
+      rows.push({ endpointId, appId, seq: last - msgIds.length + 1 + index, msgId });
     });
   }
   await ordered.enqueue(tx, rows);

@@ -39,6 +39,7 @@ const QUEUED: BatchSource = {
   alias: 'v',
   columns: [
     ['endpoint_id', 'text'],
+    ['app_id', 'text'],
     ['seq', 'bigint'],
     ['msg_id', 'text'],
   ],
@@ -47,6 +48,8 @@ const QUEUED: BatchSource = {
 /** A message queued for an ordered destination, numbered by `allocate`. */
 export interface QueuedRow {
   endpointId: string;
+  /** The destination's application (every row carries it: migration 0016). */
+  appId: string;
   seq: number;
   msgId: string;
 }
@@ -82,10 +85,16 @@ export function createOrderedTransitions(driver: Pick<SqlDriver, 'capabilities' 
      * Ingest: numbers `count` new messages for the destination (idle → due; waiting → due once its
      * batch is full) and returns the last number given. The upsert takes the row's lock until commit.
      */
-    async allocate(tx: SqlExecutor, endpointId: string, count: number, batchSize: number, now: number) {
+    async allocate(
+      tx: SqlExecutor,
+      target: { appId: string; endpointId: string },
+      count: number,
+      batchSize: number,
+      now: number,
+    ) {
       const row = await first<{ last_seq: number | string }>(
         tx,
-        `INSERT INTO fifo_state (endpoint_id, last_seq, next_attempt_at, updated_at) VALUES (?, ?, ?, ?)
+        `INSERT INTO fifo_state (endpoint_id, app_id, last_seq, next_attempt_at, updated_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (endpoint_id) DO UPDATE SET
            last_seq = fifo_state.last_seq + excluded.last_seq,
            next_attempt_at = CASE
@@ -97,7 +106,7 @@ export function createOrderedTransitions(driver: Pick<SqlDriver, 'capabilities' 
              ELSE fifo_state.next_attempt_at END,
            updated_at = excluded.updated_at
          RETURNING last_seq`,
-        [endpointId, count, now, now, batchSize],
+        [target.endpointId, target.appId, count, now, now, batchSize],
       );
       return Number(row?.last_seq ?? 0);
     },
@@ -108,7 +117,7 @@ export function createOrderedTransitions(driver: Pick<SqlDriver, 'capabilities' 
         tx,
         dialect,
         QUEUED,
-        rows.map((row) => [row.endpointId, row.seq, row.msgId]),
+        rows.map((row) => [row.endpointId, row.appId, row.seq, row.msgId]),
         (batch) => `INSERT INTO fifo_queue (${columnList(QUEUED)}) ${batch.insert}`,
       );
     },

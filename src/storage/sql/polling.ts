@@ -129,14 +129,16 @@ export function createPollingStore(ctx: SqlContext): PollingStore {
 
     async saveConsumer(record: PollingConsumerRecord) {
       await driver.run(
+        // The row carries its endpoint's application (migration 0016).
         `INSERT INTO polling_consumers
-           (endpoint_id, consumer_id, position, committed_offset, handed, lease_expires_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)
+           (endpoint_id, app_id, consumer_id, position, committed_offset, handed, lease_expires_at, updated_at)
+         VALUES (?, (SELECT app_id FROM endpoints WHERE id = ?), ?, ?, ?, ?, ?, ?)
          ON CONFLICT (endpoint_id, consumer_id) DO UPDATE SET
            position = excluded.position, committed_offset = excluded.committed_offset,
            handed = excluded.handed, lease_expires_at = excluded.lease_expires_at,
            updated_at = excluded.updated_at`,
         [
+          record.endpointId,
           record.endpointId,
           record.consumerId,
           record.position,
