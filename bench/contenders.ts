@@ -249,6 +249,25 @@ const bare: ContenderDef = {
   },
 };
 
+const floor: ContenderDef = {
+  name: 'floor',
+  optional: true,
+  description:
+    '`bare` plus the two writes durability cannot skip: each event and its deliveries inserted into SQLite and the WAL fsync’d before the 202 (group commit), each delivery marked done when the receiver answers. No framework, signing or attempt history: the most a durable design can reach here.',
+  durability: 'fsync’d in SQLite before the 202 (WAL fsync, group commit), like hookyard-sqlite.',
+  isHookyard: false,
+  unavailable: async () => undefined,
+  async start(ctx) {
+    const { child, origin } = await startScript('floor', ctx, { BENCH_DATA_DIR: ctx.workDir });
+    return {
+      ingest: plainIngest(origin),
+      stats: { roots: () => [child.pid] },
+      children: [child],
+      close: () => child.stop(),
+    };
+  },
+};
+
 const ceiling: ContenderDef = {
   name: 'ceiling',
   description: 'Fastify ingest that answers 202 and POSTs at once from memory (undici), storing nothing.',
@@ -401,22 +420,22 @@ async function api(origin: string, method: string, path: string, body?: unknown)
 }
 
 /** Polls the health endpoint until it answers (the process may take a second to migrate and listen). */
-async function waitHealthy(child: Child, origin: string, timeoutMs: number): Promise<void> {
+async function waitReady(child: Child, origin: string, timeoutMs: number): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   let lastError = '';
   while (performance.now() < deadline) {
-    if (!child.isAlive()) throw new Error(`hookyard exited during start-up: ${child.why()}`);
+    if (!child.isAlive()) throw new Error(`${child.name} exited during start-up: ${child.why()}`);
     try {
-      const res = await request(`${origin}/api/v1/health`, { headersTimeout: 2_000, bodyTimeout: 2_000 });
-      await res.body.dump();
+      const res = await request(`${origin}/readyz`, { headersTimeout: 2_000, bodyTimeout: 2_000 });
+      const body = await res.body.text();
       if (res.statusCode < 300) return;
-      lastError = `health answered ${res.statusCode}`;
+      lastError = `/readyz answered ${res.statusCode} ${body}`;
     } catch (error) {
       lastError = (error as Error).message;
     }
     await sleep(50);
   }
-  throw new Error(`hookyard not healthy after ${timeoutMs} ms (${lastError}): ${child.why()}`);
+  throw new Error(`${child.name} not ready after ${timeoutMs} ms (${lastError}): ${child.why()}`);
 }
 
 interface HookyardLayout {
@@ -520,15 +539,10 @@ export async function launchHookyard(options: {
       });
       children.push(child);
       counted.push({ pid: child.pid, file: countsFile });
-      if (index === 0) {
-        origin = `http://127.0.0.1:${port}`;
-        await waitHealthy(child, origin, 60_000);
-      }
-    }
-    // A worker-only process has no API to poll; give it a moment to connect, and fail if it died.
-    await sleep(options.roles.length > 1 ? 500 : 0);
-    for (const child of children) {
-      if (!child.isAlive()) throw new Error(`${child.name} exited during start-up: ${child.why()}`);
+      if (index === 0) origin = `http://127.0.0.1:${port}`;
+      // Every role answers /readyz on its port: 200 once its API accepts and its dispatcher claims.
+      // Waiting for a worker's too means the warm-up never races a worker still starting up.
+      await waitReady(child, `http://127.0.0.1:${port}`, 60_000);
     }
     return {
       origin,
@@ -608,6 +622,7 @@ function hookyard(layout: HookyardLayout): ContenderDef {
 
 export const contenders: readonly ContenderDef[] = [
   bare,
+  floor,
   ceiling,
   bullmq,
   pgqueue,

@@ -359,6 +359,7 @@ function scenarioBlurb(s: ScenarioDef): string {
 
 const colours: Record<string, string> = {
   bare: '#5f6368',
+  floor: '#80868b',
   ceiling: '#9aa0a6',
   bullmq: '#d9534f',
   pgqueue: '#5b8def',
