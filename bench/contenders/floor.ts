@@ -14,24 +14,16 @@
  * delay). Every one of those is work Hookyard does, so `floor` bounds Hookyard from above.
  */
 import { open } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { Agent } from 'undici';
 import { newMessageId, readEnv } from './common.ts';
+import { accept, createRawForwarder, serveRawIngest } from './raw-http.ts';
 
 const env = readEnv();
 const dataDir = process.env['BENCH_DATA_DIR'];
 if (!dataDir) throw new Error('BENCH_DATA_DIR is required');
-const agent = new Agent({
-  connections: env.connectionsPerOrigin,
-  pipelining: 1,
-  headersTimeout: env.deliveryTimeoutMs,
-  bodyTimeout: env.deliveryTimeoutMs,
-});
-const targets = env.targets.map((url) => ({ origin: new URL(url).origin, path: new URL(url).pathname }));
-const postHeaders = { 'content-type': 'application/json' };
+const forwarder = createRawForwarder(env);
 
 const path = join(dataDir, 'floor.db');
 const db = new DatabaseSync(path);
@@ -65,7 +57,7 @@ async function flush(): Promise<void> {
     try {
       for (const event of batch) {
         insertEvent.run(event.id, event.body);
-        for (let target = 0; target < targets.length; target++) insertDelivery.run(event.id, target);
+        for (let target = 0; target < forwarder.targets; target++) insertDelivery.run(event.id, target);
       }
       db.exec('COMMIT');
     } catch (error) {
@@ -75,11 +67,9 @@ async function flush(): Promise<void> {
     }
     await wal.datasync();
     for (const event of batch) {
-      const answer = `{"id":"${event.id}"}`;
-      event.res
-        .writeHead(202, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer) })
-        .end(answer);
-      for (let target = 0; target < targets.length; target++) forward(event, target, 1);
+      accept(event.res, event.id);
+      for (let target = 0; target < forwarder.targets; target++)
+        forwarder.forward(target, event.body, () => recordDone(event.id, target));
     }
   }
   flushing = false;
@@ -100,60 +90,10 @@ function commitDone(): void {
   db.exec('COMMIT');
 }
 
-function forward(event: Pending, target: number, attempt: number): void {
-  const to = targets[target]!;
-  agent
-    .request({ origin: to.origin, path: to.path, method: 'POST', headers: postHeaders, body: event.body })
-    .then(
-      async (res) => {
-        await res.body.dump();
-        if (res.statusCode >= 200 && res.statusCode < 300) recordDone(event.id, target);
-        else retry(event, target, attempt);
-      },
-      () => retry(event, target, attempt),
-    );
-}
-
-function retry(event: Pending, target: number, attempt: number): void {
-  const delay = env.retryDelays[attempt - 1];
-  if (delay !== undefined) setTimeout(() => forward(event, target, attempt + 1), delay);
-}
-
-const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-  const chunks: Buffer[] = [];
-  req.on('data', (chunk: Buffer) => chunks.push(chunk));
-  req.on('end', () => {
-    const body = Buffer.concat(chunks).toString('utf8');
-    try {
-      JSON.parse(body);
-    } catch {
-      res.writeHead(400, { 'content-type': 'text/plain' }).end('invalid JSON');
-      return;
-    }
-    waiting.push({ id: newMessageId(), body, res });
-    if (flushing) return;
-    // After this turn's other requests, so they share the commit.
-    flushing = true;
-    setImmediate(flush);
-  });
+serveRawIngest(env, forwarder, (body, res) => {
+  waiting.push({ id: newMessageId(), body, res });
+  if (flushing) return;
+  // After this turn's other requests, so they share the commit.
+  flushing = true;
+  setImmediate(flush);
 });
-server.keepAliveTimeout = 120_000;
-
-server.listen(env.port, '127.0.0.1', () => {
-  const { port } = server.address() as AddressInfo;
-  process.stdout.write(`${JSON.stringify({ ready: true, port })}\n`);
-});
-
-let closing = false;
-const stop = () => {
-  if (closing) return;
-  closing = true;
-  server.closeAllConnections();
-  // The bench kills this process after a grace period anyway; exit promptly once closed.
-  Promise.race([
-    new Promise<void>((resolve) => server.close(() => resolve())).then(() => agent.close()),
-    new Promise((resolve) => setTimeout(resolve, 3_000)),
-  ]).finally(() => process.exit(0));
-};
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
