@@ -50,6 +50,14 @@ let flushing = false;
 
 /** Commits every waiting event, fsyncs the WAL, then answers and sends them; repeats while more came. */
 async function flush(): Promise<void> {
+  try {
+    await flushWaiting();
+  } finally {
+    flushing = false;
+  }
+}
+
+async function flushWaiting(): Promise<void> {
   while (waiting.length > 0) {
     const batch = waiting;
     waiting = [];
@@ -72,7 +80,6 @@ async function flush(): Promise<void> {
         forwarder.forward(target, event.body, () => recordDone(event.id, target));
     }
   }
-  flushing = false;
 }
 
 let done: Array<readonly [string, number]> = [];

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { newId } from '../../src/domain/ids.ts';
 import { MessageStatus } from '../../src/storage/contract.ts';
 import { SQLITE_FILE_NAME } from '../../src/storage/create-storage.ts';
@@ -13,6 +12,7 @@ import type { SqlDriver, SqlParam } from '../../src/storage/sql/driver.ts';
 import { openSqliteDriver } from '../../src/storage/sqlite/sqlite-driver.ts';
 import { forEachBackend, type TestStorage } from '../helpers/backends.ts';
 import { schemaHolding } from '../helpers/commit-horizon.ts';
+import { migrationsUpTo } from '../helpers/migrations.ts';
 import { application, endpoint, message, outcome } from './fixtures.ts';
 
 /**
@@ -112,10 +112,9 @@ forEachBackend((backend) => {
         [ep.id],
       ],
     };
-    for (const table of ENDPOINT_KEYED) {
-      const [sql, params] = withoutAppId[table] ?? ['', []];
+    assert.deepEqual(Object.keys(withoutAppId), ENDPOINT_KEYED);
+    for (const [table, [sql, params]] of Object.entries(withoutAppId))
       await assert.rejects(raw.run(sql, params), /app_id/, `${table} refuses a row without app_id`);
-    }
   });
 
   test('ingest, completion and polling write each row with its endpoint’s app_id', async (t) => {
@@ -170,8 +169,7 @@ forEachBackend((backend) => {
   test('migration 0016 gives the rows of a populated schema-15 database their endpoint’s app_id', async (t) => {
     const dir = await mkdtemp(join(tmpdir(), 'hookyard-v15-'));
     t.after(() => rm(dir, { recursive: true, force: true }));
-    const migrations = join(dir, 'migrations');
-    await copyMigrationsUpTo(backend.name, 15, migrations);
+    const migrationsDir = await migrationsUpTo(backend.name, 15, join(dir, 'migrations'));
 
     const schema = `hy_test_v15_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
     const open = (): Promise<SqlDriver> | SqlDriver =>
@@ -189,7 +187,7 @@ forEachBackend((backend) => {
 
     const v15 = await open();
     try {
-      assert.equal((await migrate({ ...v15, migrationsDir: pathToFileURL(`${migrations}/`) })).to, 15);
+      assert.equal((await migrate({ ...v15, migrationsDir })).to, 15);
       // Rows as schema 15 wrote them, in SQL: today's stores write the new column.
       const now = Date.now();
       for (const name of ['first', 'second']) {
@@ -237,12 +235,3 @@ forEachBackend((backend) => {
     assert.equal(Number(kept?.unreachable_count), 2, 'the rows’ other columns are kept');
   });
 });
-
-async function copyMigrationsUpTo(backend: string, version: number, into: string): Promise<void> {
-  await mkdir(into);
-  const from = fileURLToPath(new URL(`../../src/storage/${backend}/migrations/`, import.meta.url));
-  for (const name of await readdir(from)) {
-    const number = Number(/^(\d+)_/.exec(name)?.[1]);
-    if (number >= 1 && number <= version) await copyFile(join(from, name), join(into, name));
-  }
-}

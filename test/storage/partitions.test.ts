@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { idBoundary, idTime, newId } from '../../src/domain/ids.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { createRetentionPurger } from '../../src/retention/retention-purger.ts';
@@ -13,6 +12,7 @@ import { migrate } from '../../src/storage/migrate.ts';
 import { openPostgresDriver } from '../../src/storage/postgres/postgres-driver.ts';
 import { AHEAD_MS } from '../../src/storage/sql/partitions.ts';
 import { backends, forEachBackend } from '../helpers/backends.ts';
+import { migrationsUpTo } from '../helpers/migrations.ts';
 import { testDatabaseUrl } from '../helpers/postgres-database.ts';
 import { application, appWithEndpoints, endpoint, message, outcome } from './fixtures.ts';
 
@@ -391,9 +391,7 @@ describe('postgres partitions', { skip: testDatabaseUrl ? false : 'set HOOKYARD_
     const schema = `hy_test_v8_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
     const dir = await mkdtemp(join(tmpdir(), 'hookyard-v8-'));
     t.after(() => rm(dir, { recursive: true, force: true }));
-    const migrations = fileURLToPath(new URL('../../src/storage/postgres/migrations/', import.meta.url));
-    for (const name of await readdir(migrations))
-      if (/^000[1-8]_/.test(name)) await copyFile(join(migrations, name), join(dir, name));
+    const migrationsDir = await migrationsUpTo('postgres', 8, dir);
 
     // Rows written as schema 8 had them, in SQL: today's stores write columns of later migrations.
     const v8 = await openPostgresDriver({ url, schema, poolSize: 2 });
@@ -407,7 +405,7 @@ describe('postgres partitions', { skip: testDatabaseUrl ? false : 'set HOOKYARD_
       await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
       await client.end();
     });
-    assert.equal((await migrate({ ...v8, migrationsDir: pathToFileURL(`${dir}/`) })).to, 8);
+    assert.equal((await migrate({ ...v8, migrationsDir })).to, 8);
 
     const now = Date.now();
     const app = application();
